@@ -1,0 +1,62 @@
+using System.Text.Json.Serialization;
+using Scheduler.Core.Model;
+
+namespace Scheduler.Api.Contracts;
+
+/// <summary>One occurrence of a schedule. <see cref="Attempts"/> is present on <c>GET /runs/{id}</c>.</summary>
+public sealed record RunResponse(
+    long Id,
+    long ScheduleId,
+    RunStatus Status,
+    RunTrigger Trigger,
+    DateTimeOffset DueAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? CompletedAt,
+    double? LatencyMs,
+    double? LatenessMs,
+    int? StatusCode,
+    long? ResponseSizeBytes,
+    string? ResponseExcerpt,
+    ErrorType? ErrorType,
+    string? ErrorMessage,
+    int AttemptCount,
+    IReadOnlyList<string> Remarks,
+    string? HangfireJobId,
+    DeliveryStatus? CallbackStatus,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<AttemptResponse>? Attempts)
+{
+    public static RunResponse From(Run run, bool withAttempts)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return new(run.Id, run.ScheduleId, run.Status, run.Trigger, run.DueAt, run.StartedAt, run.CompletedAt,
+            run.LatencyMs, run.LatenessMs, run.StatusCode, run.ResponseSizeBytes, run.ResponseExcerpt, run.ErrorType,
+            run.ErrorMessage, run.AttemptCount, run.Remarks, run.HangfireJobId, run.CallbackStatus, run.CreatedAt,
+            run.UpdatedAt,
+            withAttempts ? run.Attempts.OrderBy(a => a.AttemptNumber).Select(AttemptResponse.From).ToList() : null);
+    }
+}
+
+public sealed record AttemptResponse(
+    long Id,
+    int AttemptNumber,
+    AttemptStatus Status,
+    bool Manual,
+    string? Worker,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? CompletedAt,
+    int? StatusCode,
+    double? LatencyMs,
+    long? ResponseSizeBytes,
+    ErrorType? ErrorType,
+    string? ErrorMessage)
+{
+    public static AttemptResponse From(Attempt attempt)
+    {
+        ArgumentNullException.ThrowIfNull(attempt);
+        return new(attempt.Id, attempt.AttemptNumber, attempt.Status, attempt.Manual, attempt.Worker, attempt.StartedAt,
+            attempt.CompletedAt, attempt.StatusCode, attempt.LatencyMs, attempt.ResponseSizeBytes, attempt.ErrorType,
+            attempt.ErrorMessage);
+    }
+}

@@ -1,0 +1,58 @@
+using Npgsql;
+using Scheduler.Core.Hosting;
+using Scheduler.Core.Persistence;
+
+namespace Scheduler.Api.Endpoints;
+
+/// <summary>
+/// <c>/health</c> in seed 001's shape, plus probes for Kubernetes. All open, and none reveals more
+/// than whether things work.
+/// </summary>
+public static class HealthApi
+{
+    public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/health").WithTags("Health");
+        api.MapGet("", GetHealth).WithName("GetHealth")
+            .WithSummary("Health in seed 001's shape: the database answers, and whether a worker is running.");
+        api.MapGet("/live", () => TypedResults.Ok(new ProbeResponse("alive", null))).WithName("GetLiveness")
+            .WithSummary("Liveness probe: the process serves requests.");
+        api.MapGet("/ready", GetReadiness).WithName("GetReadiness")
+            .WithSummary("Readiness probe: the database answers and its schema is current.");
+        return app;
+    }
+
+    /// <param name="Status"><c>healthy</c> or <c>unhealthy</c>.</param>
+    /// <param name="SchedulerRunning">True when at least one worker's Hangfire server has a recent heartbeat.</param>
+    public sealed record HealthResponse(string Status, bool SchedulerRunning);
+
+    public sealed record ProbeResponse(string Status, string? Reason);
+
+    public static async Task<IResult> GetHealth(WorkerHeartbeats workers, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var alive = await workers.CountAliveAsync(cancellationToken);
+            return TypedResults.Ok(new HealthResponse("healthy", alive > 0));
+        }
+        catch (NpgsqlException)
+        {
+            return TypedResults.Json(new HealthResponse("unhealthy", false), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+
+    public static async Task<IResult> GetReadiness(DatabaseMigrator migrator, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var missing = await migrator.CheckAsync(cancellationToken);
+            return missing.Count == 0
+                ? TypedResults.Ok(new ProbeResponse("ready", null))
+                : TypedResults.Json(new ProbeResponse("not_ready", "database schema is not current"), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        catch (NpgsqlException)
+        {
+            return TypedResults.Json(new ProbeResponse("not_ready", "database unreachable"), statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using Scheduler.Api.Contracts;
+using Scheduler.Core.Hosting;
+using Scheduler.Core.Model;
+
+namespace Scheduler.Api.Endpoints;
+
+/// <summary>The rules for a target, whether created on its own or inline in a schedule.</summary>
+internal static class TargetValidation
+{
+    public static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+    public const int MaxUrlLength = 2048;
+    public const int MaxNameLength = 200;
+    public const int MaxHeaders = 50;
+    public const int MaxHeaderValueLength = 8192;
+    public const int MaxBodyLength = 256 * 1024;
+
+    /// <summary>Checks <paramref name="request"/> and, when valid, returns the target it describes.</summary>
+    /// <param name="request">The target as sent.</param>
+    /// <param name="prefix">Field prefix for error names (<c>""</c> or <c>"target."</c>).</param>
+    /// <param name="inline">True for a target given inline in a schedule (it has no name).</param>
+    /// <param name="execution">Timeout defaults and limits.</param>
+    /// <param name="errors">Where problems are written.</param>
+    public static Target? Validate(TargetRequest request, string prefix, bool inline, ExecutionOptions execution, ValidationErrors errors)
+    {
+        var before = errors.Count;
+        var name = request.Name?.Trim();
+        if (inline && name is not null)
+        {
+            errors.Add(prefix + "name", "inline targets have no name; create a named target with POST /targets and use target_id.");
+        }
+        else if (!inline && string.IsNullOrEmpty(name))
+        {
+            errors.Add(prefix + "name", "is required.");
+        }
+        else if (name is { Length: > MaxNameLength })
+        {
+            errors.Add(prefix + "name", $"must be at most {MaxNameLength} characters.");
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Url))
+        {
+            errors.Add(prefix + "url", "is required: an absolute http or https URL.");
+        }
+        else if (request.Url.Length > MaxUrlLength)
+        {
+            errors.Add(prefix + "url", $"must be at most {MaxUrlLength} characters.");
+        }
+        else if (!Uri.TryCreate(request.Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || string.IsNullOrEmpty(uri.Host))
+        {
+            errors.Add(prefix + "url", $"'{request.Url}' is not an absolute http or https URL.");
+        }
+
+        var method = (request.Method ?? "GET").Trim().ToUpperInvariant();
+        if (!Methods.Contains(method))
+        {
+            errors.Add(prefix + "method", $"must be one of {string.Join(", ", Methods)}.");
+        }
+
+        var headers = request.Headers ?? [];
+        if (headers.Count > MaxHeaders)
+        {
+            errors.Add(prefix + "headers", $"must have at most {MaxHeaders} entries.");
+        }
+        if (headers.Keys.GroupBy(h => h, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
+        {
+            errors.Add(prefix + "headers", $"'{duplicate.Key}' is given more than once (header names ignore case).");
+        }
+        foreach (var (header, value) in headers)
+        {
+            if (header.Length == 0 || !header.All(IsTokenChar))
+            {
+                errors.Add(prefix + "headers", $"'{header}' is not a valid header name.");
+            }
+            else if (value is null)
+            {
+                errors.Add($"{prefix}headers.{header}", "must be a string, not null.");
+            }
+            else if (value.Length > MaxHeaderValueLength || value.Any(c => c is '\r' or '\n' or '\0'))
+            {
+                errors.Add($"{prefix}headers.{header}", $"must be at most {MaxHeaderValueLength} characters without line breaks.");
+            }
+        }
+
+        if (request.Body is not null && request.BodyTemplate is not null)
+        {
+            errors.Add(prefix + "body", "give body or body_template, not both.");
+        }
+        var body = request.BodyTemplate ?? request.Body;
+        if (body is { Length: > MaxBodyLength })
+        {
+            errors.Add(prefix + (request.BodyTemplate is null ? "body" : "body_template"), $"must be at most {MaxBodyLength} characters.");
+        }
+
+        var timeout = request.TimeoutSeconds ?? execution.DefaultTimeoutSeconds;
+        if (timeout < 1 || timeout > execution.MaxTimeoutSeconds)
+        {
+            errors.Add(prefix + "timeout_seconds", $"must be between 1 and {execution.MaxTimeoutSeconds}.");
+        }
+
+        if (errors.Count != before)
+        {
+            return null;
+        }
+        return new Target
+        {
+            Name = inline ? null : name,
+            Inline = inline,
+            Url = request.Url!,
+            Method = method,
+            Headers = new Dictionary<string, string>(headers),
+            BodyTemplate = body,
+            TimeoutSeconds = timeout,
+        };
+    }
+
+    // RFC 9110 token characters.
+    private static bool IsTokenChar(char c) =>
+        char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal);
+}

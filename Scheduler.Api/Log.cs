@@ -1,0 +1,17 @@
+namespace Scheduler.Api;
+
+/// <summary>Log messages of Scheduler.Api (event ids 2000-2999).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(2001, LogLevel.Error, "Unhandled exception on {Method} {Path}")]
+    public static partial void UnhandledException(ILogger logger, Exception exception, string method, string path);
+
+    [LoggerMessage(2002, LogLevel.Warning, "Database unavailable: {Message}")]
+    public static partial void DatabaseUnavailable(ILogger logger, string message);
+
+    [LoggerMessage(2003, LogLevel.Information, "Schedule {ScheduleId} ({ScheduleType}) created; run {RunId} due {DueAt:O} enqueued as Hangfire job {JobId}")]
+    public static partial void ScheduleCreated(ILogger logger, long scheduleId, string scheduleType, long runId, DateTimeOffset dueAt, string jobId);
+
+    [LoggerMessage(2004, LogLevel.Information, "Target {TargetId} ({TargetName}) created")]
+    public static partial void TargetCreated(ILogger logger, long targetId, string? targetName);
+}

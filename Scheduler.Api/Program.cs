@@ -1,0 +1,26 @@
+using Scheduler.Api.Endpoints;
+using Scheduler.Api.Hosting;
+using Scheduler.Core.Hosting;
+
+return await ProcessHost.RunAsync("api", async () =>
+{
+    if (args is ["migrate", ..])
+    {
+        return await MigrateCommand.RunAsync(args[1..]);
+    }
+
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddSchedulerApi();
+
+    var app = builder.Build();
+    app.UseSchedulerApi();
+    app.MapHealthApi();
+    app.MapTargetsApi();
+    app.MapSchedulesApi();
+    app.MapRunsApi();
+    app.MapSchedulerDocs();
+    app.MapSchedulerDashboard();
+
+    await app.RunAsync();
+    return 0;
+});

@@ -1,0 +1,116 @@
+using Hangfire;
+using Hangfire.PostgreSql;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Scheduler.Core.Jobs;
+using Scheduler.Core.Persistence;
+
+namespace Scheduler.Core.Hosting;
+
+/// <summary>What both processes share: options, the clock, the database, Hangfire's storage and client.</summary>
+public static class CoreServiceCollectionExtensions
+{
+    /// <param name="services">The host's services.</param>
+    /// <param name="configuration">The host's configuration.</param>
+    /// <param name="processName">Shown in every log line (<c>api</c>, <c>worker</c>, <c>migrate</c>).</param>
+    public static IServiceCollection AddSchedulerCore(this IServiceCollection services, IConfiguration configuration, string processName)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddSchedulerLogging(configuration, processName);
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section)
+            .PostConfigure(o =>
+            {
+                if (string.IsNullOrWhiteSpace(o.ConnectionString))
+                {
+                    o.ConnectionString = configuration.GetConnectionString("Scheduler") ?? "";
+                }
+                if (string.IsNullOrWhiteSpace(o.HangfireConnectionString))
+                {
+                    o.HangfireConnectionString = configuration.GetConnectionString("Hangfire") ?? o.ConnectionString;
+                }
+            })
+            .ValidateOnStart();
+        services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section).ValidateOnStart();
+        services.AddOptions<ExecutionOptions>().BindConfiguration(ExecutionOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ExecutionOptions>, ExecutionOptionsValidator>());
+
+        services.TryAddSingleton(sp =>
+        {
+            var builder = new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString);
+            builder.ConnectionStringBuilder.ApplicationName ??= $"scheduler-{processName}";
+            return builder.Build();
+        });
+        services.AddDbContextPool<SchedulerDbContext>((sp, options) =>
+            SchedulerDbContextOptions.Configure(options, sp.GetRequiredService<NpgsqlDataSource>()));
+        services.TryAddSingleton<DatabaseMigrator>();
+        services.TryAddScoped<RunEnqueuer>();
+        services.TryAddSingleton<WorkerHeartbeats>();
+
+        services.AddHangfire((sp, config) => ConfigureHangfire(config, sp));
+        return services;
+    }
+
+    /// <summary>
+    /// Waits at startup until the database answers and carries every migration, so a process started
+    /// before <c>migrate</c> finished waits instead of failing on missing tables. Add it before the
+    /// Hangfire server so it runs first.
+    /// </summary>
+    public static IServiceCollection AddSchemaReadinessGate(this IServiceCollection services)
+    {
+        services.AddHostedService<SchemaReadinessGate>();
+        return services;
+    }
+
+    private static void ConfigureHangfire(IGlobalConfiguration config, IServiceProvider sp)
+    {
+        var db = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+        var engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
+        var storage = new PostgreSqlStorageOptions
+        {
+            SchemaName = db.HangfireSchema,
+            // Schema changes happen in the explicit migrate step, never as a side effect of starting a replica.
+            PrepareSchemaIfNecessary = false,
+            EnableLongPolling = true,
+            UseSlidingInvisibilityTimeout = true,
+            InvisibilityTimeout = engine.InvisibilityTimeout,
+            QueuePollInterval = engine.QueuePollInterval,
+            DistributedLockTimeout = engine.DistributedLockTimeout,
+        };
+        config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(db.HangfireConnectionString), storage)
+            // Hangfire's ten automatic retries are off for what a run does: a run records its own attempts and
+            // retries. Hangfire retries a job only when the job could not reach the database, which says
+            // nothing about the target and makes no second call.
+            .UseFilter(new AutomaticRetryAttribute
+            {
+                Attempts = 5,
+                DelaysInSeconds = [1, 5, 15, 30, 60],
+                OnlyOn = [typeof(NpgsqlException), typeof(TimeoutException)],
+                OnAttemptsExceeded = AttemptsExceededAction.Fail,
+            });
+    }
+}
+
+/// <summary>The one place that knows how the context talks to PostgreSQL (runtime, design time, tests).</summary>
+public static class SchedulerDbContextOptions
+{
+    public const string MigrationsHistoryTable = "__ef_migrations_history";
+
+    public static DbContextOptionsBuilder Configure(DbContextOptionsBuilder options, NpgsqlDataSource dataSource)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options
+            .UseNpgsql(dataSource, npgsql => npgsql.MigrationsHistoryTable(MigrationsHistoryTable, SchedulerDbContext.Schema))
+            .UseSnakeCaseNamingConvention();
+    }
+}

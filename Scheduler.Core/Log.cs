@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+
+namespace Scheduler.Core;
+
+/// <summary>Log messages of Scheduler.Core (event ids 1000-1999).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1001, LogLevel.Information, "Applied {Count} migration(s) to schema scheduler: {Migrations}")]
+    public static partial void MigrationsApplied(ILogger logger, int count, string migrations);
+
+    [LoggerMessage(1002, LogLevel.Information, "Hangfire schema {Schema} is installed and current")]
+    public static partial void HangfireSchemaInstalled(ILogger logger, string schema);
+
+    [LoggerMessage(1003, LogLevel.Information, "Created database {Database}")]
+    public static partial void DatabaseCreated(ILogger logger, string database);
+
+    [LoggerMessage(1004, LogLevel.Warning, "Waiting for the database: {Problem}")]
+    public static partial void WaitingForDatabase(ILogger logger, string problem);
+}

@@ -1,0 +1,67 @@
+namespace Scheduler.Core.Model;
+
+/// <summary>One occurrence of a schedule (seed 000's Schedule Response). One per (schedule, due time).</summary>
+public sealed class Run
+{
+    public long Id { get; set; }
+
+    public long ScheduleId { get; set; }
+
+    public Schedule? Schedule { get; set; }
+
+    public DateTimeOffset DueAt { get; set; }
+
+    public RunStatus Status { get; set; } = RunStatus.Pending;
+
+    public RunTrigger Trigger { get; set; } = RunTrigger.Scheduled;
+
+    public int AttemptCount { get; set; }
+
+    /// <summary>When the first attempt started its call.</summary>
+    public DateTimeOffset? StartedAt { get; set; }
+
+    public DateTimeOffset? CompletedAt { get; set; }
+
+    /// <summary>Duration of the last attempt's call.</summary>
+    public double? LatencyMs { get; set; }
+
+    /// <summary>First call start minus due time: how late the run started (never negative).</summary>
+    public double? LatenessMs { get; set; }
+
+    public int? StatusCode { get; set; }
+
+    public long? ResponseSizeBytes { get; set; }
+
+    /// <summary>The first bytes of the response body (10 KB by default), as text.</summary>
+    public string? ResponseExcerpt { get; set; }
+
+    public ErrorType? ErrorType { get; set; }
+
+    public string? ErrorMessage { get; set; }
+
+    public string? StackTrace { get; set; }
+
+    /// <summary>Notes written by recoveries and reconciliation, oldest first.</summary>
+    public List<string> Remarks { get; set; } = [];
+
+    /// <summary>The Hangfire job that executes the run (the latest one, after a retry).</summary>
+    public string? HangfireJobId { get; set; }
+
+    /// <summary>The worker holding the run while it is RUNNING.</summary>
+    public string? LeaseOwner { get; set; }
+
+    public DateTimeOffset? LeaseExpiresAt { get; set; }
+
+    /// <summary>When the next attempt is due, while a retry is scheduled.</summary>
+    public DateTimeOffset? NextAttemptAt { get; set; }
+
+    public DeliveryStatus? CallbackStatus { get; set; }
+
+    public List<Attempt> Attempts { get; set; } = [];
+
+    public List<CallbackDelivery> CallbackDeliveries { get; set; } = [];
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+}

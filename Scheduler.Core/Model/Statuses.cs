@@ -1,0 +1,120 @@
+using System.Text.Json.Serialization;
+
+namespace Scheduler.Core.Model;
+
+// Wire names (JSON and database) are the enum names in SNAKE_CASE (WireName), as seed 001 spells them,
+// unless a member carries [JsonStringEnumMemberName].
+
+/// <summary>When a schedule fires (DESIGN.md, "Schedule").</summary>
+public enum ScheduleType
+{
+    /// <summary>Once, as soon as possible (fire-and-forget).</summary>
+    Immediate,
+    /// <summary>Once, at <c>run_at</c>.</summary>
+    Once,
+    /// <summary>Every <c>interval_seconds</c>, forever.</summary>
+    Interval,
+    /// <summary>Every <c>interval_seconds</c> until the window closes, then STOPPED.</summary>
+    Window,
+    /// <summary>On a cron expression in a time zone.</summary>
+    Cron,
+}
+
+public enum ScheduleStatus
+{
+    Active,
+    Paused,
+    Stopped,
+    /// <summary>A one-shot schedule (IMMEDIATE or ONCE) whose run has ended.</summary>
+    Completed,
+}
+
+/// <summary>The state of one occurrence. Terminal states are everything after RUNNING.</summary>
+public enum RunStatus
+{
+    Pending,
+    Running,
+    Success,
+    Failed,
+    Timeout,
+    DnsError,
+    ConnectionError,
+    Skipped,
+    Cancelled,
+}
+
+public enum AttemptStatus
+{
+    Running,
+    Success,
+    Failed,
+    Timeout,
+    DnsError,
+    ConnectionError,
+    /// <summary>The worker that made the attempt died or stopped renewing its lease mid-call.</summary>
+    Lost,
+    /// <summary>The worker was shutting down and handed the run back before the call ended.</summary>
+    Interrupted,
+}
+
+/// <summary>Why an attempt did not succeed (seed 001's error classification, extended).</summary>
+public enum ErrorType
+{
+    [JsonStringEnumMemberName("http_4xx")] Http4xx,
+    [JsonStringEnumMemberName("http_5xx")] Http5xx,
+    [JsonStringEnumMemberName("timeout")] Timeout,
+    [JsonStringEnumMemberName("dns")] Dns,
+    [JsonStringEnumMemberName("connection")] Connection,
+    [JsonStringEnumMemberName("tls")] Tls,
+    [JsonStringEnumMemberName("blocked")] Blocked,
+    [JsonStringEnumMemberName("unexpected_status")] UnexpectedStatus,
+    [JsonStringEnumMemberName("worker_lost")] WorkerLost,
+    [JsonStringEnumMemberName("internal")] Internal,
+}
+
+/// <summary>What made a run exist.</summary>
+public enum RunTrigger
+{
+    /// <summary>Its schedule's cadence (or the single due time of a ONCE schedule).</summary>
+    Scheduled,
+    /// <summary>An IMMEDIATE schedule.</summary>
+    Immediate,
+    /// <summary>Triggered by hand, outside the cadence.</summary>
+    Manual,
+    /// <summary>Created by catch-up after downtime.</summary>
+    CatchUp,
+}
+
+/// <summary>Whether a recurring schedule may start an occurrence while the previous one still runs.</summary>
+public enum OverlapPolicy
+{
+    Skip,
+    Allow,
+    BufferOne,
+}
+
+/// <summary>What a recurring schedule does with occurrences missed while nothing ran.</summary>
+public enum CatchUpPolicy
+{
+    One,
+    All,
+    None,
+}
+
+public enum DeliveryKind
+{
+    Success,
+    Error,
+}
+
+public enum DeliveryStatus
+{
+    Pending,
+    Delivered,
+    Failed,
+}
+
+public static class RunStatusExtensions
+{
+    public static bool IsTerminal(this RunStatus status) => status is not (RunStatus.Pending or RunStatus.Running);
+}

@@ -1,0 +1,28 @@
+namespace Scheduler.Core.Model;
+
+/// <summary>A reusable HTTP endpoint (seed 001's Target).</summary>
+public sealed class Target
+{
+    public long Id { get; set; }
+
+    /// <summary>Unique among named targets; null for a target given inline in a schedule.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>True when the target was given inline in a schedule rather than created on its own.</summary>
+    public bool Inline { get; set; }
+
+    public required string Url { get; set; }
+
+    public string Method { get; set; } = "GET";
+
+    public Dictionary<string, string> Headers { get; set; } = [];
+
+    /// <summary>Request body; later issues expand <c>{{run_id}}</c>-style placeholders in it.</summary>
+    public string? BodyTemplate { get; set; }
+
+    public int TimeoutSeconds { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+}

@@ -1,0 +1,142 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Scheduler.Core.Model;
+
+namespace Scheduler.Core.Persistence;
+
+/// <summary>
+/// The <c>scheduler</c> schema: targets, schedules, runs, attempts, callback deliveries. Names are
+/// snake_case; enums are stored with their <see cref="WireName"/>, so SQL reads like the API.
+/// </summary>
+public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> options) : DbContext(options)
+{
+    public const string Schema = "scheduler";
+
+    public DbSet<Target> Targets => Set<Target>();
+
+    public DbSet<Schedule> Schedules => Set<Schedule>();
+
+    public DbSet<Run> Runs => Set<Run>();
+
+    public DbSet<Attempt> Attempts => Set<Attempt>();
+
+    public DbSet<CallbackDelivery> CallbackDeliveries => Set<CallbackDelivery>();
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(configurationBuilder);
+        foreach (var enumType in new[]
+                 {
+                     typeof(ScheduleType), typeof(ScheduleStatus), typeof(RunStatus), typeof(AttemptStatus),
+                     typeof(ErrorType), typeof(RunTrigger), typeof(OverlapPolicy), typeof(CatchUpPolicy),
+                     typeof(DeliveryKind), typeof(DeliveryStatus),
+                 })
+        {
+            configurationBuilder.Properties(enumType)
+                .HaveConversion(typeof(WireNameConverter<>).MakeGenericType(enumType))
+                .HaveMaxLength(32);
+        }
+        configurationBuilder.Properties<Dictionary<string, string>>()
+            .HaveConversion<JsonDictionaryConverter, JsonDictionaryComparer>()
+            .HaveColumnType("jsonb");
+    }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(modelBuilder);
+        modelBuilder.HasDefaultSchema(Schema);
+
+        modelBuilder.Entity<Target>(target =>
+        {
+            target.Property(t => t.Id).UseIdentityAlwaysColumn();
+            target.Property(t => t.Name).HasMaxLength(200);
+            target.Property(t => t.Url).HasMaxLength(2048);
+            target.Property(t => t.Method).HasMaxLength(16);
+            target.HasIndex(t => t.Name).IsUnique().HasFilter("name IS NOT NULL");
+        });
+
+        modelBuilder.Entity<Schedule>(schedule =>
+        {
+            schedule.Property(s => s.Id).UseIdentityAlwaysColumn();
+            schedule.Property(s => s.Name).HasMaxLength(200);
+            schedule.Property(s => s.JobName).HasMaxLength(200);
+            schedule.Property(s => s.JobArgs).HasColumnType("jsonb");
+            schedule.Property(s => s.Type).HasColumnName("schedule_type");
+            schedule.Property(s => s.CronExpression).HasMaxLength(200);
+            schedule.Property(s => s.TimeZone).HasMaxLength(100);
+            schedule.Property(s => s.CallbackUrl).HasMaxLength(2048);
+            schedule.Property(s => s.ErrorCallbackUrl).HasMaxLength(2048);
+            schedule.Property(s => s.Source).HasMaxLength(32);
+            schedule.Property(s => s.ExternalKey).HasMaxLength(400);
+            schedule.Property(s => s.Version).IsRowVersion();
+            schedule.HasOne(s => s.Target).WithMany().HasForeignKey(s => s.TargetId).OnDelete(DeleteBehavior.Restrict);
+            // The dispatcher's scan: active schedules by next due time.
+            schedule.HasIndex(s => new { s.Status, s.NextRunAt });
+            schedule.HasIndex(s => new { s.Source, s.ExternalKey });
+            schedule.ToTable(t =>
+            {
+                CheckEnum<ScheduleType>(t, "schedules", "schedule_type");
+                CheckEnum<ScheduleStatus>(t, "schedules", "status");
+                t.HasCheckConstraint("ck_schedules_what", "target_id IS NOT NULL OR job_name IS NOT NULL");
+            });
+        });
+
+        modelBuilder.Entity<Run>(run =>
+        {
+            run.Property(r => r.Id).UseIdentityAlwaysColumn();
+            run.HasOne(r => r.Schedule).WithMany().HasForeignKey(r => r.ScheduleId).OnDelete(DeleteBehavior.Cascade);
+            run.HasMany(r => r.Attempts).WithOne().HasForeignKey(a => a.RunId).OnDelete(DeleteBehavior.Cascade);
+            run.HasMany(r => r.CallbackDeliveries).WithOne().HasForeignKey(d => d.RunId).OnDelete(DeleteBehavior.Cascade);
+            run.Property(r => r.HangfireJobId).HasMaxLength(64);
+            run.Property(r => r.LeaseOwner).HasMaxLength(200);
+            // One occurrence of a schedule makes one run, however many workers race to create it.
+            run.HasIndex(r => new { r.ScheduleId, r.DueAt }).IsUnique();
+            // Reconciliation and the runs list scan by state and time.
+            run.HasIndex(r => new { r.Status, r.DueAt });
+            run.ToTable(t =>
+            {
+                CheckEnum<RunStatus>(t, "runs", "status");
+                CheckEnum<RunTrigger>(t, "runs", "trigger");
+            });
+        });
+
+        modelBuilder.Entity<Attempt>(attempt =>
+        {
+            attempt.Property(a => a.Id).UseIdentityAlwaysColumn();
+            attempt.Property(a => a.Worker).HasMaxLength(200);
+            attempt.HasIndex(a => new { a.RunId, a.AttemptNumber }).IsUnique();
+            attempt.ToTable(t => CheckEnum<AttemptStatus>(t, "attempts", "status"));
+        });
+
+        modelBuilder.Entity<CallbackDelivery>(delivery =>
+        {
+            delivery.Property(d => d.Id).UseIdentityAlwaysColumn();
+            delivery.Property(d => d.Url).HasMaxLength(2048);
+            delivery.Property(d => d.HangfireJobId).HasMaxLength(64);
+            delivery.HasIndex(d => new { d.Status, d.NextAttemptAt });
+            delivery.ToTable(t => CheckEnum<DeliveryStatus>(t, "callback_deliveries", "status"));
+        });
+    }
+
+    private static void CheckEnum<TEnum>(TableBuilder table, string tableName, string column) where TEnum : struct, Enum
+    {
+        var values = string.Join(", ", WireName.Values<TEnum>().Select(v => $"'{v}'"));
+        table.HasCheckConstraint($"ck_{tableName}_{column}", $"{column} IN ({values})");
+    }
+
+    private sealed class WireNameConverter<TEnum>() : ValueConverter<TEnum, string>(
+        value => WireName.Of(value), wire => WireName.Parse<TEnum>(wire))
+        where TEnum : struct, Enum;
+
+    private sealed class JsonDictionaryConverter() : ValueConverter<Dictionary<string, string>, string>(
+        value => JsonSerializer.Serialize(value, (JsonSerializerOptions?)null),
+        json => JsonSerializer.Deserialize<Dictionary<string, string>>(json, (JsonSerializerOptions?)null) ?? new Dictionary<string, string>());
+
+    private sealed class JsonDictionaryComparer() : ValueComparer<Dictionary<string, string>>(
+        (a, b) => a == null ? b == null : b != null && a.Count == b.Count && !a.Except(b).Any(),
+        d => d.Aggregate(0, (hash, pair) => HashCode.Combine(hash, pair.Key, pair.Value)),
+        d => new Dictionary<string, string>(d));
+}

@@ -1,0 +1,62 @@
+using System.Globalization;
+using System.Net;
+using Scheduler.Tests.Infrastructure;
+using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
+
+namespace Scheduler.Tests.EndToEnd;
+
+/// <summary>ONCE schedules: the call reaches the target at its time, never before.</summary>
+public sealed class OnceScheduleTests : SystemTestBase
+{
+    [Test]
+    public async Task A_once_schedule_3s_ahead_reaches_the_target_no_earlier_than_run_at()
+    {
+        var runAt = TimeProvider.System.GetUtcNow().AddSeconds(3);
+        var (status, schedule) = await Client.CreateSchedule(Json($$$"""
+            {"schedule_type": "ONCE", "run_at": "{{{runAt:O}}}", "target": {"url": "{{{Target.Url("/once")}}}"}}
+            """)).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Created), schedule?.ToJsonString());
+        Assert.That(schedule!["run_at"]!.GetValue<DateTimeOffset>(), Is.EqualTo(TruncateToMicroseconds(runAt)));
+
+        var arrival = (await Target.WaitForAsync("/once", 1, Seconds(30))).Single().ArrivedAt;
+        var run = await Client.WaitForFinishedRunAsync(schedule["id"]!.GetValue<long>(), Seconds(10));
+
+        Assert.That(arrival, Is.GreaterThanOrEqualTo(runAt), $"arrived {(arrival - runAt).TotalMilliseconds:0.0} ms after run_at");
+        Assert.Multiple(() =>
+        {
+            Assert.That(run["status"]!.GetValue<string>(), Is.EqualTo("SUCCESS"));
+            Assert.That(run["due_at"]!.GetValue<DateTimeOffset>(), Is.EqualTo(TruncateToMicroseconds(runAt)));
+            Assert.That(run["started_at"]!.GetValue<DateTimeOffset>(), Is.GreaterThanOrEqualTo(run["due_at"]!.GetValue<DateTimeOffset>()));
+            Assert.That(run["lateness_ms"]!.GetValue<double>(), Is.GreaterThanOrEqualTo(0));
+        });
+    }
+
+    [Test]
+    public async Task Run_at_may_be_unix_seconds_as_a_number_or_string_or_relative()
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        var unix = now.AddSeconds(2).ToUnixTimeSeconds() + 1;
+        string[] forms = [unix.ToString(CultureInfo.InvariantCulture), $"\"{unix}\"", "\"+2s\""];
+        var ids = new List<long>();
+        for (var i = 0; i < forms.Length; i++)
+        {
+            ids.Add(await Client.CreateScheduleAsync($$$"""
+                {"schedule_type": "ONCE", "run_at": {{{forms[i]}}}, "target": {"url": "{{{Target.Url($"/form{i}")}}}"}}
+                """));
+        }
+
+        for (var i = 0; i < forms.Length; i++)
+        {
+            var run = await Client.WaitForFinishedRunAsync(ids[i], Seconds(30));
+            var due = run["due_at"]!.GetValue<DateTimeOffset>();
+            Assert.That(run["status"]!.GetValue<string>(), Is.EqualTo("SUCCESS"), forms[i]);
+            Assert.That(Target.ReceivedOn($"/form{i}").Single().ArrivedAt, Is.GreaterThanOrEqualTo(due), forms[i]);
+            if (i < 2)
+            {
+                Assert.That(due, Is.EqualTo(DateTimeOffset.FromUnixTimeSeconds(unix)), forms[i]);
+            }
+        }
+    }
+
+    private static DateTimeOffset TruncateToMicroseconds(DateTimeOffset value) => new(value.UtcTicks - (value.UtcTicks % 10), TimeSpan.Zero);
+}

@@ -1,0 +1,118 @@
+using System.Net;
+using Scheduler.Tests.Infrastructure;
+using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
+
+namespace Scheduler.Tests.EndToEnd;
+
+/// <summary>Bad input: a 400 problem naming the field, and nothing written.</summary>
+public sealed class ValidationTests : SystemTestBase
+{
+    protected override bool StartsWorker => false;
+
+    private const string Url = "http://127.0.0.1:9/x";
+
+    [TestCase("""{"target": {"url": "http://127.0.0.1:9/x"}}""", "schedule_type", TestName = "schedule_type is required")]
+    [TestCase("""{"schedule_type": "SOMETIMES", "target": {"url": "http://127.0.0.1:9/x"}}""", "schedule_type", TestName = "an unknown schedule_type is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE"}""", "target_id", TestName = "a target is required")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target_id": 1, "target": {"url": "http://127.0.0.1:9/x"}}""", "target", TestName = "target_id and target together are refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target_id": 987654}""", "target_id", TestName = "an unknown target_id is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"method": "GET"}}""", "target.url", TestName = "an inline target needs a url")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "ftp://example.com/"}}""", "target.url", TestName = "only http and https urls")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "/relative"}}""", "target.url", TestName = "a relative url is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "method": "FETCH"}}""", "target.method", TestName = "an unknown method is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "timeout_seconds": 0}}""", "target.timeout_seconds", TestName = "a zero timeout is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "headers": {"Bad Header": "x"}}}""", "target.headers", TestName = "a malformed header name is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "headers": {"X-A": "a\r\nInjected: 1"}}}""", "target.headers.X-A", TestName = "a header value with a line break is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "headers": {"X-A": null}}}""", "target.headers.X-A", TestName = "a null header value is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "headers": {"X-A": 5}}}""", "target.headers.X-A", TestName = "a number as header value is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "name": "n"}}""", "target.name", TestName = "an inline target has no name")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "run_at": "+5m", "target": {"url": "http://127.0.0.1:9/x"}}""", "run_at", TestName = "run_at is for ONCE only")]
+    [TestCase("""{"schedule_type": "ONCE", "target": {"url": "http://127.0.0.1:9/x"}}""", "run_at", TestName = "ONCE needs run_at")]
+    [TestCase("""{"schedule_type": "ONCE", "run_at": "", "target": {"url": "http://127.0.0.1:9/x"}}""", "run_at", TestName = "run_at empty")]
+    [TestCase("""{"schedule_type": "ONCE", "run_at": "+", "target": {"url": "http://127.0.0.1:9/x"}}""", "run_at", TestName = "run_at plus alone")]
+    [TestCase("""{"schedule_type": "ONCE", "run_at": "+m", "target": {"url": "http://127.0.0.1:9/x"}}""", "run_at", TestName = "run_at without a number")]
+    [TestCase("""{"schedule_type": "ONCE", "run_at": "+6", "target": {"url": "http://127.0.0.1:9/x"}}""", "run_at", TestName = "run_at without a unit")]
+    [TestCase("""{"schedule_type": "ONCE", "run_at": "6h", "target": {"url": "http://127.0.0.1:9/x"}}""", "run_at", TestName = "run_at without plus")]
+    [TestCase("""{"schedule_type": "ONCE", "run_at": "+6z", "target": {"url": "http://127.0.0.1:9/x"}}""", "run_at", TestName = "run_at with an unknown unit")]
+    [TestCase("""{"schedule_type": "ONCE", "run_at": "2001-01-01T00:00:00Z", "target": {"url": "http://127.0.0.1:9/x"}}""", "run_at", TestName = "run_at in the past")]
+    [TestCase("""{"schedule_type": "ONCE", "run_at": 978307200, "target": {"url": "http://127.0.0.1:9/x"}}""", "run_at", TestName = "run_at in the past as unix seconds")]
+    [TestCase("""{"schedule_type": "ONCE", "run_at": 1e300, "target": {"url": "http://127.0.0.1:9/x"}}""", "run_at", TestName = "run_at out of range")]
+    [TestCase("""{"schedule_type": "ONCE", "run_at": true, "target": {"url": "http://127.0.0.1:9/x"}}""", "run_at", TestName = "run_at of the wrong type")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target_id": "abc"}""", "target_id", TestName = "target_id of the wrong type")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target_id": 99999999999999999999999}""", "target_id", TestName = "target_id overflowing")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x"}, "colour": "red"}""", "colour", TestName = "an unknown field is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": "http://127.0.0.1:9/x"}""", "target", TestName = "target of the wrong type")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x"}""", "body", TestName = "truncated json")]
+    [TestCase("""[1, 2]""", "body", TestName = "an array instead of an object")]
+    public async Task A_bad_schedule_is_a_400_naming_the_field_and_writes_nothing(string json, string field)
+    {
+        var before = await TestDatabase.CountsAsync();
+        using var response = await Client.CreateSchedule(Json(json));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), body);
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+        var problem = System.Text.Json.Nodes.JsonNode.Parse(body)!;
+        Assert.That(problem["errors"]?.AsObject().Select(e => e.Key), Does.Contain(field), body);
+        Assert.That(await TestDatabase.CountsAsync(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task A_target_needs_a_unique_name()
+    {
+        var (status, problem) = await Client.CreateTarget(Json($$"""{"url": "{{Url}}"}""")).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(problem!["errors"]!["name"], Is.Not.Null);
+
+        (status, _) = await Client.CreateTarget(Json($$"""{"name": "only-one", "url": "{{Url}}"}""")).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Created));
+        var before = await TestDatabase.CountsAsync();
+        (status, problem) = await Client.CreateTarget(Json($$"""{"name": "only-one", "url": "{{Url}}"}""")).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(problem!["errors"]!["name"]![0]!.GetValue<string>(), Does.Contain("already exists"));
+        Assert.That(await TestDatabase.CountsAsync(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task Missing_records_are_404s_that_name_them()
+    {
+        var (status, problem) = await Client.GetTarget(424242).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(problem!["detail"]!.GetValue<string>(), Is.EqualTo("Target 424242 not found"));
+
+        (status, problem) = await Client.GetRun(777).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(problem!["detail"]!.GetValue<string>(), Is.EqualTo("Run 777 not found"));
+
+        (status, problem) = await Client.GetSchedule(555).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(problem!["detail"]!.GetValue<string>(), Is.EqualTo("Schedule 555 not found"));
+    }
+
+    [Test]
+    public async Task A_body_that_is_not_json_is_refused_with_a_problem()
+    {
+        using var http = new HttpClient { BaseAddress = Api.BaseAddress };
+        using var plain = await http.PostAsync(new Uri("/schedules", UriKind.Relative), new StringContent("schedule_type=IMMEDIATE"));
+        Assert.That(plain.StatusCode, Is.EqualTo(HttpStatusCode.UnsupportedMediaType));
+        Assert.That(plain.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+
+        using var empty = await http.PostAsync(new Uri("/schedules", UriKind.Relative), Json(""));
+        Assert.That(empty.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(empty.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+        Assert.That(await TestDatabase.CountsAsync(), Is.EqualTo("targets=0 schedules=0 runs=0 attempts=0"));
+    }
+
+    [TestCase("status_filter=SOMETIMES", "status_filter")]
+    [TestCase("limit=0", "limit")]
+    [TestCase("limit=1001", "limit")]
+    [TestCase("skip=-1", "skip")]
+    public async Task Bad_run_filters_are_400s_naming_the_parameter(string query, string field)
+    {
+        using var http = new HttpClient { BaseAddress = Api.BaseAddress };
+        using var response = await http.GetAsync(new Uri($"/runs?{query}", UriKind.Relative));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), body);
+        Assert.That(body, Does.Contain($"\"{field}\""));
+    }
+}

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Scheduler.Tests.Infrastructure;
+
+namespace Scheduler.Tests.EndToEnd;
+
+/// <summary>
+/// Acknowledged runs survive workers that are absent or killed: queued runs wait for a worker, and a run
+/// whose worker died mid-call is taken over once its lease and Hangfire's invisibility run out.
+/// </summary>
+public sealed class WorkerRecoveryTests : SystemTestBase
+{
+    protected override bool StartsWorker => false;
+
+    // Short lease and invisibility so a killed worker's runs come back within seconds (defaults: 30 s).
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
+    {
+        ["Hangfire__InvisibilityTimeout"] = "00:00:08",
+        ["Hangfire__QueuePollInterval"] = "00:00:01",
+        ["Execution__LeaseSeconds"] = "8",
+        ["Execution__LeaseRenewalSeconds"] = "2",
+    };
+
+    [Test]
+    public async Task Runs_queued_while_no_worker_runs_are_executed_when_a_worker_starts()
+    {
+        // Servers left registered by workers of earlier tests would count as running.
+        await TestDatabase.ExecuteAsync("DELETE FROM hangfire.server");
+        var ids = await CreateImmediateSchedulesAsync("/queued", 10);
+        var (_, health) = await Client.GetHealth().ReadAsync();
+        Assert.That(health!["scheduler_running"]!.GetValue<bool>(), Is.False);
+        Assert.That(await TestDatabase.ScalarAsync<int>("SELECT count(*) FROM scheduler.runs WHERE status = 'PENDING'"), Is.EqualTo(10));
+        Assert.That(Target.ReceivedOn("/queued"), Is.Empty);
+
+        await StartWorkerForTestAsync();
+
+        var runs = await WaitForAllFinishedAsync(ids, TimeSpan.FromSeconds(60));
+        Assert.That(runs.Select(r => r["status"]!.GetValue<string>()), Is.All.EqualTo("SUCCESS"));
+        Assert.That(Target.ReceivedOn("/queued").Select(r => r.Header("Idempotency-Key")).Distinct().Count(), Is.EqualTo(10));
+        (_, health) = await Client.GetHealth().ReadAsync();
+        Assert.That(health!["scheduler_running"]!.GetValue<bool>(), Is.True);
+    }
+
+    [Test]
+    public async Task A_worker_killed_mid_call_loses_nothing_and_its_runs_are_recovered_with_a_remark()
+    {
+        Target.Respond("/slow", TestTarget.Slow(TimeSpan.FromSeconds(3)));
+        var first = await StartWorkerForTestAsync();
+        var ids = await CreateImmediateSchedulesAsync("/slow", 10);
+        await Target.WaitForAsync("/slow", 10, TimeSpan.FromSeconds(30));
+
+        first.Kill();
+        var killedAt = Stopwatch.StartNew();
+        Assert.That(await TestDatabase.ScalarAsync<int>("SELECT count(*) FROM scheduler.runs WHERE status = 'RUNNING'"), Is.EqualTo(10));
+
+        await StartWorkerForTestAsync();
+        var runs = await WaitForAllFinishedAsync(ids, TimeSpan.FromSeconds(90));
+        await TestContext.Out.WriteLineAsync($"Recovered all 10 runs {killedAt.Elapsed.TotalSeconds:0.0} s after SIGKILL (lease 8 s, invisibility 8 s, call 3 s).");
+
+        foreach (var run in runs)
+        {
+            var attempts = run["attempts"]!.AsArray();
+            Assert.Multiple(() =>
+            {
+                Assert.That(run["status"]!.GetValue<string>(), Is.EqualTo("SUCCESS"), run.ToJsonString());
+                Assert.That(attempts, Has.Count.EqualTo(2));
+                Assert.That(attempts[0]!["status"]!.GetValue<string>(), Is.EqualTo("LOST"));
+                Assert.That(attempts[0]!["error_type"]!.GetValue<string>(), Is.EqualTo("worker_lost"));
+                Assert.That(attempts[1]!["status"]!.GetValue<string>(), Is.EqualTo("SUCCESS"));
+                Assert.That(attempts[1]!["worker"]!.GetValue<string>(), Is.Not.EqualTo(attempts[0]!["worker"]!.GetValue<string>()));
+                Assert.That(run["remarks"]!.AsArray().Select(r => r!.GetValue<string>()), Has.Some.StartsWith("Recovered: attempt 1 by"));
+            });
+        }
+        // Each occurrence reached the target once per attempt, always with the same key.
+        var keys = Target.ReceivedOn("/slow").GroupBy(r => r.Header("Idempotency-Key")).ToList();
+        Assert.That(keys, Has.Count.EqualTo(10));
+        Assert.That(keys.Select(k => k.Count()), Is.All.EqualTo(2));
+    }
+
+    private async Task<List<long>> CreateImmediateSchedulesAsync(string path, int count)
+    {
+        var ids = new List<long>();
+        for (var i = 0; i < count; i++)
+        {
+            ids.Add(await Client.CreateScheduleAsync($$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{Target.Url(path)}}}"}}"""));
+        }
+        return ids;
+    }
+
+    private async Task<List<JsonNode>> WaitForAllFinishedAsync(List<long> scheduleIds, TimeSpan timeout)
+    {
+        var runs = new List<JsonNode>();
+        foreach (var id in scheduleIds)
+        {
+            runs.Add(await Client.WaitForFinishedRunAsync(id, timeout));
+        }
+        return runs;
+    }
+}

@@ -1,0 +1,210 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using DotNet.Testcontainers.Builders;
+using Npgsql;
+using Testcontainers.PostgreSql;
+
+namespace Scheduler.Tests.Infrastructure;
+
+/// <summary>
+/// The PostgreSQL the tests run against, found in the order DEVELOPERS.md gives: a connection string in
+/// <c>SCHEDULER_TEST_DATABASE</c>; Testcontainers when a Docker engine answers; otherwise a throwaway
+/// cluster from the local binaries on a free port, removed afterwards.
+/// </summary>
+public abstract class PostgresServer : IAsyncDisposable
+{
+    public const string DatabaseName = "scheduler_test";
+
+    /// <summary>A connection string to <see cref="DatabaseName"/> (which may not exist yet).</summary>
+    public abstract string ConnectionString { get; }
+
+    public abstract string Description { get; }
+
+    public abstract ValueTask DisposeAsync();
+
+    public static async Task<PostgresServer> StartAsync()
+    {
+        if (Environment.GetEnvironmentVariable("SCHEDULER_TEST_DATABASE") is { Length: > 0 } given)
+        {
+            return new ExternalServer(given);
+        }
+        if (DockerEngineMayAnswer())
+        {
+            try
+            {
+                return await ContainerServer.StartContainerAsync();
+            }
+            catch (Exception ex) when (ex is DockerUnavailableException or InvalidOperationException or HttpRequestException or TimeoutException)
+            {
+                await TestContext.Progress.WriteLineAsync($"Testcontainers could not start PostgreSQL ({ex.Message}); using local binaries.");
+            }
+        }
+        return await LocalCluster.StartClusterAsync();
+    }
+
+    private static bool DockerEngineMayAnswer() =>
+        Environment.GetEnvironmentVariable("DOCKER_HOST") is { Length: > 0 } || File.Exists("/var/run/docker.sock");
+
+    private sealed class ExternalServer(string connectionString) : PostgresServer
+    {
+        public override string ConnectionString { get; } = connectionString;
+
+        public override string Description => "SCHEDULER_TEST_DATABASE";
+
+        public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private sealed class ContainerServer(PostgreSqlContainer container) : PostgresServer
+    {
+        public override string ConnectionString { get; } =
+            new NpgsqlConnectionStringBuilder(container.GetConnectionString()) { Database = DatabaseName }.ConnectionString;
+
+        public override string Description => "Testcontainers";
+
+        public static async Task<PostgresServer> StartContainerAsync()
+        {
+            var container = new PostgreSqlBuilder("postgres:15-alpine").Build();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            await container.StartAsync(timeout.Token);
+            return new ContainerServer(container);
+        }
+
+        public override ValueTask DisposeAsync() => container.DisposeAsync();
+    }
+
+    /// <summary>
+    /// A cluster made with initdb in a temporary directory and run by a small watchdog shell: if this test
+    /// process dies without cleaning up, the watchdog stops PostgreSQL, so no cluster outlives the run.
+    /// As root the cluster belongs to the <c>postgres</c> user, since initdb refuses root.
+    /// </summary>
+    private sealed class LocalCluster : PostgresServer
+    {
+        private readonly string _directory;
+        private readonly Process _watchdog;
+        private readonly int _port;
+
+        private LocalCluster(string directory, Process watchdog, int port)
+        {
+            _directory = directory;
+            _watchdog = watchdog;
+            _port = port;
+        }
+
+        public override string ConnectionString =>
+            $"Host=127.0.0.1;Port={_port};Username=postgres;Database={DatabaseName};Maximum Pool Size=50;Timeout=30";
+
+        public override string Description => $"local cluster on port {_port} in {_directory}";
+
+        public static async Task<PostgresServer> StartClusterAsync()
+        {
+            var bin = FindBinaries() ?? throw new InvalidOperationException(
+                "No PostgreSQL for the tests: set SCHEDULER_TEST_DATABASE, start a Docker engine, or install the server binaries (apt-get install -y postgresql).");
+            var directory = Directory.CreateTempSubdirectory("scheduler-test-pg-").FullName;
+            var asRoot = Environment.UserName == "root";
+            if (asRoot)
+            {
+                await RunAsync("chown", ["postgres:", directory]);
+            }
+            string[] Prefix(params string[] command) => asRoot ? ["runuser", "-u", "postgres", "--", .. command] : command;
+
+            var data = Path.Combine(directory, "data");
+            var initdb = Prefix(Path.Combine(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-instructions", "--no-sync");
+            await RunAsync(initdb[0], initdb[1..]);
+
+            var port = FreePort();
+            var postgres = $"'{Path.Combine(bin, "postgres")}' -D '{data}' -p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' " +
+                           "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
+            // The watchdog ends PostgreSQL when this process disappears (checked through /proc, which works across users).
+            var script = $"{postgres} > '{Path.Combine(directory, "server.log")}' 2>&1 & pg=$!; " +
+                         $"while [ -d /proc/{Environment.ProcessId} ] && kill -0 $pg 2>/dev/null; do sleep 1; done; " +
+                         "kill -INT $pg 2>/dev/null; wait $pg";
+            var watchdogCommand = Prefix("sh", "-c", script);
+            var watchdog = Process.Start(new ProcessStartInfo(watchdogCommand[0], watchdogCommand[1..]) { UseShellExecute = false })!;
+            var cluster = new LocalCluster(directory, watchdog, port);
+            try
+            {
+                await cluster.WaitUntilAcceptingAsync();
+            }
+            catch
+            {
+                await cluster.DisposeAsync();
+                throw;
+            }
+            return cluster;
+        }
+
+        private async Task WaitUntilAcceptingAsync()
+        {
+            var maintenance = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = "postgres", Pooling = false }.ConnectionString;
+            await Eventually.UntilAsync(async () =>
+            {
+                if (_watchdog.HasExited)
+                {
+                    throw new InvalidOperationException($"PostgreSQL exited at startup: {await File.ReadAllTextAsync(Path.Combine(_directory, "server.log"))}");
+                }
+                try
+                {
+                    await using var connection = new NpgsqlConnection(maintenance);
+                    await connection.OpenAsync();
+                    return true;
+                }
+                catch (NpgsqlException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(60), "the local PostgreSQL cluster to accept connections");
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            NpgsqlConnection.ClearAllPools();
+            // Fast shutdown of the postmaster (its pid is the first line of postmaster.pid), then the watchdog ends too.
+            var pidFile = Path.Combine(_directory, "data", "postmaster.pid");
+            if (File.Exists(pidFile) && int.TryParse((await File.ReadAllLinesAsync(pidFile))[0], out var postmaster))
+            {
+                await RunAsync("kill", ["-INT", postmaster.ToString(System.Globalization.CultureInfo.InvariantCulture)], check: false);
+            }
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await _watchdog.WaitForExitAsync(exit.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _watchdog.Kill(entireProcessTree: true);
+            }
+            _watchdog.Dispose();
+            Directory.Delete(_directory, recursive: true);
+        }
+
+        private static string? FindBinaries()
+        {
+            var candidates = Directory.Exists("/usr/lib/postgresql")
+                ? Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => int.TryParse(Path.GetFileName(d), out var v) ? v : 0).Select(d => Path.Combine(d, "bin"))
+                : [];
+            return candidates.Concat(["/usr/local/pgsql/bin", "/usr/local/bin", "/opt/homebrew/bin"])
+                .FirstOrDefault(dir => File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "postgres")));
+        }
+
+        private static int FreePort()
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        private static async Task RunAsync(string file, string[] arguments, bool check = true)
+        {
+            var info = new ProcessStartInfo(file, arguments) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            using var process = Process.Start(info)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            if (check && process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} failed ({process.ExitCode}): {await output}{await error}");
+            }
+        }
+    }
+}

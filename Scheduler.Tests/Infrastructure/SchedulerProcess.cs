@@ -1,0 +1,199 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+using Scheduler.Tests;
+
+namespace Scheduler.Tests.Infrastructure;
+
+/// <summary>
+/// A real API or worker process (<c>dotnet Scheduler.*.dll</c>, as built), started against the test
+/// database. Its output is kept for assertions and dumped when a test fails. Every process started is
+/// killed when the run ends, whatever happened.
+/// </summary>
+public sealed partial class SchedulerProcess : IAsyncDisposable
+{
+    private static readonly ConcurrentDictionary<int, Process> s_started = new();
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private SchedulerProcess(string name, Process process, Uri? baseAddress)
+    {
+        Name = name;
+        _process = process;
+        BaseAddress = baseAddress;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Name { get; }
+
+    /// <summary>The API's address; null for a worker.</summary>
+    public Uri? BaseAddress { get; }
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public string Output => string.Join(Environment.NewLine, _output);
+
+    /// <summary>Starts the API on a free port and waits until <c>/health/ready</c> answers 200.</summary>
+    public static async Task<SchedulerProcess> StartApiAsync(IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var port = FreePort();
+        var environment = new Dictionary<string, string>(settings ?? new Dictionary<string, string>())
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+        };
+        var process = Start("api", Directory("SchedulerApiDirectory"), "Scheduler.Api.dll", [], environment, new Uri($"http://127.0.0.1:{port}"));
+        using var http = new HttpClient { BaseAddress = process.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        await process.WaitAsync(async () =>
+        {
+            try
+            {
+                return (await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode == HttpStatusCode.OK;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+            catch (TaskCanceledException)
+            {
+                return false;
+            }
+        }, "the API to be ready");
+        return process;
+    }
+
+    /// <summary>Starts a worker and waits until its Hangfire server has started all its dispatchers.</summary>
+    public static async Task<SchedulerProcess> StartWorkerAsync(IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var process = Start("worker", Directory("SchedulerWorkerDirectory"), "Scheduler.Worker.dll", [], settings ?? new Dictionary<string, string>(), null);
+        await process.WaitForOutputAsync("all the dispatchers started", TimeSpan.FromSeconds(60));
+        return process;
+    }
+
+    /// <summary>Starts a process without waiting for it to be ready (for processes expected to fail).</summary>
+    public static SchedulerProcess StartRaw(string name, string[] arguments, IReadOnlyDictionary<string, string> settings) =>
+        name == "api"
+            ? Start(name, Directory("SchedulerApiDirectory"), "Scheduler.Api.dll", arguments, settings, null)
+            : Start(name, Directory("SchedulerWorkerDirectory"), "Scheduler.Worker.dll", arguments, settings, null);
+
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout) =>
+        await Eventually.UntilAsync(() => _output.Any(line => line.Contains(text, StringComparison.Ordinal)) || ThrowIfExited(),
+            timeout, $"{Name} to print '{text}'");
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>SIGKILL: the process dies at once, mid-call, without cleaning up.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+    }
+
+    /// <summary>SIGTERM: the process shuts down gracefully.</summary>
+    public void Terminate()
+    {
+        if (!_process.HasExited)
+        {
+            _ = NativeMethods.Kill(_process.Id, 15);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Terminate();
+        try
+        {
+            await WaitForExitAsync(TimeSpan.FromSeconds(15));
+        }
+        catch (OperationCanceledException)
+        {
+            Kill();
+        }
+        s_started.TryRemove(_process.Id, out _);
+        _process.Dispose();
+    }
+
+    /// <summary>Last resort at the end of the run: nothing started by the tests outlives them.</summary>
+    public static void KillAll()
+    {
+        foreach (var process in s_started.Values)
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // Already gone.
+            }
+        }
+        s_started.Clear();
+    }
+
+    private async Task WaitAsync(Func<Task<bool>> ready, string what) =>
+        await Eventually.UntilAsync(async () => ThrowIfExited() || await ready(), TimeSpan.FromSeconds(90), $"{what}");
+
+    private bool ThrowIfExited() =>
+        _process.HasExited
+            ? throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode}:{Environment.NewLine}{Output}")
+            : false;
+
+    private static SchedulerProcess Start(string name, string directory, string dll, string[] arguments,
+        IReadOnlyDictionary<string, string> settings, Uri? baseAddress)
+    {
+        var info = new ProcessStartInfo("dotnet", [Path.Combine(directory, dll), .. arguments])
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["ConnectionStrings__Scheduler"] = TestAssemblySetup.ConnectionString;
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (key, value) in settings)
+        {
+            info.Environment[key] = value;
+        }
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {dll}.");
+        s_started[process.Id] = process;
+        return new SchedulerProcess(name, process, baseAddress);
+    }
+
+    private static string Directory(string key) =>
+        typeof(SchedulerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static partial class NativeMethods
+    {
+        [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+        public static partial int Kill(int pid, int signal);
+    }
+}

@@ -1,0 +1,94 @@
+namespace Scheduler.Tests.Infrastructure;
+
+/// <summary>
+/// A fixture that runs the real system: one API process, one worker process and a target on 127.0.0.1,
+/// started once per fixture, with the database reset before each test. A failing test prints the
+/// processes' logs.
+/// </summary>
+[NonParallelizable]
+public abstract class SystemTestBase
+{
+    protected SchedulerProcess Api { get; private set; } = null!;
+
+    protected SchedulerProcess? Worker { get; set; }
+
+    protected TestTarget Target { get; private set; } = null!;
+
+    protected ISchedulerApi Client { get; private set; } = null!;
+
+    /// <summary>Settings given to every process this fixture starts (environment variables).</summary>
+    protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
+
+    /// <summary>Whether the fixture starts a worker with the API.</summary>
+    protected virtual bool StartsWorker => true;
+
+    [OneTimeSetUp]
+    public async Task StartSystemAsync()
+    {
+        await TestDatabase.ResetAsync();
+        Target = await TestTarget.StartAsync();
+        Api = await SchedulerProcess.StartApiAsync(Settings);
+        Client = SchedulerApiExtensions.CreateClient(Api.BaseAddress!);
+        if (StartsWorker)
+        {
+            Worker = await SchedulerProcess.StartWorkerAsync(Settings);
+        }
+    }
+
+    [SetUp]
+    public Task ResetDatabaseAsync() => TestDatabase.ResetAsync();
+
+    private readonly List<SchedulerProcess> _testWorkers = [];
+
+    /// <summary>Starts a worker that lives until the end of the current test.</summary>
+    protected async Task<SchedulerProcess> StartWorkerForTestAsync()
+    {
+        var worker = await SchedulerProcess.StartWorkerAsync(Settings);
+        _testWorkers.Add(worker);
+        return worker;
+    }
+
+    [TearDown]
+    public async Task DumpLogsOnFailureAndStopTestWorkersAsync()
+    {
+        if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
+        {
+            foreach (var process in Processes().Concat(_testWorkers))
+            {
+                await TestContext.Out.WriteLineAsync($"----- {process.Name} (pid {process.Id}) -----{Environment.NewLine}{process.Output}");
+            }
+        }
+        foreach (var worker in _testWorkers)
+        {
+            await worker.DisposeAsync();
+        }
+        _testWorkers.Clear();
+    }
+
+    [OneTimeTearDown]
+    public async Task StopSystemAsync()
+    {
+        foreach (var process in Processes())
+        {
+            await process.DisposeAsync();
+        }
+        if (Target is not null)
+        {
+            await Target.DisposeAsync();
+        }
+    }
+
+    private IEnumerable<SchedulerProcess> Processes()
+    {
+        if (Api is not null)
+        {
+            yield return Api;
+        }
+        if (Worker is not null)
+        {
+            yield return Worker;
+        }
+    }
+
+    protected static TimeSpan Seconds(double seconds) => TimeSpan.FromSeconds(seconds);
+}

@@ -1,0 +1,50 @@
+using Npgsql;
+
+using Scheduler.Tests;
+
+namespace Scheduler.Tests.Infrastructure;
+
+/// <summary>Direct access to the test database: resets before each test, and reads for assertions.</summary>
+public static class TestDatabase
+{
+    /// <summary>
+    /// Empties the scheduler tables and Hangfire's job tables. Identities are not restarted, so a job left
+    /// over from an earlier test can never match a row of this one.
+    /// </summary>
+    public static async Task ResetAsync()
+    {
+        await ExecuteAsync("""
+            TRUNCATE scheduler.callback_deliveries, scheduler.attempts, scheduler.runs, scheduler.schedules, scheduler.targets;
+            TRUNCATE hangfire.jobqueue, hangfire.state, hangfire.jobparameter, hangfire.job CASCADE;
+            """);
+    }
+
+    public static async Task ExecuteAsync(string sql)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public static async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)Convert.ChangeType((await command.ExecuteScalarAsync())!, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Row counts of every scheduler table, to prove a rejected request wrote nothing.</summary>
+    public static async Task<string> CountsAsync() =>
+        await ScalarAsync<string>("""
+            SELECT format('targets=%s schedules=%s runs=%s attempts=%s',
+              (SELECT count(*) FROM scheduler.targets), (SELECT count(*) FROM scheduler.schedules),
+              (SELECT count(*) FROM scheduler.runs), (SELECT count(*) FROM scheduler.attempts))
+            """);
+
+    private static async Task<NpgsqlConnection> OpenAsync()
+    {
+        var connection = new NpgsqlConnection(TestAssemblySetup.ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+}

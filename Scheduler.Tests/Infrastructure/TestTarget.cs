@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Scheduler.Tests.Infrastructure;
+
+/// <summary>One request as the target saw it, with the moment it arrived.</summary>
+public sealed record ReceivedRequest(string Method, string Path, IReadOnlyDictionary<string, string> Headers, string Body, DateTimeOffset ArrivedAt)
+{
+    public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+}
+
+/// <summary>
+/// A real HTTP server on 127.0.0.1 (Kestrel) that records every request and answers as each test
+/// scripts it per path (200 "ok" by default).
+/// </summary>
+public sealed class TestTarget : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<ReceivedRequest> _received = new();
+    private readonly ConcurrentDictionary<string, Func<HttpContext, Task>> _handlers = new();
+
+    private TestTarget(WebApplication app) => _app = app;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public IReadOnlyList<ReceivedRequest> Received => _received.ToArray();
+
+    public static async Task<TestTarget> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var target = new TestTarget(builder.Build());
+        target._app.Run(target.HandleAsync);
+        await target._app.StartAsync();
+        target.BaseAddress = new Uri(target._app.Urls.First());
+        return target;
+    }
+
+    public string Url(string path) => new Uri(BaseAddress, path).ToString();
+
+    /// <summary>Scripts the answer for one path.</summary>
+    public void Respond(string path, Func<HttpContext, Task> handler) => _handlers[path] = handler;
+
+    /// <summary>A handler that answers with <paramref name="status"/> after holding the request for <paramref name="delay"/>.</summary>
+    public static Func<HttpContext, Task> Slow(TimeSpan delay, int status = 200) => async context =>
+    {
+        // The target is slow on purpose; a one-shot timer rather than a sleep, cancelled if the caller gives up.
+        using var timer = new PeriodicTimer(delay);
+        try
+        {
+            await timer.WaitForNextTickAsync(context.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        context.Response.StatusCode = status;
+        await context.Response.WriteAsync("slow", context.RequestAborted);
+    };
+
+    /// <summary>A handler that answers with <paramref name="status"/> and <paramref name="body"/>.</summary>
+    public static Func<HttpContext, Task> Status(int status, string body = "") => async context =>
+    {
+        context.Response.StatusCode = status;
+        await context.Response.WriteAsync(body, context.RequestAborted);
+    };
+
+    public IReadOnlyList<ReceivedRequest> ReceivedOn(string path) => _received.Where(r => r.Path == path).ToList();
+
+    public async Task<IReadOnlyList<ReceivedRequest>> WaitForAsync(string path, int count, TimeSpan timeout)
+    {
+        await Eventually.UntilAsync(() => ReceivedOn(path).Count >= count, timeout, $"{count} request(s) on {path} (got {ReceivedOn(path).Count})");
+        return ReceivedOn(path);
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var arrivedAt = TimeProvider.System.GetUtcNow();
+        using var reader = new StreamReader(context.Request.Body);
+        var body = await reader.ReadToEndAsync(context.RequestAborted);
+        var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+        _received.Enqueue(new ReceivedRequest(context.Request.Method, context.Request.Path, headers, body, arrivedAt));
+        if (_handlers.TryGetValue(context.Request.Path, out var handler))
+        {
+            await handler(context);
+            return;
+        }
+        await context.Response.WriteAsync("ok", context.RequestAborted);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Reflection;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Scheduler.Core.Hosting;
+using Scheduler.Core.Model;
+
+namespace Scheduler.Worker.Execution;
+
+/// <summary>
+/// Makes one HTTP attempt of a run and classifies what happened. Never throws for anything the target
+/// or the network did; throws <see cref="OperationCanceledException"/> only when the caller cancels
+/// (shutdown, or the lease was lost).
+/// </summary>
+internal sealed class HttpCallExecutor(IHttpClientFactory clients, TimeProvider time, IOptions<ExecutionOptions> options)
+{
+    public const string ClientName = "targets";
+
+    public static readonly string UserAgent =
+        $"Scheduler/{typeof(HttpCallExecutor).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0"}";
+
+    public async Task<CallOutcome> CallAsync(RunPlan plan, int attemptNumber, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var timeout = TimeSpan.FromSeconds(plan.TimeoutSeconds);
+        using var timeoutSource = new CancellationTokenSource(timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
+        using var request = BuildRequest(plan, attemptNumber);
+        var client = clients.CreateClient(ClientName);
+
+        var startedAt = time.GetUtcNow();
+        var started = time.GetTimestamp();
+        double Elapsed() => Math.Round(time.GetElapsedTime(started).TotalMilliseconds, 3);
+        try
+        {
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
+            var excerptLimit = plan.NoResponse ? 0 : options.Value.ResponseExcerptBytes;
+            var (size, excerpt) = await ResponseCapture.ReadAsync(response.Content, excerptLimit, linked.Token);
+            var latency = Elapsed();
+            var code = (int)response.StatusCode;
+            var (status, errorType, message) = CallOutcome.ClassifyStatusCode(code, plan.ExpectedHttpStatus, response.ReasonPhrase);
+            return new CallOutcome(status, startedAt, time.GetUtcNow(), latency, code, size, excerpt, errorType, message);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (OperationCanceledException) when (timeoutSource.IsCancellationRequested)
+        {
+            return new CallOutcome(RunStatus.Timeout, startedAt, time.GetUtcNow(), Elapsed(),
+                ErrorType: ErrorType.Timeout,
+                ErrorMessage: $"No complete response within {plan.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)} s.");
+        }
+        catch (HttpRequestException ex)
+        {
+            var (status, errorType) = CallOutcome.ClassifyTransport(ex);
+            return new CallOutcome(status, startedAt, time.GetUtcNow(), Elapsed(), ErrorType: errorType, ErrorMessage: Describe(ex));
+        }
+        catch (IOException ex)
+        {
+            // The connection broke while the body was being read.
+            return new CallOutcome(RunStatus.ConnectionError, startedAt, time.GetUtcNow(), Elapsed(),
+                ErrorType: ErrorType.Connection, ErrorMessage: Describe(ex));
+        }
+    }
+
+    private static HttpRequestMessage BuildRequest(RunPlan plan, int attemptNumber)
+    {
+        var request = new HttpRequestMessage(new HttpMethod(plan.Method), plan.Url);
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", plan.IdempotencyKey);
+        request.Headers.TryAddWithoutValidation("X-Scheduler-Run-Id", plan.RunId.ToString(CultureInfo.InvariantCulture));
+        request.Headers.TryAddWithoutValidation("X-Scheduler-Attempt", attemptNumber.ToString(CultureInfo.InvariantCulture));
+        request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
+
+        if (plan.Body is not null)
+        {
+            var body = plan.Body.TrimStart();
+            var mediaType = body.StartsWith('{') || body.StartsWith('[') ? "application/json" : "text/plain";
+            request.Content = new StringContent(plan.Body, Encoding.UTF8, mediaType);
+        }
+
+        // The target's own headers win over ours (a target may set its own User-Agent, as seed 001's example does).
+        foreach (var (name, value) in plan.Headers)
+        {
+            if (ContentHeaders.Contains(name))
+            {
+                ApplyContentHeader(request.Content, name, value);
+                continue;
+            }
+            request.Headers.Remove(name);
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+        return request;
+    }
+
+    // Headers that belong to the body; HttpClient keeps them on the content, not the request.
+    private static readonly HashSet<string> ContentHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Content-Type", "Content-Length", "Content-Encoding", "Content-Language", "Content-Location",
+        "Content-MD5", "Content-Range", "Content-Disposition", "Expires", "Last-Modified", "Allow",
+    };
+
+    private static void ApplyContentHeader(HttpContent? content, string name, string value)
+    {
+        // Without a body there is nothing to describe; the length is always computed, never taken.
+        if (content is null || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+        content.Headers.Remove(name);
+        if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase) && MediaTypeHeaderValue.TryParse(value, out var contentType))
+        {
+            content.Headers.ContentType = contentType;
+        }
+        else
+        {
+            content.Headers.TryAddWithoutValidation(name, value);
+        }
+    }
+
+    private static string Describe(Exception exception)
+    {
+        var messages = new List<string>();
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (!messages.Contains(e.Message))
+            {
+                messages.Add(e.Message);
+            }
+        }
+        return string.Join(" ← ", messages);
+    }
+}

@@ -1,0 +1,222 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Scheduler.Core.Hosting;
+using Scheduler.Core.Model;
+
+namespace Scheduler.Worker.Execution;
+
+/// <summary>
+/// The worker's reads and writes of a run, each a single statement or batch (one round trip, one commit):
+/// load the plan, claim the run under a lease, renew the lease, record the outcome, hand the run back.
+/// Lease decisions use the database's clock, so workers on different machines agree.
+/// </summary>
+internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOptions> options)
+{
+    private static readonly string Running = WireName.Of(RunStatus.Running);
+    private static readonly string Pending = WireName.Of(RunStatus.Pending);
+
+    private TimeSpan Lease => TimeSpan.FromSeconds(options.Value.LeaseSeconds);
+
+    public async Task<RunPlan?> LoadAsync(long runId, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("""
+            SELECT r.id, r.schedule_id, r.due_at, r.status, s.schedule_type, s.expected_http_status, s.no_response,
+                   s.job_name, t.url, t.method, t.headers, t.body_template, t.timeout_seconds
+            FROM scheduler.runs r
+            JOIN scheduler.schedules s ON s.id = r.schedule_id
+            LEFT JOIN scheduler.targets t ON t.id = s.target_id
+            WHERE r.id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = runId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        var hasTarget = !reader.IsDBNull(8);
+        return new RunPlan(
+            RunId: reader.GetInt64(0),
+            ScheduleId: reader.GetInt64(1),
+            DueAt: reader.GetFieldValue<DateTimeOffset>(2),
+            Status: WireName.Parse<RunStatus>(reader.GetString(3)),
+            ScheduleType: WireName.Parse<ScheduleType>(reader.GetString(4)),
+            ExpectedHttpStatus: reader.GetFieldValue<int[]>(5),
+            NoResponse: reader.GetBoolean(6),
+            JobName: reader.IsDBNull(7) ? null : reader.GetString(7),
+            Url: hasTarget ? reader.GetString(8) : null,
+            Method: hasTarget ? reader.GetString(9) : "GET",
+            Headers: hasTarget ? JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(10)) ?? [] : new Dictionary<string, string>(),
+            Body: reader.IsDBNull(11) ? null : reader.GetString(11),
+            TimeoutSeconds: hasTarget ? reader.GetInt32(12) : options.Value.DefaultTimeoutSeconds);
+    }
+
+    /// <summary>
+    /// Takes the run if it is PENDING, or RUNNING under an expired lease (its worker died). Marks the lost
+    /// attempts of a dead worker, starts a new attempt and returns it; null when someone else holds the run
+    /// or it has ended.
+    /// </summary>
+    public async Task<RunClaim?> ClaimAsync(long runId, string worker, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand($"""
+            WITH claimed AS (
+                UPDATE scheduler.runs
+                SET status = '{Running}', lease_owner = $2, lease_expires_at = now() + $3,
+                    attempt_count = attempt_count + 1, started_at = COALESCE(started_at, $4), updated_at = now()
+                WHERE id = $1
+                  AND (status = '{Pending}' OR (status = '{Running}' AND (lease_expires_at IS NULL OR lease_expires_at < now())))
+                RETURNING id, schedule_id, attempt_count
+            ), lost AS (
+                UPDATE scheduler.attempts a
+                SET status = '{WireName.Of(AttemptStatus.Lost)}', completed_at = now(), error_type = '{WireName.Of(ErrorType.WorkerLost)}',
+                    error_message = 'The worker stopped renewing its lease mid-call (killed, hung or cut off); ' || $2 || ' took the run over.'
+                FROM claimed
+                WHERE a.run_id = claimed.id AND a.status = '{WireName.Of(AttemptStatus.Running)}'
+                RETURNING a.attempt_number, a.worker
+            ), attempt AS (
+                INSERT INTO scheduler.attempts (run_id, schedule_id, attempt_number, status, manual, worker, started_at)
+                SELECT id, schedule_id, attempt_count, '{WireName.Of(AttemptStatus.Running)}', false, $2, $4 FROM claimed
+                RETURNING id, attempt_number
+            )
+            SELECT attempt.id, attempt.attempt_number,
+                   (SELECT string_agg('attempt ' || attempt_number || ' by ' || COALESCE(worker, 'an unknown worker'), ', ') FROM lost)
+            FROM attempt
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = runId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker });
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = Lease });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        RunClaim claim;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+            claim = new RunClaim(runId, reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+        }
+        if (claim.LostAttempts is not null)
+        {
+            await AddRemarkAsync(runId,
+                $"Recovered: {claim.LostAttempts} was lost when its worker stopped renewing the lease; {worker} re-executed the run as attempt {claim.AttemptNumber}.",
+                cancellationToken);
+        }
+        return claim;
+    }
+
+    public async Task<LeaseState?> ReadLeaseAsync(long runId, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT status, lease_owner, lease_expires_at, now() FROM scheduler.runs WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = runId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+        return new LeaseState(
+            WireName.Parse<RunStatus>(reader.GetString(0)),
+            reader.IsDBNull(1) ? null : reader.GetString(1),
+            reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2),
+            reader.GetFieldValue<DateTimeOffset>(3));
+    }
+
+    /// <summary>Extends the lease; false when the run is no longer this worker's.</summary>
+    public async Task<bool> RenewLeaseAsync(long runId, string worker, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand($"""
+            UPDATE scheduler.runs SET lease_expires_at = now() + $3
+            WHERE id = $1 AND lease_owner = $2 AND status = '{Running}'
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = runId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker });
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = Lease });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// Records the attempt and, if this worker still holds the run, the run's outcome and the schedule's
+    /// last run, in one transaction. False when the lease was lost meanwhile (the run is someone else's).
+    /// </summary>
+    public async Task<bool> FinishAsync(RunClaim claim, string worker, DateTimeOffset dueAt, CallOutcome outcome, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        ArgumentNullException.ThrowIfNull(outcome);
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Command("""
+            UPDATE scheduler.attempts
+            SET status = $2, started_at = $3, completed_at = $4, status_code = $5, latency_ms = $6,
+                response_size_bytes = $7, error_type = $8, error_message = $9
+            WHERE id = $1
+            """,
+            claim.AttemptId, WireName.Of(outcome.AttemptStatus), outcome.StartedAt, outcome.CompletedAt, outcome.StatusCode,
+            outcome.LatencyMs, outcome.ResponseSizeBytes, Wire(outcome.ErrorType), outcome.ErrorMessage));
+        var oneShot = $"('{WireName.Of(ScheduleType.Immediate)}', '{WireName.Of(ScheduleType.Once)}')";
+        batch.BatchCommands.Add(Command($"""
+            WITH finished AS (
+                UPDATE scheduler.runs
+                SET status = $3, completed_at = $4, latency_ms = $5, status_code = $6, response_size_bytes = $7,
+                    response_excerpt = $8, error_type = $9, error_message = $10, stack_trace = $11,
+                    started_at = CASE WHEN lateness_ms IS NULL THEN $12 ELSE started_at END,
+                    lateness_ms = COALESCE(lateness_ms, $13),
+                    lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, updated_at = now()
+                WHERE id = $1 AND lease_owner = $2
+                RETURNING schedule_id
+            )
+            UPDATE scheduler.schedules s
+            SET last_run_at = $12,
+                status = CASE WHEN s.schedule_type IN {oneShot} AND s.status = '{WireName.Of(ScheduleStatus.Active)}'
+                              THEN '{WireName.Of(ScheduleStatus.Completed)}' ELSE s.status END,
+                next_run_at = CASE WHEN s.schedule_type IN {oneShot} THEN NULL ELSE s.next_run_at END
+            FROM finished
+            WHERE s.id = finished.schedule_id
+            """,
+            claim.RunId, worker, WireName.Of(outcome.Status), outcome.CompletedAt, outcome.LatencyMs, outcome.StatusCode,
+            outcome.ResponseSizeBytes, outcome.ResponseExcerpt, Wire(outcome.ErrorType), outcome.ErrorMessage, outcome.StackTrace,
+            outcome.StartedAt, Math.Max(0, (outcome.StartedAt - dueAt).TotalMilliseconds)));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        // The schedule row is touched only through the run this worker still held.
+        return batch.BatchCommands[1].RecordsAffected == 1;
+    }
+
+    /// <summary>
+    /// Shutdown mid-call: the attempt is marked INTERRUPTED and the run goes back to PENDING at once, so the
+    /// next worker to fetch its Hangfire job takes it without waiting for the lease to expire.
+    /// </summary>
+    public async Task HandBackAsync(RunClaim claim, string worker, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Command($"""
+            UPDATE scheduler.attempts SET status = '{WireName.Of(AttemptStatus.Interrupted)}', completed_at = $2,
+                error_message = 'The worker shut down before the call ended; the run was handed back.'
+            WHERE id = $1
+            """, claim.AttemptId, now));
+        batch.BatchCommands.Add(Command($"""
+            UPDATE scheduler.runs SET status = '{Pending}', lease_owner = NULL, lease_expires_at = NULL,
+                remarks = array_append(remarks, $3), updated_at = now()
+            WHERE id = $1 AND lease_owner = $2
+            """, claim.RunId, worker,
+            $"Attempt {claim.AttemptNumber} was interrupted: {worker} shut down mid-call and handed the run back."));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task AddRemarkAsync(long runId, string remark, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("UPDATE scheduler.runs SET remarks = array_append(remarks, $2) WHERE id = $1");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = runId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = remark });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static string? Wire(ErrorType? errorType) => errorType is { } value ? WireName.Of(value) : null;
+
+    private static NpgsqlBatchCommand Command(string sql, params object?[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        }
+        return command;
+    }
+}

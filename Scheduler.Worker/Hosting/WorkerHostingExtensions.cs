@@ -1,0 +1,62 @@
+using System.Net;
+using Hangfire;
+using Microsoft.Extensions.Options;
+using Scheduler.Core.Hosting;
+using Scheduler.Core.Jobs;
+using Scheduler.Worker.Execution;
+using Scheduler.Worker.Jobs;
+
+namespace Scheduler.Worker.Hosting;
+
+/// <summary>The worker host: a Hangfire server that executes runs, and the HTTP client it calls targets with.</summary>
+internal static class WorkerHostingExtensions
+{
+    public static HostApplicationBuilder AddSchedulerWorker(this HostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSchedulerCore(builder.Configuration, "worker");
+        // Before the Hangfire server, so the server starts only once the schema is there.
+        services.AddSchemaReadinessGate();
+
+        services.AddSingleton<WorkerIdentity>();
+        services.AddSingleton<RunLedger>();
+        services.AddSingleton<HttpCallExecutor>();
+        services.AddScoped<IRunJob, RunJob>();
+
+        services.AddHangfireServer((sp, server) =>
+        {
+            var engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
+            server.ServerName = sp.GetRequiredService<WorkerIdentity>().Name;
+            server.WorkerCount = engine.WorkerCount;
+            server.Queues = JobQueues.All;
+            server.SchedulePollingInterval = engine.SchedulePollingInterval;
+            server.HeartbeatInterval = engine.HeartbeatInterval;
+            server.ServerTimeout = engine.ServerTimeout;
+            server.ServerCheckInterval = engine.HeartbeatInterval;
+            server.ShutdownTimeout = engine.ShutdownTimeout;
+        });
+        // The host waits a little longer than Hangfire's own grace period, so in-flight calls can finish.
+        services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>
+            host.ShutdownTimeout = engine.Value.ShutdownTimeout + TimeSpan.FromSeconds(10));
+
+        services.AddHttpClient(HttpCallExecutor.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(sp =>
+            {
+                var execution = sp.GetRequiredService<IOptions<ExecutionOptions>>().Value;
+                return new SocketsHttpHandler
+                {
+                    // One pool per target host; connections are recycled so DNS changes are seen.
+                    PooledConnectionLifetime = TimeSpan.FromSeconds(execution.PooledConnectionLifetimeSeconds),
+                    PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+                    MaxConnectionsPerServer = 256,
+                    AllowAutoRedirect = execution.MaxRedirects > 0,
+                    MaxAutomaticRedirections = Math.Max(1, execution.MaxRedirects),
+                    AutomaticDecompression = DecompressionMethods.None,
+                    UseCookies = false,
+                };
+            })
+            // The handler's own connection lifetime does DNS refresh; no need to rotate handlers.
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+        return builder;
+    }
+}

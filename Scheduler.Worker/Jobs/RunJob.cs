@@ -1,0 +1,170 @@
+using Microsoft.Extensions.Options;
+using Scheduler.Core.Hosting;
+using Scheduler.Core.Jobs;
+using Scheduler.Core.Model;
+using Scheduler.Worker.Execution;
+
+namespace Scheduler.Worker.Jobs;
+
+/// <summary>
+/// Executes one run: waits for its due time, claims it under a lease, makes the HTTP call while renewing
+/// the lease, and records the attempt and the outcome. Safe to run twice for one run: a finished run is
+/// left alone, and a run held by a live worker is left to it.
+/// </summary>
+internal sealed class RunJob(
+    RunLedger ledger,
+    HttpCallExecutor executor,
+    RunEnqueuer enqueuer,
+    WorkerIdentity worker,
+    TimeProvider time,
+    IOptions<ExecutionOptions> options,
+    ILogger<RunJob> logger) : IRunJob
+{
+    /// <summary>A job fetched earlier than this before its due time is put back rather than holding a worker.</summary>
+    private static readonly TimeSpan MaxEarlyWait = TimeSpan.FromSeconds(5);
+
+    public async Task ExecuteAsync(long runId, long scheduleId, DateTime dueAtUtc, CancellationToken cancellationToken)
+    {
+        var plan = await ledger.LoadAsync(runId, cancellationToken);
+        if (plan is null)
+        {
+            Log.RunMissing(logger, runId);
+            return;
+        }
+        if (plan.Status.IsTerminal())
+        {
+            Log.RunAlreadyFinished(logger, runId, WireName.Of(plan.Status));
+            return;
+        }
+
+        // Never early: Hangfire's delayed jobs may come up to a second before their time.
+        var early = plan.DueAt - time.GetUtcNow();
+        if (early > MaxEarlyWait)
+        {
+            var jobId = await enqueuer.EnqueueAsync(new Run { Id = plan.RunId, ScheduleId = plan.ScheduleId, DueAt = plan.DueAt }, cancellationToken);
+            Log.RunRescheduled(logger, runId, plan.DueAt, jobId);
+            return;
+        }
+        while (plan.DueAt - time.GetUtcNow() is { Ticks: > 0 } wait)
+        {
+            await Task.Delay(wait, time, cancellationToken);
+        }
+
+        var claim = await ClaimAsync(plan, cancellationToken);
+        if (claim is null)
+        {
+            return;
+        }
+
+        using var leaseLost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var renewal = RenewLeaseUntilDoneAsync(runId, leaseLost);
+        CallOutcome outcome;
+        try
+        {
+            outcome = plan.Url is null
+                ? Unsupported(plan)
+                : await executor.CallAsync(plan, claim.AttemptNumber, leaseLost.Token);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await leaseLost.CancelAsync();
+            await renewal;
+            await ledger.HandBackAsync(claim, worker.Name, time.GetUtcNow(), CancellationToken.None);
+            Log.RunHandedBack(logger, runId, claim.AttemptNumber);
+            throw;
+        }
+        catch (OperationCanceledException) when (leaseLost.IsCancellationRequested)
+        {
+            await renewal;
+            Log.LeaseLost(logger, runId, claim.AttemptNumber);
+            return;
+        }
+        await leaseLost.CancelAsync();
+        await renewal;
+
+        // The call happened: record it even if shutdown has begun meanwhile.
+        var recorded = await ledger.FinishAsync(claim, worker.Name, plan.DueAt, outcome, CancellationToken.None);
+        if (!recorded)
+        {
+            Log.LeaseLost(logger, runId, claim.AttemptNumber);
+            return;
+        }
+        Log.RunFinished(logger, runId, claim.AttemptNumber, plan.Method, plan.Url ?? plan.JobName ?? "?", WireName.Of(outcome.Status),
+            outcome.StatusCode, outcome.LatencyMs, Math.Max(0, (outcome.StartedAt - plan.DueAt).TotalMilliseconds));
+    }
+
+    /// <summary>
+    /// Claims the run. When another worker holds it, waits once for that lease to run out: if the holder
+    /// renewed it meanwhile it is alive and keeps the run; if not, it died and the run is taken over.
+    /// </summary>
+    private async Task<RunClaim?> ClaimAsync(RunPlan plan, CancellationToken cancellationToken)
+    {
+        DateTimeOffset? observedExpiry = null;
+        while (true)
+        {
+            var claim = await ledger.ClaimAsync(plan.RunId, worker.Name, time.GetUtcNow(), cancellationToken);
+            if (claim is not null)
+            {
+                if (claim.LostAttempts is not null)
+                {
+                    Log.RunRecovered(logger, plan.RunId, claim.LostAttempts, claim.AttemptNumber);
+                }
+                return claim;
+            }
+
+            var lease = await ledger.ReadLeaseAsync(plan.RunId, cancellationToken);
+            if (lease is null || lease.Status.IsTerminal())
+            {
+                Log.RunAlreadyFinished(logger, plan.RunId, lease is null ? "deleted" : WireName.Of(lease.Status));
+                return null;
+            }
+            if (lease.Status != RunStatus.Running || lease.ExpiresAt is not { } expiresAt)
+            {
+                continue;
+            }
+            if (observedExpiry is not null && expiresAt > observedExpiry)
+            {
+                Log.RunHeldElsewhere(logger, plan.RunId, lease.Owner ?? "?");
+                return null;
+            }
+            observedExpiry = expiresAt;
+            var wait = expiresAt - lease.DatabaseNow + TimeSpan.FromMilliseconds(100);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, time, cancellationToken);
+            }
+        }
+    }
+
+    private async Task RenewLeaseUntilDoneAsync(long runId, CancellationTokenSource done)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.LeaseRenewalSeconds), time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(done.Token))
+            {
+                if (!await ledger.RenewLeaseAsync(runId, worker.Name, done.Token))
+                {
+                    await done.CancelAsync();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The call ended, or shutdown began: nothing more to renew.
+        }
+        catch (Npgsql.NpgsqlException ex)
+        {
+            // The database is unreachable: the lease will lapse and another worker may take over.
+            Log.LeaseRenewalFailed(logger, runId, ex.Message);
+        }
+    }
+
+    private CallOutcome Unsupported(RunPlan plan)
+    {
+        var now = time.GetUtcNow();
+        return new CallOutcome(RunStatus.Failed, now, now, 0, ErrorType: ErrorType.Internal,
+            ErrorMessage: $"Schedule {plan.ScheduleId} names job '{plan.JobName}', but this worker runs HTTP targets only.");
+    }
+}

@@ -1,0 +1,34 @@
+namespace Scheduler.Worker;
+
+/// <summary>Log messages of Scheduler.Worker (event ids 3000-3999).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(3001, LogLevel.Information,
+        "Run {RunId} attempt {Attempt}: {Method} {Url} → {Status} {StatusCode} in {LatencyMs:0.0} ms, {LatenessMs:0.0} ms after due")]
+    public static partial void RunFinished(ILogger logger, long runId, int attempt, string method, string url, string status,
+        int? statusCode, double latencyMs, double latenessMs);
+
+    [LoggerMessage(3002, LogLevel.Warning, "Run {RunId} no longer exists; its job does nothing")]
+    public static partial void RunMissing(ILogger logger, long runId);
+
+    [LoggerMessage(3003, LogLevel.Information, "Run {RunId} is already {Status}; its job does nothing")]
+    public static partial void RunAlreadyFinished(ILogger logger, long runId, string status);
+
+    [LoggerMessage(3004, LogLevel.Information, "Run {RunId} came early; rescheduled for {DueAt:O} as job {JobId}")]
+    public static partial void RunRescheduled(ILogger logger, long runId, DateTimeOffset dueAt, string jobId);
+
+    [LoggerMessage(3005, LogLevel.Information, "Run {RunId} is held by live worker {Owner}; leaving it to that worker")]
+    public static partial void RunHeldElsewhere(ILogger logger, long runId, string owner);
+
+    [LoggerMessage(3006, LogLevel.Warning, "Run {RunId} recovered: {LostAttempts} was lost; executing attempt {Attempt}")]
+    public static partial void RunRecovered(ILogger logger, long runId, string lostAttempts, int attempt);
+
+    [LoggerMessage(3007, LogLevel.Warning, "Run {RunId} attempt {Attempt}: lease lost to another worker; this result is not recorded on the run")]
+    public static partial void LeaseLost(ILogger logger, long runId, int attempt);
+
+    [LoggerMessage(3008, LogLevel.Information, "Run {RunId} attempt {Attempt} interrupted by shutdown; run handed back")]
+    public static partial void RunHandedBack(ILogger logger, long runId, int attempt);
+
+    [LoggerMessage(3009, LogLevel.Warning, "Run {RunId}: lease renewal failed ({Message})")]
+    public static partial void LeaseRenewalFailed(ILogger logger, long runId, string message);
+}
