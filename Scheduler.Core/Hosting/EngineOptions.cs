@@ -29,7 +29,7 @@ public sealed class EngineOptions
     /// <summary>A server without a heartbeat for this long is removed from the server list.</summary>
     public TimeSpan ServerTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>On shutdown, how long in-flight jobs may run before they are handed back.</summary>
+    /// <summary>On SIGTERM, how long in-flight calls may go on before they are cancelled and their runs handed back.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 

@@ -33,9 +33,12 @@ internal static class WorkerHostingExtensions
             server.HeartbeatInterval = engine.HeartbeatInterval;
             server.ServerTimeout = engine.ServerTimeout;
             server.ServerCheckInterval = engine.HeartbeatInterval;
-            server.ShutdownTimeout = engine.ShutdownTimeout;
+            // On SIGTERM workers stop fetching at once; running jobs keep their (uncancelled) token for the
+            // grace period, then are cancelled and hand their runs back, with a few seconds to do so.
+            server.StopTimeout = engine.ShutdownTimeout;
+            server.ShutdownTimeout = engine.ShutdownTimeout + TimeSpan.FromSeconds(5);
         });
-        // The host waits a little longer than Hangfire's own grace period, so in-flight calls can finish.
+        // The host waits longer than Hangfire's whole shutdown, so nothing is cut off.
         services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>
             host.ShutdownTimeout = engine.Value.ShutdownTimeout + TimeSpan.FromSeconds(10));
 
