@@ -9,8 +9,11 @@ internal static partial class Log
     [LoggerMessage(2002, LogLevel.Warning, "Database unavailable: {Message}")]
     public static partial void DatabaseUnavailable(ILogger logger, string message);
 
-    [LoggerMessage(2003, LogLevel.Information, "Schedule {ScheduleId} ({ScheduleType}) created; run {RunId} due {DueAt:O} enqueued as Hangfire job {JobId}")]
-    public static partial void ScheduleCreated(ILogger logger, long scheduleId, string scheduleType, long runId, DateTimeOffset dueAt, string jobId);
+    [LoggerMessage(2003, LogLevel.Information, "Schedule {ScheduleId} ({ScheduleType}) created; next run due {NextRunAt:O}")]
+    public static partial void ScheduleCreated(ILogger logger, long scheduleId, string scheduleType, DateTimeOffset? nextRunAt);
+
+    [LoggerMessage(2005, LogLevel.Information, "Schedule {ScheduleId}: run {RunId} due {DueAt:O} enqueued as Hangfire job {JobId}")]
+    public static partial void RunEnqueued(ILogger logger, long scheduleId, long runId, DateTimeOffset dueAt, string jobId);
 
     [LoggerMessage(2004, LogLevel.Information, "Target {TargetId} ({TargetName}) created")]
     public static partial void TargetCreated(ILogger logger, long targetId, string? targetName);

@@ -18,6 +18,7 @@ return await ProcessHost.RunAsync("api", async () =>
     app.MapTargetsApi();
     app.MapSchedulesApi();
     app.MapRunsApi();
+    app.MapMetricsApi();
     app.MapSchedulerDocs();
     app.MapSchedulerDashboard();
 

@@ -31,4 +31,16 @@ internal static partial class Log
 
     [LoggerMessage(3009, LogLevel.Warning, "Run {RunId}: lease renewal failed ({Message})")]
     public static partial void LeaseRenewalFailed(ILogger logger, long runId, string message);
+
+    [LoggerMessage(3010, LogLevel.Debug, "Dispatched {Claimed} schedule(s): {Queued} run(s) queued, {Skipped} skipped")]
+    public static partial void Dispatched(ILogger logger, int claimed, int queued, int skipped);
+
+    [LoggerMessage(3011, LogLevel.Warning, "Dispatcher: {Message}; retrying")]
+    public static partial void DispatchFailed(ILogger logger, string message);
+
+    [LoggerMessage(3012, LogLevel.Information, "Run {RunId} waits for run {PreviousRunId} of its schedule (overlap BUFFER_ONE)")]
+    public static partial void RunBuffered(ILogger logger, long runId, long previousRunId);
+
+    [LoggerMessage(3013, LogLevel.Information, "Run {RunId}: {Remark}")]
+    public static partial void RunSkipped(ILogger logger, long runId, string remark);
 }

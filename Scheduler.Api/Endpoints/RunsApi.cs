@@ -1,47 +1,73 @@
+using System.Globalization;
+using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Scheduler.Api.Contracts;
 using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
+using Scheduler.Core.Scheduling;
 
 namespace Scheduler.Api.Endpoints;
 
-/// <summary>Runs: one per occurrence, with the attempts that made it (seed 001).</summary>
+/// <summary>Runs: one per occurrence, with the attempts that made it (seed 001's filters, plus cursors).</summary>
 public static class RunsApi
 {
     public const int MaxLimit = 1000;
+    public const int DefaultLimit = 100;
 
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/runs").WithTags("Runs");
-        api.MapGet("", ListRuns).WithName("ListRuns").WithSummary("List runs, newest due first, filtered by schedule and status.");
+        api.MapGet("", ListRuns).WithName("ListRuns")
+            .WithSummary("List runs, latest due first. With 'cursor' (empty for the first page) the answer is a page with next_cursor.");
         api.MapGet("/{id:long}", GetRun).WithName("GetRun").WithSummary("Get a run with its attempts.");
         return app;
     }
 
-    public static async Task<Results<Ok<List<RunResponse>>, ValidationProblem>> ListRuns(
-        SchedulerDbContext db,
-        [FromQuery(Name = "schedule_id")] long? scheduleId,
-        [FromQuery(Name = "status_filter")] string? statusFilter,
-        [FromQuery(Name = "skip")] int? skip,
-        [FromQuery(Name = "limit")] int? limit,
-        CancellationToken cancellationToken)
+    /// <summary>One page of runs; <see cref="NextCursor"/> is null on the last page.</summary>
+    public sealed record RunPage(IReadOnlyList<RunResponse> Items, string? NextCursor);
+
+    public sealed record Filters(
+        [property: FromQuery(Name = "schedule_id")] long? ScheduleId,
+        [property: FromQuery(Name = "status_filter")] string? StatusFilter,
+        [property: FromQuery(Name = "start_time")] string? StartTime,
+        [property: FromQuery(Name = "end_time")] string? EndTime,
+        [property: FromQuery(Name = "skip")] int? Skip,
+        [property: FromQuery(Name = "limit")] int? Limit,
+        [property: FromQuery(Name = "cursor")] string? Cursor);
+
+    public static async Task<Results<Ok<List<RunResponse>>, Ok<RunPage>, ValidationProblem>> ListRuns(
+        [AsParameters] Filters filters, SchedulerDbContext db, TimeProvider time, HttpResponse response, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(filters);
         ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(response);
         var errors = new ValidationErrors();
+        var now = time.GetUtcNow();
         RunStatus status = default;
-        if (statusFilter is not null && !WireName.TryParse(statusFilter, out status))
+        if (filters.StatusFilter is not null && !WireName.TryParse(filters.StatusFilter, out status))
         {
             errors.Add("status_filter", $"must be one of {string.Join(", ", WireName.Values<RunStatus>())}.");
         }
-        if (skip is < 0)
+        var start = ParseTime(filters.StartTime, "start_time", now, errors);
+        var end = ParseTime(filters.EndTime, "end_time", now, errors);
+        if (filters.Skip is < 0)
         {
             errors.Add("skip", "must not be negative.");
         }
-        if (limit is < 1 or > MaxLimit)
+        if (filters.Limit is < 1 or > MaxLimit)
         {
             errors.Add("limit", $"must be between 1 and {MaxLimit}.");
+        }
+        (DateTimeOffset DueAt, long Id)? after = null;
+        if (!string.IsNullOrEmpty(filters.Cursor))
+        {
+            after = DecodeCursor(filters.Cursor);
+            if (after is null)
+            {
+                errors.Add("cursor", "is not a cursor this API returned (use next_cursor from the previous page).");
+            }
         }
         if (errors.Any)
         {
@@ -49,17 +75,40 @@ public static class RunsApi
         }
 
         var query = db.Runs.AsNoTracking();
-        if (scheduleId is { } id)
+        if (filters.ScheduleId is { } scheduleId)
         {
-            query = query.Where(r => r.ScheduleId == id);
+            query = query.Where(r => r.ScheduleId == scheduleId);
         }
-        if (statusFilter is not null)
+        if (filters.StatusFilter is not null)
         {
             query = query.Where(r => r.Status == status);
         }
+        if (start is { } from)
+        {
+            query = query.Where(r => r.DueAt >= from);
+        }
+        if (end is { } to)
+        {
+            query = query.Where(r => r.DueAt <= to);
+        }
+        if (after is { } position)
+        {
+            query = query.Where(r => r.DueAt < position.DueAt || (r.DueAt == position.DueAt && r.Id < position.Id));
+        }
+        var limit = filters.Limit ?? DefaultLimit;
         var runs = await query.OrderByDescending(r => r.DueAt).ThenByDescending(r => r.Id)
-            .Skip(skip ?? 0).Take(limit ?? 100).ToListAsync(cancellationToken);
-        return TypedResults.Ok(runs.Select(r => RunResponse.From(r, withAttempts: false)).ToList());
+            .Skip(filters.Skip ?? 0).Take(limit + 1).ToListAsync(cancellationToken);
+        var next = runs.Count > limit ? EncodeCursor(runs[limit - 1]) : null;
+        var items = runs.Take(limit).Select(r => RunResponse.From(r, withAttempts: false)).ToList();
+        if (filters.Cursor is not null)
+        {
+            return TypedResults.Ok(new RunPage(items, next));
+        }
+        if (next is not null)
+        {
+            response.Headers["X-Next-Cursor"] = next;
+        }
+        return TypedResults.Ok(items);
     }
 
     public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> GetRun(long id, SchedulerDbContext db, CancellationToken cancellationToken)
@@ -67,5 +116,42 @@ public static class RunsApi
         ArgumentNullException.ThrowIfNull(db);
         var run = await db.Runs.AsNoTracking().Include(r => r.Attempts).FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
         return run is null ? Problems.NotFound($"Run {id} not found") : TypedResults.Ok(RunResponse.From(run, withAttempts: true));
+    }
+
+    private static DateTimeOffset? ParseTime(string? text, string field, DateTimeOffset now, ValidationErrors errors)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+        var (value, error) = RunAtParser.Parse(text, now);
+        if (error is not null)
+        {
+            errors.Add(field, error);
+        }
+        return value;
+    }
+
+    private static string EncodeCursor(Run run) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{run.DueAt.UtcTicks}:{run.Id}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static (DateTimeOffset, long)? DecodeCursor(string cursor)
+    {
+        try
+        {
+            var base64 = cursor.Replace('-', '+').Replace('_', '/');
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=')));
+            var parts = text.Split(':');
+            return parts.Length == 2
+                   && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+                   && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+                   && ticks <= DateTimeOffset.MaxValue.UtcTicks
+                ? (new DateTimeOffset(ticks, TimeSpan.Zero), id)
+                : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 }

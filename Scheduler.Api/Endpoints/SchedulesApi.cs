@@ -11,21 +11,28 @@ using Scheduler.Core.Scheduling;
 namespace Scheduler.Api.Endpoints;
 
 /// <summary>
-/// Schedules: what to call and when. Creating one commits the schedule and its first run in one
-/// transaction, then hands the run to Hangfire; the API never makes the call itself.
+/// Schedules: what to call and when (seed 001's API, with ONCE, CRON, policies and trigger-now). Every
+/// change is committed before the answer and wakes the dispatchers; an IMMEDIATE schedule or a trigger
+/// commits its run and hands it to Hangfire at once. The API never makes the call itself.
 /// </summary>
 public static class SchedulesApi
 {
-    /// <summary>The kinds this version accepts; the others are recognised and refused with a clear message.</summary>
-    public static readonly ScheduleType[] SupportedTypes = [ScheduleType.Immediate, ScheduleType.Once];
-
     public static IEndpointRouteBuilder MapSchedulesApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/schedules").WithTags("Schedules");
         api.MapPost("", CreateSchedule).WithName("CreateSchedule")
-            .WithSummary("Create a schedule: call a target now (IMMEDIATE) or at a time (ONCE).");
+            .WithSummary("Create a schedule: IMMEDIATE, ONCE, INTERVAL, WINDOW or CRON.");
         api.MapGet("", ListSchedules).WithName("ListSchedules").WithSummary("List schedules.");
         api.MapGet("/{id:long}", GetSchedule).WithName("GetSchedule").WithSummary("Get a schedule.");
+        api.MapPut("/{id:long}", UpdateSchedule).WithName("UpdateSchedule")
+            .WithSummary("Change a schedule; fields not given keep their values. The next occurrence is recomputed.");
+        api.MapDelete("/{id:long}", DeleteSchedule).WithName("DeleteSchedule")
+            .WithSummary("Delete a schedule: its pending runs are CANCELLED, its history stays.");
+        api.MapPost("/{id:long}/pause", PauseSchedule).WithName("PauseSchedule").WithSummary("Pause an ACTIVE schedule.");
+        api.MapPost("/{id:long}/resume", ResumeSchedule).WithName("ResumeSchedule")
+            .WithSummary("Resume a PAUSED schedule from its next occurrence after now.");
+        api.MapPost("/{id:long}/trigger", TriggerSchedule).WithName("TriggerSchedule")
+            .WithSummary("Run a schedule once now, outside its cadence.");
         return app;
     }
 
@@ -34,6 +41,7 @@ public static class SchedulesApi
         RunEnqueuer Enqueuer,
         TimeProvider Time,
         IOptions<ExecutionOptions> Execution,
+        IOptions<SchedulingOptions> Scheduling,
         ILogger<Services> Logger);
 
     public static async Task<Results<Created<ScheduleResponse>, ValidationProblem>> CreateSchedule(
@@ -43,59 +51,205 @@ public static class SchedulesApi
         ArgumentNullException.ThrowIfNull(services);
         var now = services.Time.GetUtcNow();
         var errors = new ValidationErrors();
-        var schedule = new Schedule { Name = request.Name?.Trim(), Source = "api", CreatedAt = now, UpdatedAt = now };
-        if (schedule.Name is { Length: > TargetValidation.MaxNameLength })
-        {
-            errors.Add("name", $"must be at most {TargetValidation.MaxNameLength} characters.");
-        }
-
-        await ResolveTargetAsync(request, schedule, services, now, errors, cancellationToken);
-        var dueAt = ResolveTiming(request, schedule, now, errors);
+        var schedule = new Schedule { Source = "api", CreatedAt = now, UpdatedAt = now };
+        ApplyName(request, schedule, errors);
+        await ApplyTargetAsync(request, schedule, services, now, isNew: true, errors, cancellationToken);
+        var first = ScheduleTiming.Apply(request, schedule, isNew: true, now, services.Scheduling.Value, errors);
         if (errors.Any)
         {
             return errors.ToProblem();
         }
-
-        var run = new Run
+        // An IMMEDIATE schedule's run is created here, with the schedule, in the same transaction; the
+        // dispatcher creates the runs of every other kind when they come due.
+        Run? run = null;
+        if (schedule.Type == ScheduleType.Immediate)
         {
-            Schedule = schedule,
-            DueAt = dueAt!.Value,
-            Trigger = schedule.Type == ScheduleType.Immediate ? RunTrigger.Immediate : RunTrigger.Scheduled,
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
-        schedule.NextRunAt = run.DueAt;
-        services.Db.Runs.Add(run);
-        await services.Db.SaveChangesAsync(cancellationToken);
+            run = new Run { Schedule = schedule, DueAt = first!.Value, Trigger = RunTrigger.Immediate, CreatedAt = now, UpdatedAt = now };
+            services.Db.Runs.Add(run);
+        }
+        else
+        {
+            schedule.NextRunAt = first;
+            services.Db.Schedules.Add(schedule);
+        }
+        await SaveAndWakeDispatchersAsync(services.Db, cancellationToken);
 
-        // The schedule and its run are committed: from here on the request is acknowledged. If handing
-        // the run to Hangfire fails, the run stays PENDING without a job for reconciliation to enqueue.
-        var jobId = await services.Enqueuer.EnqueueAsync(run, cancellationToken);
-        Log.ScheduleCreated(services.Logger, schedule.Id, WireName.Of(schedule.Type), run.Id, run.DueAt, jobId);
+        // Committed: from here the request is acknowledged. If handing the run to Hangfire fails, it stays
+        // PENDING without a job for reconciliation to enqueue.
+        if (run is not null)
+        {
+            var jobId = await services.Enqueuer.EnqueueAsync(run, cancellationToken);
+            Log.RunEnqueued(services.Logger, schedule.Id, run.Id, run.DueAt, jobId);
+        }
+        Log.ScheduleCreated(services.Logger, schedule.Id, WireName.Of(schedule.Type), schedule.NextRunAt);
         return TypedResults.Created($"/schedules/{schedule.Id}", ScheduleResponse.From(schedule));
     }
 
     public static async Task<Ok<List<ScheduleResponse>>> ListSchedules(SchedulerDbContext db, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
-        var schedules = await db.Schedules.AsNoTracking().Include(s => s.Target).OrderBy(s => s.Id).ToListAsync(cancellationToken);
+        var schedules = await db.Schedules.AsNoTracking().Include(s => s.Target)
+            .Where(s => s.DeletedAt == null).OrderBy(s => s.Id).ToListAsync(cancellationToken);
         return TypedResults.Ok(schedules.Select(ScheduleResponse.From).ToList());
     }
 
     public static async Task<Results<Ok<ScheduleResponse>, ProblemHttpResult>> GetSchedule(long id, SchedulerDbContext db, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
-        var schedule = await db.Schedules.AsNoTracking().Include(s => s.Target).FirstOrDefaultAsync(s => s.Id == id, cancellationToken);
-        return schedule is null ? Problems.NotFound($"Schedule {id} not found") : TypedResults.Ok(ScheduleResponse.From(schedule));
+        var schedule = await db.Schedules.AsNoTracking().Include(s => s.Target)
+            .FirstOrDefaultAsync(s => s.Id == id && s.DeletedAt == null, cancellationToken);
+        return schedule is null ? NotFound(id) : TypedResults.Ok(ScheduleResponse.From(schedule));
     }
 
-    private static async Task ResolveTargetAsync(
-        ScheduleRequest request, Schedule schedule, Services services, DateTimeOffset now, ValidationErrors errors, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<ScheduleResponse>, ValidationProblem, ProblemHttpResult>> UpdateSchedule(
+        long id, ScheduleRequest request, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(services);
+        await using var transaction = await services.Db.Database.BeginTransactionAsync(cancellationToken);
+        var schedule = await LockAsync(services.Db, id, cancellationToken);
+        if (schedule is null)
+        {
+            return NotFound(id);
+        }
+        var now = services.Time.GetUtcNow();
+        var errors = new ValidationErrors();
+        ApplyName(request, schedule, errors);
+        await ApplyTargetAsync(request, schedule, services, now, isNew: false, errors, cancellationToken);
+        var timingChanged = request.ScheduleType is not null || request.RunAt is not null || request.IntervalSeconds is not null
+                            || request.DurationSeconds is not null || request.StartAt is not null || request.EndAt is not null
+                            || request.CronExpression is not null || request.TimeZone is not null;
+        var next = ScheduleTiming.Apply(request, schedule, isNew: false, now, services.Scheduling.Value, errors);
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+        if (timingChanged && schedule.Type != ScheduleType.Immediate)
+        {
+            schedule.NextRunAt = next;
+            // New timing revives a schedule that had run its course (a closed window, a completed ONCE).
+            if (schedule.Status is ScheduleStatus.Stopped or ScheduleStatus.Completed && next is not null)
+            {
+                schedule.Status = ScheduleStatus.Active;
+            }
+        }
+        schedule.UpdatedAt = now;
+        await SaveAndWakeDispatchersAsync(services.Db, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return TypedResults.Ok(ScheduleResponse.From(await ReloadAsync(services.Db, schedule, cancellationToken)));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteSchedule(long id, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        await using var transaction = await services.Db.Database.BeginTransactionAsync(cancellationToken);
+        var schedule = await LockAsync(services.Db, id, cancellationToken);
+        if (schedule is null)
+        {
+            return NotFound(id);
+        }
+        var now = services.Time.GetUtcNow();
+        schedule.DeletedAt = schedule.UpdatedAt = now;
+        schedule.NextRunAt = null;
+        await services.Db.SaveChangesAsync(cancellationToken);
+        // Runs not yet started will not start; running ones finish and are recorded.
+        var remark = $"Cancelled: schedule {id} was deleted at {now:O}.";
+        await services.Db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE scheduler.runs
+            SET status = 'CANCELLED', completed_at = {now}, updated_at = {now}, remarks = array_append(remarks, {remark})
+            WHERE schedule_id = {id} AND status = 'PENDING'
+            """, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Results<Ok<ScheduleResponse>, ValidationProblem, ProblemHttpResult>> PauseSchedule(
+        long id, [AsParameters] Services services, CancellationToken cancellationToken) =>
+        await ChangeStatusAsync(id, services, ScheduleStatus.Active, ScheduleStatus.Paused, cancellationToken);
+
+    public static async Task<Results<Ok<ScheduleResponse>, ValidationProblem, ProblemHttpResult>> ResumeSchedule(
+        long id, [AsParameters] Services services, CancellationToken cancellationToken) =>
+        await ChangeStatusAsync(id, services, ScheduleStatus.Paused, ScheduleStatus.Active, cancellationToken);
+
+    public static async Task<Results<Created<RunResponse>, ProblemHttpResult>> TriggerSchedule(
+        long id, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (!await services.Db.Schedules.AnyAsync(s => s.Id == id && s.DeletedAt == null, cancellationToken))
+        {
+            return NotFound(id);
+        }
+        var now = services.Time.GetUtcNow();
+        var run = new Run
+        {
+            ScheduleId = id,
+            DueAt = RunAtParser.TruncateToMicroseconds(now),
+            Trigger = RunTrigger.Manual,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        services.Db.Runs.Add(run);
+        await services.Db.SaveChangesAsync(cancellationToken);
+        var jobId = await services.Enqueuer.EnqueueAsync(run, cancellationToken);
+        Log.RunEnqueued(services.Logger, id, run.Id, run.DueAt, jobId);
+        return TypedResults.Created($"/runs/{run.Id}", RunResponse.From(run, withAttempts: false));
+    }
+
+    private static async Task<Results<Ok<ScheduleResponse>, ValidationProblem, ProblemHttpResult>> ChangeStatusAsync(
+        long id, Services services, ScheduleStatus from, ScheduleStatus to, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        await using var transaction = await services.Db.Database.BeginTransactionAsync(cancellationToken);
+        var schedule = await LockAsync(services.Db, id, cancellationToken);
+        if (schedule is null)
+        {
+            return NotFound(id);
+        }
+        if (schedule.Status != from)
+        {
+            var verb = to == ScheduleStatus.Paused ? "paused" : "resumed";
+            return ValidationErrors.Problem("status", $"Schedule {id} is {WireName.Of(schedule.Status)}; only {WireName.Of(from)} schedules can be {verb}.");
+        }
+        var now = services.Time.GetUtcNow();
+        schedule.Status = to;
+        schedule.UpdatedAt = now;
+        if (to == ScheduleStatus.Active && schedule.Type != ScheduleType.Once)
+        {
+            // Occurrences that fell while paused are not missed: the schedule goes on from now.
+            schedule.NextRunAt = Occurrences.NextAtOrAfter(schedule, now);
+            if (schedule.NextRunAt is null)
+            {
+                schedule.Status = ScheduleStatus.Stopped;
+            }
+        }
+        await SaveAndWakeDispatchersAsync(services.Db, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return TypedResults.Ok(ScheduleResponse.From(await ReloadAsync(services.Db, schedule, cancellationToken)));
+    }
+
+    private static void ApplyName(ScheduleRequest request, Schedule schedule, ValidationErrors errors)
+    {
+        if (request.Name is null)
+        {
+            return;
+        }
+        schedule.Name = request.Name.Trim();
+        if (schedule.Name.Length > TargetValidation.MaxNameLength)
+        {
+            errors.Add("name", $"must be at most {TargetValidation.MaxNameLength} characters.");
+        }
+    }
+
+    private static async Task ApplyTargetAsync(
+        ScheduleRequest request, Schedule schedule, Services services, DateTimeOffset now, bool isNew, ValidationErrors errors, CancellationToken cancellationToken)
     {
         switch (request)
         {
             case { TargetId: null, Target: null }:
-                errors.Add("target_id", "give target_id (an existing target) or target (an inline target object).");
+                if (isNew)
+                {
+                    errors.Add("target_id", "give target_id (an existing target) or target (an inline target object).");
+                }
                 break;
             case { TargetId: not null, Target: not null }:
                 errors.Add("target", "give target_id or target, not both.");
@@ -109,8 +263,9 @@ public static class SchedulesApi
                 }
                 break;
             case { TargetId: { } targetId }:
-                if (await services.Db.Targets.AnyAsync(t => t.Id == targetId && !t.Inline, cancellationToken))
+                if (await services.Db.Targets.AnyAsync(t => t.Id == targetId && !t.Inline && t.DeletedAt == null, cancellationToken))
                 {
+                    schedule.Target = null;
                     schedule.TargetId = targetId;
                 }
                 else
@@ -121,53 +276,26 @@ public static class SchedulesApi
         }
     }
 
-    /// <summary>Sets the schedule's kind and returns when its first run is due.</summary>
-    private static DateTimeOffset? ResolveTiming(ScheduleRequest request, Schedule schedule, DateTimeOffset now, ValidationErrors errors)
+    /// <summary>Loads the schedule row locked (the dispatcher skips it meanwhile), or null if it does not exist.</summary>
+    private static async Task<Schedule?> LockAsync(SchedulerDbContext db, long id, CancellationToken cancellationToken) =>
+        (await db.Schedules.FromSql($"SELECT *, xmin FROM scheduler.schedules WHERE id = {id} AND deleted_at IS NULL FOR UPDATE")
+            .ToListAsync(cancellationToken)).SingleOrDefault();
+
+    private static async Task<Schedule> ReloadAsync(SchedulerDbContext db, Schedule schedule, CancellationToken cancellationToken)
     {
-        var supported = string.Join(", ", SupportedTypes.Select(WireName.Of));
-        if (string.IsNullOrWhiteSpace(request.ScheduleType))
+        if (schedule.TargetId is { } targetId && schedule.Target is null)
         {
-            errors.Add("schedule_type", $"is required: one of {supported}.");
-            return null;
+            schedule.Target = await db.Targets.AsNoTracking().FirstOrDefaultAsync(t => t.Id == targetId, cancellationToken);
         }
-        if (!WireName.TryParse<ScheduleType>(request.ScheduleType.Trim(), out var type))
-        {
-            errors.Add("schedule_type", $"'{request.ScheduleType}' is not a schedule type: use one of {supported}.");
-            return null;
-        }
-        if (!SupportedTypes.Contains(type))
-        {
-            errors.Add("schedule_type", $"{WireName.Of(type)} schedules are not available in this version: use one of {supported}.");
-            return null;
-        }
-        schedule.Type = type;
-
-        if (type == ScheduleType.Immediate)
-        {
-            if (request.RunAt is not null)
-            {
-                errors.Add("run_at", "applies to ONCE schedules only; an IMMEDIATE schedule runs now.");
-            }
-            return RunAtParser.TruncateToMicroseconds(now);
-        }
-
-        if (request.RunAt is not { } runAtJson)
-        {
-            errors.Add("run_at", "is required for ONCE schedules: an ISO-8601 time, Unix seconds, or a relative time such as '+90s'.");
-            return null;
-        }
-        var (runAt, error) = RunAtParser.Parse(runAtJson, now);
-        if (error is not null)
-        {
-            errors.Add("run_at", error);
-            return null;
-        }
-        if (runAt < now)
-        {
-            errors.Add("run_at", $"{runAt:O} is in the past (now is {now:O}); use IMMEDIATE to run now.");
-            return null;
-        }
-        schedule.RunAt = runAt;
-        return runAt;
+        return schedule;
     }
+
+    private static async Task SaveAndWakeDispatchersAsync(SchedulerDbContext db, CancellationToken cancellationToken)
+    {
+        await db.SaveChangesAsync(cancellationToken);
+        // Delivered when the transaction commits (at once outside one): the dispatchers look again now.
+        await db.Database.ExecuteSqlRawAsync(DispatchSignal.NotifySql, cancellationToken);
+    }
+
+    private static ProblemHttpResult NotFound(long id) => Problems.NotFound($"Schedule {id} not found");
 }

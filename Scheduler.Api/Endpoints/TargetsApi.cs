@@ -3,19 +3,24 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Scheduler.Api.Contracts;
 using Scheduler.Core.Hosting;
+using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Endpoints;
 
-/// <summary>Targets: reusable HTTP endpoints (seed 001).</summary>
+/// <summary>Targets: reusable HTTP endpoints, exactly as seed 001's API has them.</summary>
 public static class TargetsApi
 {
     public static IEndpointRouteBuilder MapTargetsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/targets").WithTags("Targets");
         api.MapPost("", CreateTarget).WithName("CreateTarget").WithSummary("Create a target.");
-        api.MapGet("", ListTargets).WithName("ListTargets").WithSummary("List named targets.");
+        api.MapGet("", ListTargets).WithName("ListTargets").WithSummary("List targets.");
         api.MapGet("/{id:long}", GetTarget).WithName("GetTarget").WithSummary("Get a target.");
+        api.MapPut("/{id:long}", UpdateTarget).WithName("UpdateTarget")
+            .WithSummary("Change a target; fields not given keep their values. Schedules using it call the new values.");
+        api.MapDelete("/{id:long}", DeleteTarget).WithName("DeleteTarget")
+            .WithSummary("Delete a target that no live schedule uses.");
         return app;
     }
 
@@ -32,7 +37,7 @@ public static class TargetsApi
         {
             return errors.ToProblem();
         }
-        if (await services.Db.Targets.AnyAsync(t => t.Name == target.Name, cancellationToken))
+        if (await NameTakenAsync(services.Db, target.Name!, null, cancellationToken))
         {
             return ValidationErrors.Problem("name", $"Target with name '{target.Name}' already exists.");
         }
@@ -46,14 +51,81 @@ public static class TargetsApi
     public static async Task<Ok<List<TargetResponse>>> ListTargets(SchedulerDbContext db, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
-        var targets = await db.Targets.AsNoTracking().Where(t => !t.Inline).OrderBy(t => t.Id).ToListAsync(cancellationToken);
+        var targets = await Live(db).AsNoTracking().Where(t => !t.Inline).OrderBy(t => t.Id).ToListAsync(cancellationToken);
         return TypedResults.Ok(targets.Select(TargetResponse.From).ToList());
     }
 
     public static async Task<Results<Ok<TargetResponse>, ProblemHttpResult>> GetTarget(long id, SchedulerDbContext db, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
-        var target = await db.Targets.AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
-        return target is null ? Problems.NotFound($"Target {id} not found") : TypedResults.Ok(TargetResponse.From(target));
+        var target = await Live(db).AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        return target is null ? NotFound(id) : TypedResults.Ok(TargetResponse.From(target));
     }
+
+    public static async Task<Results<Ok<TargetResponse>, ValidationProblem, ProblemHttpResult>> UpdateTarget(
+        long id, TargetRequest request, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(services);
+        var target = await Live(services.Db).FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        if (target is null)
+        {
+            return NotFound(id);
+        }
+        // Validate the target as it will be: what is given replaces, what is not given stays.
+        var merged = new TargetRequest(
+            target.Inline ? null : request.Name ?? target.Name,
+            request.Url ?? target.Url,
+            request.Method ?? target.Method,
+            request.Headers ?? target.Headers,
+            request.BodyTemplate ?? (request.Body is null ? target.BodyTemplate : null),
+            request.Body,
+            request.TimeoutSeconds ?? target.TimeoutSeconds);
+        var errors = new ValidationErrors();
+        if (target.Inline && request.Name is not null)
+        {
+            errors.Add("name", "inline targets have no name.");
+        }
+        var updated = TargetValidation.Validate(merged, "", target.Inline, services.Execution.Value, errors);
+        if (updated is null || errors.Any)
+        {
+            return errors.ToProblem();
+        }
+        if (updated.Name is not null && await NameTakenAsync(services.Db, updated.Name, id, cancellationToken))
+        {
+            return ValidationErrors.Problem("name", $"Target with name '{updated.Name}' already exists.");
+        }
+        (target.Name, target.Url, target.Method, target.Headers, target.BodyTemplate, target.TimeoutSeconds) =
+            (updated.Name, updated.Url, updated.Method, updated.Headers, updated.BodyTemplate, updated.TimeoutSeconds);
+        target.UpdatedAt = services.Time.GetUtcNow();
+        await services.Db.SaveChangesAsync(cancellationToken);
+        return TypedResults.Ok(TargetResponse.From(target));
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteTarget(long id, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var target = await Live(services.Db).FirstOrDefaultAsync(t => t.Id == id, cancellationToken);
+        if (target is null)
+        {
+            return NotFound(id);
+        }
+        var users = await services.Db.Schedules.Where(s => s.TargetId == id && s.DeletedAt == null)
+            .OrderBy(s => s.Id).Select(s => s.Id).Take(20).ToListAsync(cancellationToken);
+        if (users.Count > 0)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The target is in use.",
+                detail: $"Target {id} is used by schedule(s) {string.Join(", ", users)}; delete or change them first.");
+        }
+        target.DeletedAt = target.UpdatedAt = services.Time.GetUtcNow();
+        await services.Db.SaveChangesAsync(cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static IQueryable<Target> Live(SchedulerDbContext db) => db.Targets.Where(t => t.DeletedAt == null);
+
+    private static Task<bool> NameTakenAsync(SchedulerDbContext db, string name, long? except, CancellationToken cancellationToken) =>
+        Live(db).AnyAsync(t => t.Name == name && t.Id != except, cancellationToken);
+
+    private static ProblemHttpResult NotFound(long id) => Problems.NotFound($"Target {id} not found");
 }

@@ -42,7 +42,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
                     Detail = unique.ConstraintName is null ? unique.MessageText : $"Duplicate value for {unique.ConstraintName}.",
                 };
                 break;
-            case NpgsqlException or TimeoutException or DbUpdateException { InnerException: NpgsqlException }:
+            case NpgsqlException { IsTransient: true } or TimeoutException or DbUpdateException { InnerException: NpgsqlException { IsTransient: true } }:
                 Log.DatabaseUnavailable(logger, exception.Message);
                 httpContext.Response.Headers.RetryAfter = "5";
                 problem = new ProblemDetails

@@ -38,9 +38,11 @@ public static class CoreServiceCollectionExtensions
             .ValidateOnStart();
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section).ValidateOnStart();
         services.AddOptions<ExecutionOptions>().BindConfiguration(ExecutionOptions.Section).ValidateOnStart();
+        services.AddOptions<SchedulingOptions>().BindConfiguration(SchedulingOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ExecutionOptions>, ExecutionOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SchedulingOptions>, SchedulingOptionsValidator>());
 
         services.TryAddSingleton(sp =>
         {
@@ -51,7 +53,7 @@ public static class CoreServiceCollectionExtensions
         services.AddDbContextPool<SchedulerDbContext>((sp, options) =>
             SchedulerDbContextOptions.Configure(options, sp.GetRequiredService<NpgsqlDataSource>()));
         services.TryAddSingleton<DatabaseMigrator>();
-        services.TryAddScoped<RunEnqueuer>();
+        services.TryAddSingleton<RunEnqueuer>();
         services.TryAddSingleton<WorkerHeartbeats>();
 
         services.AddHangfire((sp, config) => ConfigureHangfire(config, sp));

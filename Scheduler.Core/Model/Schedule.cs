@@ -24,7 +24,8 @@ public sealed class Schedule
 
     public ScheduleStatus Status { get; set; } = ScheduleStatus.Active;
 
-    // When: each kind uses its own fields.
+    // When: each kind uses its own fields. StartAt anchors INTERVAL and WINDOW (their first occurrence)
+    // and bounds CRON from below; EndAt closes a WINDOW (or bounds a CRON).
     public DateTimeOffset? RunAt { get; set; }
 
     public int? IntervalSeconds { get; set; }
@@ -91,6 +92,9 @@ public sealed class Schedule
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>Set by DELETE: the schedule is gone from the API, its history stays.</summary>
+    public DateTimeOffset? DeletedAt { get; set; }
 
     /// <summary>PostgreSQL's <c>xmin</c>: optimistic concurrency for updates.</summary>
     public uint Version { get; set; }

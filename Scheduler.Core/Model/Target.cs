@@ -25,4 +25,7 @@ public sealed class Target
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>Set by DELETE: the target is gone from the API; schedules that used it keep their history.</summary>
+    public DateTimeOffset? DeletedAt { get; set; }
 }

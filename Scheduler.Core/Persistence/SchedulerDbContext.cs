@@ -55,7 +55,8 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             target.Property(t => t.Name).HasMaxLength(200);
             target.Property(t => t.Url).HasMaxLength(2048);
             target.Property(t => t.Method).HasMaxLength(16);
-            target.HasIndex(t => t.Name).IsUnique().HasFilter("name IS NOT NULL");
+            // Names are unique among live targets; a deleted target's name may be used again.
+            target.HasIndex(t => t.Name).IsUnique().HasFilter("name IS NOT NULL AND deleted_at IS NULL");
         });
 
         modelBuilder.Entity<Schedule>(schedule =>
@@ -73,8 +74,9 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             schedule.Property(s => s.ExternalKey).HasMaxLength(400);
             schedule.Property(s => s.Version).IsRowVersion();
             schedule.HasOne(s => s.Target).WithMany().HasForeignKey(s => s.TargetId).OnDelete(DeleteBehavior.Restrict);
-            // The dispatcher's scan: active schedules by next due time.
-            schedule.HasIndex(s => new { s.Status, s.NextRunAt });
+            // The dispatcher's scan: live active schedules by next due time.
+            schedule.HasIndex(s => s.NextRunAt).HasDatabaseName("ix_schedules_due")
+                .HasFilter("status = 'ACTIVE' AND deleted_at IS NULL");
             schedule.HasIndex(s => new { s.Source, s.ExternalKey });
             schedule.ToTable(t =>
             {
@@ -96,6 +98,9 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             run.HasIndex(r => new { r.ScheduleId, r.DueAt }).IsUnique();
             // Reconciliation and the runs list scan by state and time.
             run.HasIndex(r => new { r.Status, r.DueAt });
+            // Overlap checks: the runs of a schedule still going.
+            run.HasIndex(r => r.ScheduleId).HasDatabaseName("ix_runs_active")
+                .HasFilter("status IN ('PENDING', 'RUNNING')");
             run.ToTable(t =>
             {
                 CheckEnum<RunStatus>(t, "runs", "status");

@@ -23,8 +23,48 @@ public interface ISchedulerApi
     [Get("/schedules/{id}")]
     Task<HttpResponseMessage> GetSchedule(long id);
 
+    [Get("/targets")]
+    Task<HttpResponseMessage> ListTargets();
+
+    [Put("/targets/{id}")]
+    Task<HttpResponseMessage> UpdateTarget(long id, [Body] HttpContent body);
+
+    [Delete("/targets/{id}")]
+    Task<HttpResponseMessage> DeleteTarget(long id);
+
+    [Get("/schedules")]
+    Task<HttpResponseMessage> ListSchedules();
+
+    [Put("/schedules/{id}")]
+    Task<HttpResponseMessage> UpdateSchedule(long id, [Body] HttpContent body);
+
+    [Delete("/schedules/{id}")]
+    Task<HttpResponseMessage> DeleteSchedule(long id);
+
+    [Post("/schedules/{id}/pause")]
+    Task<HttpResponseMessage> PauseSchedule(long id);
+
+    [Post("/schedules/{id}/resume")]
+    Task<HttpResponseMessage> ResumeSchedule(long id);
+
+    [Post("/schedules/{id}/trigger")]
+    Task<HttpResponseMessage> TriggerSchedule(long id);
+
     [Get("/runs")]
-    Task<HttpResponseMessage> ListRuns([AliasAs("schedule_id")] long? scheduleId = null, [AliasAs("status_filter")] string? statusFilter = null);
+    Task<HttpResponseMessage> ListRuns(
+        [AliasAs("schedule_id")] long? scheduleId = null,
+        [AliasAs("status_filter")] string? statusFilter = null,
+        [AliasAs("limit")] int? limit = null,
+        [AliasAs("skip")] int? skip = null,
+        [AliasAs("cursor")] string? cursor = null,
+        [AliasAs("start_time")] string? startTime = null,
+        [AliasAs("end_time")] string? endTime = null);
+
+    [Get("/metrics")]
+    Task<HttpResponseMessage> GetMetrics();
+
+    [Get("/metrics/schedules")]
+    Task<HttpResponseMessage> GetScheduleMetrics();
 
     [Get("/runs/{id}")]
     Task<HttpResponseMessage> GetRun(long id);
@@ -53,6 +93,19 @@ public static class SchedulerApiExtensions
         Assert.That(status, Is.EqualTo(HttpStatusCode.Created), body?.ToJsonString());
         return body!["id"]!.GetValue<long>();
     }
+
+    /// <summary>All runs of a schedule, oldest due first, with their attempts.</summary>
+    public static async Task<List<JsonNode>> RunsOfAsync(this ISchedulerApi api, long scheduleId)
+    {
+        ArgumentNullException.ThrowIfNull(api);
+        var (status, runs) = await api.ListRuns(scheduleId, limit: 1000).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.OK));
+        return runs!.AsArray().Select(r => r!).OrderBy(r => r["due_at"]!.GetValue<DateTimeOffset>()).ToList();
+    }
+
+    public static string Status(this JsonNode node) => node["status"]!.GetValue<string>();
+
+    public static DateTimeOffset Time(this JsonNode node, string field) => node[field]!.GetValue<DateTimeOffset>();
 
     /// <summary>Polls the schedule's runs until one has ended, and returns it with its attempts.</summary>
     public static async Task<JsonNode> WaitForFinishedRunAsync(this ISchedulerApi api, long scheduleId, TimeSpan timeout)

@@ -22,7 +22,9 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
     {
         await using var command = database.CreateCommand("""
             SELECT r.id, r.schedule_id, r.due_at, r.status, s.schedule_type, s.expected_http_status, s.no_response,
-                   s.job_name, t.url, t.method, t.headers, t.body_template, t.timeout_seconds
+                   s.job_name, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, s.overlap_policy,
+                   (SELECT count(*)::int FROM scheduler.runs e
+                    WHERE e.schedule_id = r.schedule_id AND e.id <> r.id AND e.status IN ('PENDING', 'RUNNING') AND e.due_at < r.due_at)
             FROM scheduler.runs r
             JOIN scheduler.schedules s ON s.id = r.schedule_id
             LEFT JOIN scheduler.targets t ON t.id = s.target_id
@@ -41,6 +43,7 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
             DueAt: reader.GetFieldValue<DateTimeOffset>(2),
             Status: WireName.Parse<RunStatus>(reader.GetString(3)),
             ScheduleType: WireName.Parse<ScheduleType>(reader.GetString(4)),
+            OverlapPolicy: WireName.Parse<OverlapPolicy>(reader.GetString(13)),
             ExpectedHttpStatus: reader.GetFieldValue<int[]>(5),
             NoResponse: reader.GetBoolean(6),
             JobName: reader.IsDBNull(7) ? null : reader.GetString(7),
@@ -48,7 +51,8 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
             Method: hasTarget ? reader.GetString(9) : "GET",
             Headers: hasTarget ? JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(10)) ?? [] : new Dictionary<string, string>(),
             Body: reader.IsDBNull(11) ? null : reader.GetString(11),
-            TimeoutSeconds: hasTarget ? reader.GetInt32(12) : options.Value.DefaultTimeoutSeconds);
+            TimeoutSeconds: hasTarget ? reader.GetInt32(12) : options.Value.DefaultTimeoutSeconds,
+            EarlierRunsActive: reader.GetInt32(14));
     }
 
     /// <summary>
@@ -69,7 +73,7 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
             ), lost AS (
                 UPDATE scheduler.attempts a
                 SET status = '{WireName.Of(AttemptStatus.Lost)}', completed_at = now(), error_type = '{WireName.Of(ErrorType.WorkerLost)}',
-                    error_message = 'The worker stopped renewing its lease mid-call (killed, hung or cut off); ' || $2 || ' took the run over.'
+                    error_message = 'Its worker stopped renewing the lease (killed, hung or cut off); ' || $2 || ' took the run over.'
                 FROM claimed
                 WHERE a.run_id = claimed.id AND a.status = '{WireName.Of(AttemptStatus.Running)}'
                 RETURNING a.attempt_number, a.worker
@@ -102,6 +106,56 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
                 cancellationToken);
         }
         return claim;
+    }
+
+    /// <summary>The earlier runs of the same schedule that have not ended, and the latest of them.</summary>
+    public async Task<(int Count, long? LatestRunId)> EarlierRunsActiveAsync(RunPlan plan, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        await using var command = database.CreateCommand($"""
+            SELECT count(*)::int, max(id) FROM scheduler.runs
+            WHERE schedule_id = $1 AND id <> $2 AND status IN ('{Pending}', '{Running}') AND due_at < $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = plan.ScheduleId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = plan.RunId });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = plan.DueAt });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetInt64(1));
+    }
+
+    /// <summary>Overlap at the due time: the claimed run is recorded SKIPPED with the reason, without a call.</summary>
+    public async Task SkipAsync(RunClaim claim, string worker, string remark, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Command("DELETE FROM scheduler.attempts WHERE id = $1", claim.AttemptId));
+        batch.BatchCommands.Add(Command($"""
+            UPDATE scheduler.runs
+            SET status = '{WireName.Of(RunStatus.Skipped)}', lease_owner = NULL, lease_expires_at = NULL,
+                attempt_count = attempt_count - 1, started_at = CASE WHEN attempt_count = 1 THEN NULL ELSE started_at END,
+                completed_at = $3, remarks = array_append(remarks, $4), updated_at = now()
+            WHERE id = $1 AND lease_owner = $2
+            """, claim.RunId, worker, now, remark));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Shutdown before the call began: the attempt never happened, so it is removed and the run is PENDING
+    /// again, as if this worker had never taken it.
+    /// </summary>
+    public async Task ReleaseUnstartedAsync(RunClaim claim, string worker, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        await using var batch = database.CreateBatch();
+        batch.BatchCommands.Add(Command("DELETE FROM scheduler.attempts WHERE id = $1", claim.AttemptId));
+        batch.BatchCommands.Add(Command($"""
+            UPDATE scheduler.runs
+            SET status = '{Pending}', lease_owner = NULL, lease_expires_at = NULL, attempt_count = attempt_count - 1,
+                started_at = CASE WHEN attempt_count = 1 THEN NULL ELSE started_at END, updated_at = now()
+            WHERE id = $1 AND lease_owner = $2
+            """, claim.RunId, worker));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<LeaseState?> ReadLeaseAsync(long runId, CancellationToken cancellationToken)
@@ -164,9 +218,9 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
             )
             UPDATE scheduler.schedules s
             SET last_run_at = $12,
-                status = CASE WHEN s.schedule_type IN {oneShot} AND s.status = '{WireName.Of(ScheduleStatus.Active)}'
-                              THEN '{WireName.Of(ScheduleStatus.Completed)}' ELSE s.status END,
-                next_run_at = CASE WHEN s.schedule_type IN {oneShot} THEN NULL ELSE s.next_run_at END
+                -- A one-shot schedule is complete when its own run ends (not a manual extra run).
+                status = CASE WHEN s.schedule_type IN {oneShot} AND s.status = '{WireName.Of(ScheduleStatus.Active)}' AND s.next_run_at IS NULL
+                              THEN '{WireName.Of(ScheduleStatus.Completed)}' ELSE s.status END
             FROM finished
             WHERE s.id = finished.schedule_id
             """,

@@ -9,6 +9,7 @@ internal sealed record RunPlan(
     DateTimeOffset DueAt,
     RunStatus Status,
     ScheduleType ScheduleType,
+    OverlapPolicy OverlapPolicy,
     int[] ExpectedHttpStatus,
     bool NoResponse,
     string? JobName,
@@ -16,7 +17,8 @@ internal sealed record RunPlan(
     string Method,
     IReadOnlyDictionary<string, string> Headers,
     string? Body,
-    int TimeoutSeconds)
+    int TimeoutSeconds,
+    int EarlierRunsActive)
 {
     /// <summary>Stable across every attempt of one run, distinct per occurrence: lets targets de-duplicate.</summary>
     public string IdempotencyKey => $"{ScheduleId}:{DueAt.UtcDateTime:yyyy-MM-ddTHH:mm:ss.ffffff}Z";

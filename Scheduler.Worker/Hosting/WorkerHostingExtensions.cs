@@ -3,6 +3,8 @@ using Hangfire;
 using Microsoft.Extensions.Options;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
+using Hangfire.Server;
+using Scheduler.Worker.Dispatch;
 using Scheduler.Worker.Execution;
 using Scheduler.Worker.Jobs;
 
@@ -22,6 +24,9 @@ internal static class WorkerHostingExtensions
         services.AddSingleton<RunLedger>();
         services.AddSingleton<HttpCallExecutor>();
         services.AddScoped<IRunJob, RunJob>();
+        services.AddSingleton<DispatchStore>();
+        // Hangfire runs every registered IBackgroundProcess inside the worker's server.
+        services.AddSingleton<IBackgroundProcess, Dispatcher>();
 
         services.AddHangfireServer((sp, server) =>
         {

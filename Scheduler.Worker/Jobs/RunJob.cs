@@ -20,9 +20,6 @@ internal sealed class RunJob(
     IOptions<ExecutionOptions> options,
     ILogger<RunJob> logger) : IRunJob
 {
-    /// <summary>A job fetched earlier than this before its due time is put back rather than holding a worker.</summary>
-    private static readonly TimeSpan MaxEarlyWait = TimeSpan.FromSeconds(5);
-
     public async Task ExecuteAsync(long runId, long scheduleId, DateTime dueAtUtc, CancellationToken cancellationToken)
     {
         var plan = await ledger.LoadAsync(runId, cancellationToken);
@@ -37,19 +34,16 @@ internal sealed class RunJob(
             return;
         }
 
-        // Never early: Hangfire's delayed jobs may come up to a second before their time.
-        var early = plan.DueAt - time.GetUtcNow();
-        if (early > MaxEarlyWait)
+        // A job that came much too early (a manual "enqueue now") goes back to wait in Hangfire.
+        if (plan.DueAt - time.GetUtcNow() > RunEnqueuer.EnqueueAhead)
         {
-            var jobId = await enqueuer.EnqueueAsync(new Run { Id = plan.RunId, ScheduleId = plan.ScheduleId, DueAt = plan.DueAt }, cancellationToken);
-            Log.RunRescheduled(logger, runId, plan.DueAt, jobId);
+            var jobs = await enqueuer.EnqueueManyAsync([new RunToEnqueue(plan.RunId, plan.ScheduleId, plan.DueAt)], cancellationToken);
+            Log.RunRescheduled(logger, runId, plan.DueAt, jobs[0]);
             return;
         }
-        while (plan.DueAt - time.GetUtcNow() is { Ticks: > 0 } wait)
-        {
-            await Task.Delay(wait, time, cancellationToken);
-        }
 
+        // Claim first, then wait: the dispatcher queues runs a little ahead, so at the due time only the
+        // call itself remains to be done.
         var claim = await ClaimAsync(plan, cancellationToken);
         if (claim is null)
         {
@@ -59,6 +53,30 @@ internal sealed class RunJob(
         using var leaseLost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var renewal = RenewLeaseUntilDoneAsync(runId, leaseLost);
         CallOutcome outcome;
+        try
+        {
+            await WaitUntilDueAsync(plan.DueAt, leaseLost.Token);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await leaseLost.CancelAsync();
+            await renewal;
+            await ledger.ReleaseUnstartedAsync(claim, worker.Name, CancellationToken.None);
+            throw;
+        }
+        catch (OperationCanceledException) when (leaseLost.IsCancellationRequested)
+        {
+            await renewal;
+            Log.LeaseLost(logger, runId, claim.AttemptNumber);
+            return;
+        }
+
+        if (plan.OverlapPolicy != OverlapPolicy.Allow && plan.EarlierRunsActive > 0
+            && await YieldToEarlierRunAsync(plan, claim, leaseLost, renewal))
+        {
+            return;
+        }
+
         try
         {
             outcome = plan.Url is null
@@ -94,6 +112,46 @@ internal sealed class RunJob(
     }
 
     /// <summary>
+    /// Overlap, decided at the due time (only when an earlier run was still going when this one was loaded):
+    /// SKIP records this run SKIPPED; BUFFER_ONE lets it wait for the one ahead, or skips it when one is
+    /// already waiting. True when this run does not go on now.
+    /// </summary>
+    private async Task<bool> YieldToEarlierRunAsync(RunPlan plan, RunClaim claim, CancellationTokenSource leaseLost, Task renewal)
+    {
+        var (count, latest) = await ledger.EarlierRunsActiveAsync(plan, CancellationToken.None);
+        if (count == 0)
+        {
+            return false;
+        }
+        await leaseLost.CancelAsync();
+        await renewal;
+        if (plan.OverlapPolicy == OverlapPolicy.BufferOne && count == 1)
+        {
+            await ledger.ReleaseUnstartedAsync(claim, worker.Name, CancellationToken.None);
+            await enqueuer.RetryLaterAsync(new RunToEnqueue(plan.RunId, plan.ScheduleId, plan.DueAt), TimeSpan.FromSeconds(1), CancellationToken.None);
+            Log.RunBuffered(logger, plan.RunId, latest ?? 0);
+            return true;
+        }
+        var remark = plan.OverlapPolicy == OverlapPolicy.Skip
+            ? $"Skipped: run {latest} was still going at this run's due time (overlap SKIP)."
+            : $"Skipped: run {latest} is already waiting behind a running one (overlap BUFFER_ONE).";
+        await ledger.SkipAsync(claim, worker.Name, remark, time.GetUtcNow(), CancellationToken.None);
+        Log.RunSkipped(logger, plan.RunId, remark);
+        return true;
+    }
+
+    /// <summary>
+    /// Never early. Timers may fire a little before their time, so the clock is read again after each wait.
+    /// </summary>
+    private async Task WaitUntilDueAsync(DateTimeOffset dueAt, CancellationToken cancellationToken)
+    {
+        while (dueAt - time.GetUtcNow() is { Ticks: > 0 } wait)
+        {
+            await Task.Delay(wait, time, cancellationToken);
+        }
+    }
+
+    /// <summary>
     /// Claims the run. When another worker holds it, waits once for that lease to run out: if the holder
     /// renewed it meanwhile it is alive and keeps the run; if not, it died and the run is taken over.
     /// </summary>
@@ -102,7 +160,8 @@ internal sealed class RunJob(
         DateTimeOffset? observedExpiry = null;
         while (true)
         {
-            var claim = await ledger.ClaimAsync(plan.RunId, worker.Name, time.GetUtcNow(), cancellationToken);
+            var now = time.GetUtcNow();
+            var claim = await ledger.ClaimAsync(plan.RunId, worker.Name, now > plan.DueAt ? now : plan.DueAt, cancellationToken);
             if (claim is not null)
             {
                 if (claim.LostAttempts is not null)

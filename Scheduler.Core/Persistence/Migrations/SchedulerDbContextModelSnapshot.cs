@@ -298,6 +298,10 @@ namespace Scheduler.Core.Persistence.Migrations
                     b.HasKey("Id")
                         .HasName("pk_runs");
 
+                    b.HasIndex("ScheduleId")
+                        .HasDatabaseName("ix_runs_active")
+                        .HasFilter("status IN ('PENDING', 'RUNNING')");
+
                     b.HasIndex("ScheduleId", "DueAt")
                         .IsUnique()
                         .HasDatabaseName("ix_runs_schedule_id_due_at");
@@ -346,6 +350,10 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
                         .HasColumnName("cron_expression");
+
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
 
                     b.Property<int?>("DurationSeconds")
                         .HasColumnType("integer")
@@ -491,14 +499,15 @@ namespace Scheduler.Core.Persistence.Migrations
                     b.HasKey("Id")
                         .HasName("pk_schedules");
 
+                    b.HasIndex("NextRunAt")
+                        .HasDatabaseName("ix_schedules_due")
+                        .HasFilter("status = 'ACTIVE' AND deleted_at IS NULL");
+
                     b.HasIndex("TargetId")
                         .HasDatabaseName("ix_schedules_target_id");
 
                     b.HasIndex("Source", "ExternalKey")
                         .HasDatabaseName("ix_schedules_source_external_key");
-
-                    b.HasIndex("Status", "NextRunAt")
-                        .HasDatabaseName("ix_schedules_status_next_run_at");
 
                     b.ToTable("schedules", "scheduler", t =>
                         {
@@ -526,6 +535,10 @@ namespace Scheduler.Core.Persistence.Migrations
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
 
                     b.Property<string>("Headers")
                         .IsRequired()
@@ -567,7 +580,7 @@ namespace Scheduler.Core.Persistence.Migrations
                     b.HasIndex("Name")
                         .IsUnique()
                         .HasDatabaseName("ix_targets_name")
-                        .HasFilter("name IS NOT NULL");
+                        .HasFilter("name IS NOT NULL AND deleted_at IS NULL");
 
                     b.ToTable("targets", "scheduler");
                 });

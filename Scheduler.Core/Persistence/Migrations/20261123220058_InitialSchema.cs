@@ -31,7 +31,8 @@ namespace Scheduler.Core.Persistence.Migrations
                     body_template = table.Column<string>(type: "text", nullable: true),
                     timeout_seconds = table.Column<int>(type: "integer", nullable: false),
                     created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                    updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    deleted_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -80,6 +81,7 @@ namespace Scheduler.Core.Persistence.Migrations
                     remarks = table.Column<List<string>>(type: "text[]", nullable: false),
                     created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    deleted_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     xmin = table.Column<uint>(type: "xid", rowVersion: true, nullable: false)
                 },
                 constraints: table =>
@@ -230,6 +232,13 @@ namespace Scheduler.Core.Persistence.Migrations
                 columns: new[] { "status", "next_attempt_at" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_runs_active",
+                schema: "scheduler",
+                table: "runs",
+                column: "schedule_id",
+                filter: "status IN ('PENDING', 'RUNNING')");
+
+            migrationBuilder.CreateIndex(
                 name: "ix_runs_schedule_id_due_at",
                 schema: "scheduler",
                 table: "runs",
@@ -243,16 +252,17 @@ namespace Scheduler.Core.Persistence.Migrations
                 columns: new[] { "status", "due_at" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_schedules_due",
+                schema: "scheduler",
+                table: "schedules",
+                column: "next_run_at",
+                filter: "status = 'ACTIVE' AND deleted_at IS NULL");
+
+            migrationBuilder.CreateIndex(
                 name: "ix_schedules_source_external_key",
                 schema: "scheduler",
                 table: "schedules",
                 columns: new[] { "source", "external_key" });
-
-            migrationBuilder.CreateIndex(
-                name: "ix_schedules_status_next_run_at",
-                schema: "scheduler",
-                table: "schedules",
-                columns: new[] { "status", "next_run_at" });
 
             migrationBuilder.CreateIndex(
                 name: "ix_schedules_target_id",
@@ -266,7 +276,7 @@ namespace Scheduler.Core.Persistence.Migrations
                 table: "targets",
                 column: "name",
                 unique: true,
-                filter: "name IS NOT NULL");
+                filter: "name IS NOT NULL AND deleted_at IS NULL");
         }
 
         /// <inheritdoc />

@@ -13,7 +13,7 @@ using Scheduler.Core.Persistence;
 namespace Scheduler.Core.Persistence.Migrations
 {
     [DbContext(typeof(SchedulerDbContext))]
-    [Migration("20261123210754_InitialSchema")]
+    [Migration("20261123220058_InitialSchema")]
     partial class InitialSchema
     {
         /// <inheritdoc />
@@ -301,6 +301,10 @@ namespace Scheduler.Core.Persistence.Migrations
                     b.HasKey("Id")
                         .HasName("pk_runs");
 
+                    b.HasIndex("ScheduleId")
+                        .HasDatabaseName("ix_runs_active")
+                        .HasFilter("status IN ('PENDING', 'RUNNING')");
+
                     b.HasIndex("ScheduleId", "DueAt")
                         .IsUnique()
                         .HasDatabaseName("ix_runs_schedule_id_due_at");
@@ -349,6 +353,10 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
                         .HasColumnName("cron_expression");
+
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
 
                     b.Property<int?>("DurationSeconds")
                         .HasColumnType("integer")
@@ -494,14 +502,15 @@ namespace Scheduler.Core.Persistence.Migrations
                     b.HasKey("Id")
                         .HasName("pk_schedules");
 
+                    b.HasIndex("NextRunAt")
+                        .HasDatabaseName("ix_schedules_due")
+                        .HasFilter("status = 'ACTIVE' AND deleted_at IS NULL");
+
                     b.HasIndex("TargetId")
                         .HasDatabaseName("ix_schedules_target_id");
 
                     b.HasIndex("Source", "ExternalKey")
                         .HasDatabaseName("ix_schedules_source_external_key");
-
-                    b.HasIndex("Status", "NextRunAt")
-                        .HasDatabaseName("ix_schedules_status_next_run_at");
 
                     b.ToTable("schedules", "scheduler", t =>
                         {
@@ -529,6 +538,10 @@ namespace Scheduler.Core.Persistence.Migrations
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("DeletedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("deleted_at");
 
                     b.Property<string>("Headers")
                         .IsRequired()
@@ -570,7 +583,7 @@ namespace Scheduler.Core.Persistence.Migrations
                     b.HasIndex("Name")
                         .IsUnique()
                         .HasDatabaseName("ix_targets_name")
-                        .HasFilter("name IS NOT NULL");
+                        .HasFilter("name IS NOT NULL AND deleted_at IS NULL");
 
                     b.ToTable("targets", "scheduler");
                 });
