@@ -1,0 +1,56 @@
+// The benchmark client: drives a running Scheduler through its public API with the same workloads as
+// ../shared/anchors (plain Hangfire, plain Quartz), measured at a loopback target that records when each
+// call arrives. bench/run starts the system and the anchors around it and prints the comparison.
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Scheduler.Bench;
+
+if (args is ["report", .. var files])
+{
+    Report.Print(files);
+    return 0;
+}
+
+var options = BenchOptions.Parse(args);
+await using var target = await ArrivalTarget.StartAsync();
+using var api = new HttpClient { BaseAddress = options.Api, Timeout = TimeSpan.FromSeconds(60) };
+var result = new JsonObject { ["system"] = "scheduler", ["workers"] = options.Workers };
+
+if (options.Delayed > 0)
+{
+    await Workloads.DelayedAsync(api, target, options.Delayed, result);
+}
+if (options.Recurring > 0)
+{
+    await Workloads.RecurringAsync(api, target, options.Recurring, result);
+}
+
+var json = result.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+Console.WriteLine(json);
+if (options.Json is not null)
+{
+    await File.WriteAllTextAsync(options.Json, json);
+}
+return 0;
+
+namespace Scheduler.Bench
+{
+    internal sealed record BenchOptions(Uri Api, int Workers, int Delayed, int Recurring, string? Json)
+    {
+        public static BenchOptions Parse(string[] args)
+        {
+            string Get(string name, string fallback)
+            {
+                var i = Array.IndexOf(args, name);
+                return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+            }
+            return new BenchOptions(
+                new Uri(Get("--api", "http://127.0.0.1:8080")),
+                int.Parse(Get("--workers", "1"), CultureInfo.InvariantCulture),
+                int.Parse(Get("--delayed", "200"), CultureInfo.InvariantCulture),
+                int.Parse(Get("--recurring", "20"), CultureInfo.InvariantCulture),
+                args.Contains("--json") ? Get("--json", "") : null);
+        }
+    }
+}
