@@ -43,4 +43,7 @@ internal static partial class Log
 
     [LoggerMessage(3013, LogLevel.Information, "Run {RunId}: {Remark}")]
     public static partial void RunSkipped(ILogger logger, long runId, string remark);
+
+    [LoggerMessage(3014, LogLevel.Debug, "Dispatcher slept up to {WaitMs:0.0} ms; woken by a notification: {Woken}")]
+    public static partial void DispatcherSlept(ILogger logger, double waitMs, bool woken);
 }

@@ -58,5 +58,26 @@ public sealed class OnceScheduleTests : SystemTestBase
         }
     }
 
+    [Test]
+    public async Task Many_once_schedules_close_together_each_fire_on_time_none_early()
+    {
+        // Due 100 ms apart: the dispatcher must wake for each, however short its sleeps.
+        var first = TimeProvider.System.GetUtcNow().AddSeconds(2);
+        var due = new Dictionary<string, DateTimeOffset>();
+        for (var i = 0; i < 30; i++)
+        {
+            var at = first.AddMilliseconds(i * 100.0 + (i % 7));
+            due[$"/many/{i}"] = TruncateToMicroseconds(at);
+            await Client.CreateScheduleAsync($$$"""
+                {"schedule_type": "ONCE", "run_at": "{{{at:O}}}", "target": {"url": "{{{Target.Url($"/many/{i}")}}}"}}
+                """);
+        }
+        await Eventually.UntilAsync(() => due.Keys.All(path => Target.ReceivedOn(path).Count == 1), Seconds(30), "every call");
+        var lateness = due.Select(d => (Target.ReceivedOn(d.Key).Single().ArrivedAt - d.Value).TotalMilliseconds).Order().ToList();
+        await TestContext.Out.WriteLineAsync($"lateness ms: min {lateness[0]:0.0}, p50 {lateness[15]:0.0}, max {lateness[^1]:0.0}");
+        Assert.That(lateness, Has.All.GreaterThanOrEqualTo(0));
+        Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.runs WHERE trigger <> 'SCHEDULED'"), Is.Zero, "none was missed");
+    }
+
     private static DateTimeOffset TruncateToMicroseconds(DateTimeOffset value) => new(value.UtcTicks - (value.UtcTicks % 10), TimeSpan.Zero);
 }

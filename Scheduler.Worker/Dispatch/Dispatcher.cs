@@ -49,10 +49,12 @@ internal sealed class Dispatcher(
             while (result.Claimed == settings.BatchSize && !stopping.IsCancellationRequested);
 
             var untilNext = await store.TimeUntilNextAsync(settings.LeadTime, stopping) ?? settings.MaxIdle;
-            var wait = untilNext < TimeSpan.Zero ? TimeSpan.Zero : untilNext > settings.MaxIdle ? settings.MaxIdle : untilNext;
-            if (wait > TimeSpan.Zero)
+            // Whole milliseconds, at least one: Npgsql reads a timeout of 0 ms as "wait forever".
+            var wait = TimeSpan.FromMilliseconds(Math.Ceiling(Math.Min(untilNext.TotalMilliseconds, settings.MaxIdle.TotalMilliseconds)));
+            if (wait >= TimeSpan.FromMilliseconds(1))
             {
-                await listener.WaitAsync(wait, stopping);
+                var woken = await listener.WaitAsync(wait, stopping);
+                Log.DispatcherSlept(logger, wait.TotalMilliseconds, woken);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
