@@ -44,6 +44,9 @@ internal static partial class Log
     [LoggerMessage(3013, LogLevel.Information, "Run {RunId}: {Remark}")]
     public static partial void RunSkipped(ILogger logger, long runId, string remark);
 
-    [LoggerMessage(3014, LogLevel.Debug, "Dispatcher slept up to {WaitMs:0.0} ms; woken by a notification: {Woken}")]
-    public static partial void DispatcherSlept(ILogger logger, double waitMs, bool woken);
+    [LoggerMessage(3014, LogLevel.Debug, "Dispatcher woken: a schedule is due at {DueAt:O}")]
+    public static partial void DispatcherWoken(ILogger logger, DateTimeOffset? dueAt);
+
+    [LoggerMessage(3015, LogLevel.Information, "Warmed up the run path in {ElapsedMs:0} ms")]
+    public static partial void WarmedUp(ILogger logger, double elapsedMs);
 }

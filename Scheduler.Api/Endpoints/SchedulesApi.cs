@@ -72,7 +72,7 @@ public static class SchedulesApi
             schedule.NextRunAt = first;
             services.Db.Schedules.Add(schedule);
         }
-        await SaveAndWakeDispatchersAsync(services.Db, cancellationToken);
+        await SaveAndWakeDispatchersAsync(services.Db, schedule, cancellationToken);
 
         // Committed: from here the request is acknowledged. If handing the run to Hangfire fails, it stays
         // PENDING without a job for reconciliation to enqueue.
@@ -134,7 +134,7 @@ public static class SchedulesApi
             }
         }
         schedule.UpdatedAt = now;
-        await SaveAndWakeDispatchersAsync(services.Db, cancellationToken);
+        await SaveAndWakeDispatchersAsync(services.Db, schedule, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return TypedResults.Ok(ScheduleResponse.From(await ReloadAsync(services.Db, schedule, cancellationToken)));
     }
@@ -222,7 +222,7 @@ public static class SchedulesApi
                 schedule.Status = ScheduleStatus.Stopped;
             }
         }
-        await SaveAndWakeDispatchersAsync(services.Db, cancellationToken);
+        await SaveAndWakeDispatchersAsync(services.Db, schedule, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return TypedResults.Ok(ScheduleResponse.From(await ReloadAsync(services.Db, schedule, cancellationToken)));
     }
@@ -290,11 +290,15 @@ public static class SchedulesApi
         return schedule;
     }
 
-    private static async Task SaveAndWakeDispatchersAsync(SchedulerDbContext db, CancellationToken cancellationToken)
+    private static async Task SaveAndWakeDispatchersAsync(SchedulerDbContext db, Schedule schedule, CancellationToken cancellationToken)
     {
         await db.SaveChangesAsync(cancellationToken);
-        // Delivered when the transaction commits (at once outside one): the dispatchers look again now.
-        await db.Database.ExecuteSqlRawAsync(DispatchSignal.NotifySql, cancellationToken);
+        // Delivered when the transaction commits (at once outside one); only a schedule that will be
+        // dispatched needs the dispatchers' attention.
+        if (schedule is { Status: ScheduleStatus.Active, DeletedAt: null, NextRunAt: { } next })
+        {
+            await db.Database.ExecuteSqlRawAsync(DispatchSignal.NotifySql, [DispatchSignal.Payload(next)], cancellationToken);
+        }
     }
 
     private static ProblemHttpResult NotFound(long id) => Problems.NotFound($"Schedule {id} not found");

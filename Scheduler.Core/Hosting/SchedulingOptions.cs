@@ -29,6 +29,12 @@ public sealed class SchedulingOptions
     /// <summary>Schedules claimed per dispatcher transaction.</summary>
     public int BatchSize { get; set; } = 500;
 
+    /// <summary>
+    /// Runs dispatched together go into Hangfire jobs of up to this many, which execute them concurrently;
+    /// 1 gives every run its own job.
+    /// </summary>
+    public int MaxRunsPerJob { get; set; } = 50;
+
     /// <summary>The shortest interval a schedule may ask for.</summary>
     public int MinIntervalSeconds { get; set; } = 1;
 
@@ -51,6 +57,10 @@ internal sealed class SchedulingOptionsValidator : IValidateOptions<SchedulingOp
         if (options.BatchSize is < 1 or > 10_000)
         {
             errors.Add($"Scheduling:BatchSize must be between 1 and 10000 (got {options.BatchSize}).");
+        }
+        if (options.MaxRunsPerJob is < 1 or > 1000)
+        {
+            errors.Add($"Scheduling:MaxRunsPerJob must be between 1 and 1000 (got {options.MaxRunsPerJob}).");
         }
         if (options.MinIntervalSeconds is < 1 or > 86_400)
         {

@@ -24,10 +24,12 @@ public sealed class RunEnqueuer(IBackgroundJobClient jobs, NpgsqlDataSource data
     }
 
     /// <summary>
-    /// Enqueues the runs (a run due later than <paramref name="notBefore"/> or now goes to Hangfire's
-    /// scheduled set instead, which hands it over up to a second early; the worker then waits).
+    /// Enqueues the runs, up to <paramref name="maxPerJob"/> in one Hangfire job (runs due close together,
+    /// as the dispatcher hands them over, share the engine's per-job cost). A run due later than
+    /// <see cref="EnqueueAhead"/> from now goes to Hangfire's scheduled set instead, which hands it over up
+    /// to a second early; the worker then waits. Returns each run's job id.
     /// </summary>
-    public async Task<IReadOnlyList<string>> EnqueueManyAsync(IReadOnlyList<RunToEnqueue> runs, CancellationToken cancellationToken, DateTimeOffset? notBefore = null)
+    public async Task<IReadOnlyList<string>> EnqueueManyAsync(IReadOnlyList<RunToEnqueue> runs, CancellationToken cancellationToken, int maxPerJob = 1)
     {
         ArgumentNullException.ThrowIfNull(runs);
         if (runs.Count == 0)
@@ -36,23 +38,60 @@ public sealed class RunEnqueuer(IBackgroundJobClient jobs, NpgsqlDataSource data
         }
         var now = time.GetUtcNow();
         var jobIds = new string[runs.Count];
-        for (var i = 0; i < runs.Count; i++)
+        var order = Enumerable.Range(0, runs.Count).OrderBy(i => runs[i].DueAt).ToArray();
+        for (var start = 0; start < order.Length;)
         {
-            var (runId, scheduleId, dueAt) = (runs[i].RunId, runs[i].ScheduleId, runs[i].DueAt.UtcDateTime);
-            var at = notBefore ?? runs[i].DueAt;
-            jobIds[i] = at <= now + EnqueueAhead
-                ? jobs.Enqueue<IRunJob>(job => job.ExecuteAsync(runId, scheduleId, dueAt, CancellationToken.None))
-                : jobs.Schedule<IRunJob>(job => job.ExecuteAsync(runId, scheduleId, dueAt, CancellationToken.None), at);
+            var first = runs[order[start]];
+            if (first.DueAt > now + EnqueueAhead || maxPerJob <= 1)
+            {
+                jobIds[order[start]] = EnqueueOne(first, now);
+                start++;
+                continue;
+            }
+            var end = start;
+            while (end + 1 < order.Length && end + 1 - start < maxPerJob && runs[order[end + 1]].DueAt <= now + EnqueueAhead)
+            {
+                end++;
+            }
+            var batch = order[start..(end + 1)];
+            var jobId = batch.Length == 1 ? EnqueueOne(first, now) : EnqueueBatch(batch.Select(i => runs[i]).ToArray());
+            foreach (var i in batch)
+            {
+                jobIds[i] = jobId;
+            }
+            start = end + 1;
         }
+        await RecordJobIdsAsync(runs.Select(r => r.RunId).ToArray(), jobIds, cancellationToken);
+        return jobIds;
+    }
+
+    private string EnqueueOne(RunToEnqueue run, DateTimeOffset now)
+    {
+        var (runId, scheduleId, dueAt) = (run.RunId, run.ScheduleId, run.DueAt.UtcDateTime);
+        return run.DueAt <= now + EnqueueAhead
+            ? jobs.Enqueue<IRunJob>(job => job.ExecuteAsync(runId, scheduleId, dueAt, CancellationToken.None))
+            : jobs.Schedule<IRunJob>(job => job.ExecuteAsync(runId, scheduleId, dueAt, CancellationToken.None), run.DueAt);
+    }
+
+    private string EnqueueBatch(RunToEnqueue[] batch)
+    {
+        var ids = batch.Select(r => r.RunId).ToArray();
+        var shown = string.Join(", ", ids.Take(5).Select(id => $"#{id}"));
+        var label = ids.Length > 5 ? $"{shown}, … ({ids.Length} runs)" : shown;
+        var firstDue = batch[0].DueAt.UtcDateTime;
+        return jobs.Enqueue<IRunBatchJob>(job => job.ExecuteAsync(ids, label, firstDue, CancellationToken.None));
+    }
+
+    private async Task RecordJobIdsAsync(long[] runIds, string[] jobIds, CancellationToken cancellationToken)
+    {
         await using var command = database.CreateCommand("""
             UPDATE scheduler.runs r SET hangfire_job_id = v.job_id
             FROM unnest($1::bigint[], $2::text[]) AS v(run_id, job_id)
             WHERE r.id = v.run_id
             """);
-        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = runs.Select(r => r.RunId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = runIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = jobIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         await command.ExecuteNonQueryAsync(cancellationToken);
-        return jobIds;
     }
 
     /// <summary>Queues the run's job again after <paramref name="delay"/> (for a run that must wait its turn).</summary>

@@ -19,9 +19,12 @@ internal sealed class Dispatcher(
     RunEnqueuer enqueuer,
     NpgsqlDataSource database,
     IOptions<SchedulingOptions> options,
+    TimeProvider time,
     ILogger<Dispatcher> logger) : IBackgroundProcess, IDisposable
 {
     private NpgsqlConnection? _listener;
+    private DateTimeOffset? _announced;
+    private bool _announcedNow;
 
     public void Execute(BackgroundProcessContext context)
     {
@@ -42,20 +45,14 @@ internal sealed class Dispatcher(
                 result = await store.DispatchAsync(settings.Rules, settings.BatchSize, stopping);
                 if (result.Claimed > 0)
                 {
-                    await enqueuer.EnqueueManyAsync(result.ToEnqueue, CancellationToken.None);
+                    await enqueuer.EnqueueManyAsync(result.ToEnqueue, CancellationToken.None, settings.MaxRunsPerJob);
                     Log.Dispatched(logger, result.Claimed, result.ToEnqueue.Count, result.Skipped);
                 }
             }
             while (result.Claimed == settings.BatchSize && !stopping.IsCancellationRequested);
 
             var untilNext = await store.TimeUntilNextAsync(settings.LeadTime, stopping) ?? settings.MaxIdle;
-            // Whole milliseconds, at least one: Npgsql reads a timeout of 0 ms as "wait forever".
-            var wait = TimeSpan.FromMilliseconds(Math.Ceiling(Math.Min(untilNext.TotalMilliseconds, settings.MaxIdle.TotalMilliseconds)));
-            if (wait >= TimeSpan.FromMilliseconds(1))
-            {
-                var woken = await listener.WaitAsync(wait, stopping);
-                Log.DispatcherSlept(logger, wait.TotalMilliseconds, woken);
-            }
+            await SleepAsync(listener, untilNext < settings.MaxIdle ? untilNext : settings.MaxIdle, settings.LeadTime, stopping);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -76,6 +73,42 @@ internal sealed class Dispatcher(
         }
     }
 
+    /// <summary>
+    /// Sleeps until the next occurrence enters the lead window, or until a change notification announces
+    /// an occurrence due before then; notifications for later occurrences do not wake the dispatcher.
+    /// </summary>
+    private async Task SleepAsync(NpgsqlConnection listener, TimeSpan duration, TimeSpan lead, CancellationToken stopping)
+    {
+        var wakeAt = time.GetUtcNow() + duration;
+        while (wakeAt - time.GetUtcNow() is var remaining && remaining >= TimeSpan.FromMilliseconds(1))
+        {
+            _announced = null;
+            _announcedNow = false;
+            // Whole milliseconds: Npgsql reads a timeout of 0 ms as "wait forever".
+            if (!await listener.WaitAsync(TimeSpan.FromMilliseconds(Math.Ceiling(remaining.TotalMilliseconds)), stopping))
+            {
+                return;
+            }
+            if (_announcedNow || _announced - lead < wakeAt)
+            {
+                Log.DispatcherWoken(logger, _announced);
+                return;
+            }
+        }
+    }
+
+    private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
+    {
+        if (DispatchSignal.DueOf(e.Payload) is { } due)
+        {
+            _announced = _announced is { } earlier && earlier < due ? earlier : due;
+        }
+        else
+        {
+            _announcedNow = true;
+        }
+    }
+
     private async Task<NpgsqlConnection> ListenAsync(CancellationToken cancellationToken)
     {
         if (_listener is { State: System.Data.ConnectionState.Open })
@@ -84,6 +117,7 @@ internal sealed class Dispatcher(
         }
         await DropListenerAsync();
         var connection = await database.OpenConnectionAsync(cancellationToken);
+        connection.Notification += OnNotification;
         await using (var listen = new NpgsqlCommand($"LISTEN {DispatchSignal.Channel}", connection))
         {
             await listen.ExecuteNonQueryAsync(cancellationToken);

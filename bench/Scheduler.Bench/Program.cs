@@ -17,6 +17,10 @@ await using var target = await ArrivalTarget.StartAsync();
 using var api = new HttpClient { BaseAddress = options.Api, Timeout = TimeSpan.FromSeconds(60) };
 var result = new JsonObject { ["system"] = "scheduler", ["workers"] = options.Workers };
 
+// Steady state, not start-up: a few calls through the whole path first, so every worker process has
+// compiled it (a fresh .NET process spends a few hundred milliseconds on its first jobs). Not measured.
+await Workloads.WarmUpAsync(api, target, options.Workers * 20);
+
 if (options.Delayed > 0)
 {
     await Workloads.DelayedAsync(api, target, options.Delayed, result);

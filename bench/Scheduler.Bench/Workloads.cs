@@ -8,6 +8,16 @@ namespace Scheduler.Bench;
 /// <summary>The workloads, defined as in ../shared/anchors so the figures compare one to one.</summary>
 internal static class Workloads
 {
+    /// <summary>Runs <paramref name="count"/> IMMEDIATE schedules and waits for their calls.</summary>
+    public static async Task WarmUpAsync(HttpClient api, ArrivalTarget target, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await PostAsync(api, new JsonObject { ["schedule_type"] = "IMMEDIATE", ["target"] = new JsonObject { ["url"] = $"{target.BaseUrl}/warm/{i}" } });
+        }
+        await WaitForAsync(() => target.Arrivals.Count(a => a.Path.StartsWith("/warm/", StringComparison.Ordinal)) >= count, TimeSpan.FromSeconds(60));
+    }
+
     /// <summary>W2 precision: M ONCE schedules due across a 10 s window starting 5 s from now.</summary>
     public static async Task DelayedAsync(HttpClient api, ArrivalTarget target, int count, JsonObject result)
     {

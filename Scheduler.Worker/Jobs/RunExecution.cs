@@ -7,20 +7,21 @@ using Scheduler.Worker.Execution;
 namespace Scheduler.Worker.Jobs;
 
 /// <summary>
-/// Executes one run: waits for its due time, claims it under a lease, makes the HTTP call while renewing
+/// Executes one run: claims it under a lease, waits for its due time, makes the HTTP call while renewing
 /// the lease, and records the attempt and the outcome. Safe to run twice for one run: a finished run is
-/// left alone, and a run held by a live worker is left to it.
+/// left alone, and a run held by a live worker is left to it. Hangfire's jobs (<see cref="RunJob"/>,
+/// <see cref="RunBatchJob"/>) call it for their runs.
 /// </summary>
-internal sealed class RunJob(
+internal sealed class RunExecution(
     RunLedger ledger,
     HttpCallExecutor executor,
     RunEnqueuer enqueuer,
     WorkerIdentity worker,
     TimeProvider time,
     IOptions<ExecutionOptions> options,
-    ILogger<RunJob> logger) : IRunJob
+    ILogger<RunExecution> logger)
 {
-    public async Task ExecuteAsync(long runId, long scheduleId, DateTime dueAtUtc, CancellationToken cancellationToken)
+    public async Task ExecuteAsync(long runId, CancellationToken cancellationToken)
     {
         var plan = await ledger.LoadAsync(runId, cancellationToken);
         if (plan is null)

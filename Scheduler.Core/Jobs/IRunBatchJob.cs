@@ -1,0 +1,16 @@
+using System.ComponentModel;
+using Hangfire;
+
+namespace Scheduler.Core.Jobs;
+
+/// <summary>
+/// The Hangfire job of several runs due close together (the dispatcher's batches), so the engine's
+/// per-job cost is shared. The label names the runs for the dashboard; only the ids drive execution.
+/// </summary>
+public interface IRunBatchJob
+{
+    [JobDisplayName("Runs {1} · due from {2:yyyy-MM-dd HH:mm:ss.fff}Z")]
+    [Queue(JobQueues.Runs)]
+    [DisplayName("Execute runs")]
+    Task ExecuteAsync(long[] runIds, string label, DateTime firstDueUtc, CancellationToken cancellationToken);
+}

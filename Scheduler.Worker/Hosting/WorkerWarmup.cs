@@ -1,0 +1,36 @@
+using Hangfire.Common;
+using Hangfire.Storage;
+using Scheduler.Core.Jobs;
+using Scheduler.Core.Model;
+using Scheduler.Worker.Execution;
+
+namespace Scheduler.Worker.Hosting;
+
+/// <summary>
+/// Walks a run's whole path once before the worker takes jobs, against ids that do not exist and a
+/// closed loopback port, so nothing is written or called. A fresh worker otherwise spends its first few
+/// hundred milliseconds compiling that path, and its first runs would start that much late.
+/// </summary>
+internal sealed class WorkerWarmup(RunLedger ledger, HttpCallExecutor executor, WorkerIdentity worker, TimeProvider time, ILogger<WorkerWarmup> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        const long none = -1;
+        var now = time.GetUtcNow();
+        _ = await ledger.LoadAsync(none, cancellationToken);
+        _ = await ledger.ClaimAsync(none, worker.Name, now, cancellationToken);
+        _ = await ledger.RenewLeaseAsync(none, worker.Name, cancellationToken);
+        _ = await ledger.ReadLeaseAsync(none, cancellationToken);
+        var plan = new RunPlan(none, none, now, RunStatus.Pending, ScheduleType.Immediate, OverlapPolicy.Skip, [], false, null,
+            "http://127.0.0.1:9/", "GET", new Dictionary<string, string>(), null, 1, 0);
+        _ = await ledger.EarlierRunsActiveAsync(plan, cancellationToken);
+        var outcome = await executor.CallAsync(plan, 1, cancellationToken);
+        _ = await ledger.FinishAsync(new RunClaim(none, none, 1, null), worker.Name, now, outcome, cancellationToken);
+        _ = InvocationData.SerializeJob(Job.FromExpression<IRunJob>(job => job.ExecuteAsync(none, none, default, CancellationToken.None)));
+        _ = InvocationData.SerializeJob(Job.FromExpression<IRunBatchJob>(job => job.ExecuteAsync(new[] { none }, "", default, CancellationToken.None)));
+        Log.WarmedUp(logger, time.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
