@@ -76,7 +76,7 @@ public sealed class RunEnqueuer(IBackgroundJobClient jobs, NpgsqlDataSource data
     private string EnqueueBatch(RunToEnqueue[] batch)
     {
         var ids = batch.Select(r => r.RunId).ToArray();
-        var shown = string.Join(", ", ids.Take(5).Select(id => $"#{id}"));
+        var shown = string.Join(", ", batch.Take(5).Select(r => $"#{r.RunId} (schedule #{r.ScheduleId})"));
         var label = ids.Length > 5 ? $"{shown}, … ({ids.Length} runs)" : shown;
         var firstDue = batch[0].DueAt.UtcDateTime;
         return jobs.Enqueue<IRunBatchJob>(job => job.ExecuteAsync(ids, label, firstDue, CancellationToken.None));
