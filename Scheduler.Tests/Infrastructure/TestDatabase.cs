@@ -13,10 +13,23 @@ public static class TestDatabase
     /// </summary>
     public static async Task ResetAsync()
     {
-        await ExecuteAsync("""
-            TRUNCATE scheduler.callback_deliveries, scheduler.attempts, scheduler.runs, scheduler.schedules, scheduler.targets;
-            TRUNCATE hangfire.jobqueue, hangfire.state, hangfire.jobparameter, hangfire.job CASCADE;
-            """);
+        // A dispatcher or worker of the running system may hold row locks the truncation conflicts with;
+        // PostgreSQL then aborts one side as a deadlock, so try again.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await ExecuteAsync("""
+                    TRUNCATE scheduler.callback_deliveries, scheduler.attempts, scheduler.runs, scheduler.schedules, scheduler.targets;
+                    TRUNCATE hangfire.jobqueue, hangfire.state, hangfire.jobparameter, hangfire.job CASCADE;
+                    """);
+                return;
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.LockNotAvailable && attempt < 5)
+            {
+                await TestContext.Progress.WriteLineAsync($"Reset: {ex.SqlState}, retrying ({attempt})");
+            }
+        }
     }
 
     public static async Task ExecuteAsync(string sql)
