@@ -19,6 +19,7 @@ return await ProcessHost.RunAsync("api", async () =>
     app.MapSchedulesApi();
     app.MapRunsApi();
     app.MapMetricsApi();
+    app.MapJobsApi();
     app.MapSchedulerDocs();
     app.MapSchedulerDashboard();
 

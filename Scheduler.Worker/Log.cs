@@ -49,4 +49,16 @@ internal static partial class Log
 
     [LoggerMessage(3015, LogLevel.Information, "Warmed up the run path in {ElapsedMs:0} ms")]
     public static partial void WarmedUp(ILogger logger, double elapsedMs);
+
+    [LoggerMessage(3016, LogLevel.Information, "Run {RunId}: attempt {NextAttempt} of {MaxAttempts} scheduled for {At:O}")]
+    public static partial void RetryScheduled(ILogger logger, long runId, int nextAttempt, int maxAttempts, DateTimeOffset at);
+
+    [LoggerMessage(3017, LogLevel.Information, "Callback {DeliveryId} of run {RunId}, attempt {Attempt}: POST {Url} → {Status} {StatusCode} {Error}")]
+    public static partial void CallbackAttempted(ILogger logger, long deliveryId, long runId, int attempt, string url, string status, int? statusCode, string? error);
+
+    [LoggerMessage(3018, LogLevel.Information, "Named jobs available here: {Count} ({Names})")]
+    public static partial void NamedJobsRegistered(ILogger logger, int count, string names);
+
+    [LoggerMessage(3019, LogLevel.Information, "Retention: {Message}")]
+    public static partial void RetentionRan(ILogger logger, string message);
 }

@@ -25,7 +25,9 @@ public sealed record RunResponse(
     DeliveryStatus? CallbackStatus,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<AttemptResponse>? Attempts)
+    DateTimeOffset? NextAttemptAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<AttemptResponse>? Attempts,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<DeliveryResponse>? CallbackDeliveries)
 {
     public static RunResponse From(Run run, bool withAttempts)
     {
@@ -33,8 +35,33 @@ public sealed record RunResponse(
         return new(run.Id, run.ScheduleId, run.Status, run.Trigger, run.DueAt, run.StartedAt, run.CompletedAt,
             run.LatencyMs, run.LatenessMs, run.StatusCode, run.ResponseSizeBytes, run.ResponseExcerpt, run.ErrorType,
             run.ErrorMessage, run.AttemptCount, run.Remarks, run.HangfireJobId, run.CallbackStatus, run.CreatedAt,
-            run.UpdatedAt,
-            withAttempts ? run.Attempts.OrderBy(a => a.AttemptNumber).Select(AttemptResponse.From).ToList() : null);
+            run.UpdatedAt, run.NextAttemptAt,
+            withAttempts ? run.Attempts.OrderBy(a => a.AttemptNumber).Select(AttemptResponse.From).ToList() : null,
+            withAttempts ? run.CallbackDeliveries.OrderBy(d => d.Id).Select(DeliveryResponse.From).ToList() : null);
+    }
+}
+
+/// <summary>One callback delivery of a run's outcome, with its own attempts.</summary>
+public sealed record DeliveryResponse(
+    long Id,
+    DeliveryKind Kind,
+    string Url,
+    DeliveryStatus Status,
+    int AttemptCount,
+    int? StatusCode,
+    string? ErrorMessage,
+    double? LatencyMs,
+    DateTimeOffset? NextAttemptAt,
+    DateTimeOffset? LastAttemptAt,
+    DateTimeOffset? DeliveredAt,
+    string? HangfireJobId)
+{
+    public static DeliveryResponse From(CallbackDelivery delivery)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        return new(delivery.Id, delivery.Kind, delivery.Url, delivery.Status, delivery.AttemptCount, delivery.StatusCode,
+            delivery.ErrorMessage, delivery.LatencyMs, delivery.NextAttemptAt, delivery.LastAttemptAt, delivery.DeliveredAt,
+            delivery.HangfireJobId);
     }
 }
 

@@ -20,6 +20,19 @@ namespace Scheduler.Api.Contracts;
 /// <param name="TimeZone">CRON: an IANA time zone (default UTC).</param>
 /// <param name="OverlapPolicy">SKIP (default), ALLOW or BUFFER_ONE: whether a run may start while an earlier one is going.</param>
 /// <param name="CatchUpPolicy">ONE (default), ALL or NONE: what happens to occurrences missed while nothing ran.</param>
+/// <param name="JobName">A named job to run instead of an HTTP call (GET /jobs lists them). Give this, target_id or target.</param>
+/// <param name="Args">JSON arguments for the named job.</param>
+/// <param name="ExpectedHttpStatus">The status code (or list) that counts as success; default any 2xx.</param>
+/// <param name="Retry">Attempts and backoff for failed calls; defaults from configuration.</param>
+/// <param name="MaxDelaySeconds">A run whose first attempt would start more than this after its due time is SKIPPED.</param>
+/// <param name="CallbackUrl">Receives the outcome of each run (POST, JSON).</param>
+/// <param name="ErrorCallbackUrl">Receives the outcome of failed runs instead of callback_url.</param>
+/// <param name="CallbackHeaders">Headers sent with callbacks.</param>
+/// <param name="NoResponse">Do not keep the response body.</param>
+/// <param name="ReferenceId">Passed through to callbacks (seed 000).</param>
+/// <param name="RefDoctype">Passed through to callbacks (seed 000).</param>
+/// <param name="RefDocname">Passed through to callbacks (seed 000).</param>
+/// <param name="Tag">Passed through to callbacks (seed 000).</param>
 public sealed record ScheduleRequest(
     string? Name,
     long? TargetId,
@@ -33,7 +46,28 @@ public sealed record ScheduleRequest(
     string? CronExpression,
     string? TimeZone,
     string? OverlapPolicy,
-    string? CatchUpPolicy);
+    string? CatchUpPolicy,
+    string? JobName = null,
+    JsonElement? Args = null,
+    JsonElement? ExpectedHttpStatus = null,
+    RetryRequest? Retry = null,
+    int? MaxDelaySeconds = null,
+    string? CallbackUrl = null,
+    string? ErrorCallbackUrl = null,
+    Dictionary<string, string>? CallbackHeaders = null,
+    bool? NoResponse = null,
+    string? ReferenceId = null,
+    string? RefDoctype = null,
+    string? RefDocname = null,
+    string? Tag = null);
+
+/// <summary>How failed calls are retried.</summary>
+/// <param name="MaxAttempts">Attempts in all, the first included (default 3).</param>
+/// <param name="InitialIntervalSeconds">Delay before the second attempt; doubling after, with jitter.</param>
+/// <param name="MaxIntervalSeconds">The longest delay between attempts.</param>
+public sealed record RetryRequest(int? MaxAttempts, int? InitialIntervalSeconds, int? MaxIntervalSeconds);
+
+public sealed record RetryResponse(int? MaxAttempts, int? InitialIntervalSeconds, int? MaxIntervalSeconds);
 
 public sealed record ScheduleResponse(
     long Id,
@@ -51,6 +85,19 @@ public sealed record ScheduleResponse(
     string? TimeZone,
     OverlapPolicy OverlapPolicy,
     CatchUpPolicy CatchUpPolicy,
+    string? JobName,
+    JsonElement? Args,
+    IReadOnlyList<int> ExpectedHttpStatus,
+    RetryResponse Retry,
+    int? MaxDelaySeconds,
+    string? CallbackUrl,
+    string? ErrorCallbackUrl,
+    IReadOnlyDictionary<string, string> CallbackHeaders,
+    bool NoResponse,
+    string? ReferenceId,
+    string? RefDoctype,
+    string? RefDocname,
+    string? Tag,
     DateTimeOffset? NextRunAt,
     DateTimeOffset? LastRunAt,
     IReadOnlyList<string> Remarks,
@@ -64,7 +111,12 @@ public sealed record ScheduleResponse(
             schedule.Target is { Inline: true } inline ? TargetResponse.From(inline) : null,
             schedule.Type, schedule.Status, schedule.RunAt, schedule.IntervalSeconds, schedule.DurationSeconds,
             schedule.StartAt, schedule.EndAt, schedule.CronExpression, schedule.TimeZone, schedule.OverlapPolicy,
-            schedule.CatchUpPolicy, schedule.NextRunAt, schedule.LastRunAt, schedule.Remarks, schedule.CreatedAt,
+            schedule.CatchUpPolicy, schedule.JobName,
+            schedule.JobArgs is null ? null : JsonDocument.Parse(schedule.JobArgs).RootElement.Clone(),
+            schedule.ExpectedHttpStatus,
+            new RetryResponse(schedule.MaxAttempts, schedule.RetryInitialIntervalSeconds, schedule.RetryMaxIntervalSeconds),
+            schedule.MaxDelaySeconds, schedule.CallbackUrl, schedule.ErrorCallbackUrl, schedule.CallbackHeaders, schedule.NoResponse,
+            schedule.ReferenceId, schedule.RefDoctype, schedule.RefDocname, schedule.Tag, schedule.NextRunAt, schedule.LastRunAt, schedule.Remarks, schedule.CreatedAt,
             schedule.UpdatedAt);
     }
 }

@@ -10,6 +10,7 @@ namespace Scheduler.Api.Contracts;
 /// <param name="BodyTemplate">Request body (seed 001's name).</param>
 /// <param name="Body">Request body; the same as <paramref name="BodyTemplate"/>, for inline targets.</param>
 /// <param name="TimeoutSeconds">Seconds before a call is abandoned as TIMEOUT (default 30).</param>
+/// <param name="SigningSecret">Signs calls to this target (Scheduler-Signature, HMAC-SHA256); never shown again.</param>
 public sealed record TargetRequest(
     string? Name,
     string? Url,
@@ -17,7 +18,8 @@ public sealed record TargetRequest(
     Dictionary<string, string>? Headers,
     string? BodyTemplate,
     string? Body,
-    int? TimeoutSeconds);
+    int? TimeoutSeconds,
+    string? SigningSecret = null);
 
 public sealed record TargetResponse(
     long Id,
@@ -27,14 +29,18 @@ public sealed record TargetResponse(
     IReadOnlyDictionary<string, string> Headers,
     string? BodyTemplate,
     int TimeoutSeconds,
+    string? SigningSecret,
     bool Inline,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
+    /// <summary>What a secret reads as in every answer.</summary>
+    public const string Masked = "***";
+
     public static TargetResponse From(Target target)
     {
         ArgumentNullException.ThrowIfNull(target);
         return new(target.Id, target.Name, target.Url, target.Method, target.Headers, target.BodyTemplate,
-            target.TimeoutSeconds, target.Inline, target.CreatedAt, target.UpdatedAt);
+            target.TimeoutSeconds, target.SigningSecret is null ? null : Masked, target.Inline, target.CreatedAt, target.UpdatedAt);
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Scheduler.Api.Contracts;
+using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
 using Scheduler.Core.Scheduling;
@@ -21,7 +22,9 @@ public static class RunsApi
         var api = app.MapGroup("/runs").WithTags("Runs");
         api.MapGet("", ListRuns).WithName("ListRuns")
             .WithSummary("List runs, latest due first. With 'cursor' (empty for the first page) the answer is a page with next_cursor.");
-        api.MapGet("/{id:long}", GetRun).WithName("GetRun").WithSummary("Get a run with its attempts.");
+        api.MapGet("/{id:long}", GetRun).WithName("GetRun").WithSummary("Get a run with its attempts and callback deliveries.");
+        api.MapPost("/{id:long}/retry", RetryRun).WithName("RetryRun")
+            .WithSummary("Make another attempt of a finished run now, recorded as manual.");
         return app;
     }
 
@@ -114,8 +117,39 @@ public static class RunsApi
     public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> GetRun(long id, SchedulerDbContext db, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
-        var run = await db.Runs.AsNoTracking().Include(r => r.Attempts).FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+        var run = await db.Runs.AsNoTracking().Include(r => r.Attempts).Include(r => r.CallbackDeliveries)
+            .AsSplitQuery().FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
         return run is null ? Problems.NotFound($"Run {id} not found") : TypedResults.Ok(RunResponse.From(run, withAttempts: true));
+    }
+
+    /// <summary>
+    /// A manual retry: the finished run goes back to PENDING and its job is queued at once; the next attempt
+    /// is recorded as manual (retry policy, overlap and max delay do not apply to it).
+    /// </summary>
+    public static async Task<Results<Accepted<RunResponse>, ProblemHttpResult>> RetryRun(
+        long id, SchedulerDbContext db, RunEnqueuer enqueuer, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(enqueuer);
+        var now = time.GetUtcNow();
+        var remark = $"Manual retry requested at {now:O}.";
+        var reopened = await db.Database.ExecuteSqlInterpolatedAsync($"""
+            UPDATE scheduler.runs
+            SET status = 'PENDING', retry_requested = true, next_attempt_at = NULL, remarks = array_append(remarks, {remark}), updated_at = {now}
+            WHERE id = {id} AND status NOT IN ('PENDING', 'RUNNING')
+            """, cancellationToken);
+        var run = await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+        if (run is null)
+        {
+            return Problems.NotFound($"Run {id} not found");
+        }
+        if (reopened == 0)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The run has not finished.",
+                detail: $"Run {id} is {WireName.Of(run.Status)}; only a finished run can be retried.");
+        }
+        await enqueuer.RetryAtAsync(new RunToEnqueue(run.Id, run.ScheduleId, run.DueAt), now, cancellationToken);
+        return TypedResults.Accepted($"/runs/{id}", RunResponse.From(run, withAttempts: false));
     }
 
     private static DateTimeOffset? ParseTime(string? text, string field, DateTimeOffset now, ValidationErrors errors)

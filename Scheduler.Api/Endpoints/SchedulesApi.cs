@@ -53,7 +53,8 @@ public static class SchedulesApi
         var errors = new ValidationErrors();
         var schedule = new Schedule { Source = "api", CreatedAt = now, UpdatedAt = now };
         ApplyName(request, schedule, errors);
-        await ApplyTargetAsync(request, schedule, services, now, isNew: true, errors, cancellationToken);
+        await ApplyWhatAsync(request, schedule, services, now, isNew: true, errors, cancellationToken);
+        ScheduleSettings.Apply(request, schedule, errors);
         var first = ScheduleTiming.Apply(request, schedule, isNew: true, now, services.Scheduling.Value, errors);
         if (errors.Any)
         {
@@ -115,7 +116,8 @@ public static class SchedulesApi
         var now = services.Time.GetUtcNow();
         var errors = new ValidationErrors();
         ApplyName(request, schedule, errors);
-        await ApplyTargetAsync(request, schedule, services, now, isNew: false, errors, cancellationToken);
+        await ApplyWhatAsync(request, schedule, services, now, isNew: false, errors, cancellationToken);
+        ScheduleSettings.Apply(request, schedule, errors);
         var timingChanged = request.ScheduleType is not null || request.RunAt is not null || request.IntervalSeconds is not null
                             || request.DurationSeconds is not null || request.StartAt is not null || request.EndAt is not null
                             || request.CronExpression is not null || request.TimeZone is not null;
@@ -240,40 +242,80 @@ public static class SchedulesApi
         }
     }
 
-    private static async Task ApplyTargetAsync(
+    /// <summary>What the schedule runs: an existing target, an inline one, or a named job (exactly one).</summary>
+    private static async Task ApplyWhatAsync(
         ScheduleRequest request, Schedule schedule, Services services, DateTimeOffset now, bool isNew, ValidationErrors errors, CancellationToken cancellationToken)
     {
-        switch (request)
+        var given = new[] { request.TargetId is not null, request.Target is not null, request.JobName is not null }.Count(g => g);
+        if (given > 1)
         {
-            case { TargetId: null, Target: null }:
-                if (isNew)
-                {
-                    errors.Add("target_id", "give target_id (an existing target) or target (an inline target object).");
-                }
-                break;
-            case { TargetId: not null, Target: not null }:
-                errors.Add("target", "give target_id or target, not both.");
-                break;
-            case { Target: { } inline }:
-                var target = TargetValidation.Validate(inline, "target.", inline: true, services.Execution.Value, errors);
-                if (target is not null)
-                {
-                    target.CreatedAt = target.UpdatedAt = now;
-                    schedule.Target = target;
-                }
-                break;
-            case { TargetId: { } targetId }:
-                if (await services.Db.Targets.AnyAsync(t => t.Id == targetId && !t.Inline && t.DeletedAt == null, cancellationToken))
-                {
-                    schedule.Target = null;
-                    schedule.TargetId = targetId;
-                }
-                else
-                {
-                    errors.Add("target_id", $"Target {targetId} not found.");
-                }
-                break;
+            errors.Add(request.JobName is not null ? "job_name" : "target", "give one of target_id, target or job_name.");
+            return;
         }
+        if (request.Args is { } args && request.JobName is null && schedule.JobName is null)
+        {
+            errors.Add("args", "applies to named jobs only (give job_name).");
+        }
+        if (given == 0)
+        {
+            if (isNew)
+            {
+                errors.Add("target_id", "give target_id (an existing target), target (an inline target object) or job_name (a named job).");
+            }
+            else if (request.Args is { } newArgs && schedule.JobName is not null)
+            {
+                SetArgs(schedule, newArgs, errors);
+            }
+            return;
+        }
+        if (request.Target is { } inline)
+        {
+            var target = TargetValidation.Validate(inline, "target.", inline: true, services.Execution.Value, errors);
+            if (target is not null)
+            {
+                target.CreatedAt = target.UpdatedAt = now;
+                (schedule.Target, schedule.TargetId, schedule.JobName, schedule.JobArgs) = (target, null, null, null);
+            }
+        }
+        else if (request.TargetId is { } targetId)
+        {
+            if (await services.Db.Targets.AnyAsync(t => t.Id == targetId && !t.Inline && t.DeletedAt == null, cancellationToken))
+            {
+                (schedule.Target, schedule.TargetId, schedule.JobName, schedule.JobArgs) = (null, targetId, null, null);
+            }
+            else
+            {
+                errors.Add("target_id", $"Target {targetId} not found.");
+            }
+        }
+        else if (request.JobName is { } jobName)
+        {
+            if (await services.Db.JobTypes.AnyAsync(j => j.Name == jobName, cancellationToken))
+            {
+                (schedule.Target, schedule.TargetId, schedule.JobName) = (null, null, jobName);
+                schedule.JobArgs = null;
+                if (request.Args is { } jobArgs)
+                {
+                    SetArgs(schedule, jobArgs, errors);
+                }
+            }
+            else
+            {
+                var known = await services.Db.JobTypes.OrderBy(j => j.Name).Select(j => j.Name).ToListAsync(cancellationToken);
+                errors.Add("job_name", $"'{jobName}' is not a named job; known: {string.Join(", ", known)} (GET /jobs).");
+            }
+        }
+    }
+
+    private static void SetArgs(Schedule schedule, System.Text.Json.JsonElement args, ValidationErrors errors)
+    {
+        var json = args.GetRawText();
+        if (json.Length > ScheduleSettings.MaxArgsLength)
+        {
+            errors.Add("args", $"must be at most {ScheduleSettings.MaxArgsLength} characters of JSON.");
+            return;
+        }
+        schedule.JobArgs = json;
     }
 
     /// <summary>Loads the schedule row locked (the dispatcher skips it meanwhile), or null if it does not exist.</summary>

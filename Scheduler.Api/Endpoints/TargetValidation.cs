@@ -57,28 +57,11 @@ internal static class TargetValidation
         }
 
         var headers = request.Headers ?? [];
-        if (headers.Count > MaxHeaders)
+        ValidateHeaders(headers, prefix + "headers", errors);
+
+        if (request.SigningSecret is { } secret && (secret.Length is < 16 or > 1024))
         {
-            errors.Add(prefix + "headers", $"must have at most {MaxHeaders} entries.");
-        }
-        if (headers.Keys.GroupBy(h => h, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
-        {
-            errors.Add(prefix + "headers", $"'{duplicate.Key}' is given more than once (header names ignore case).");
-        }
-        foreach (var (header, value) in headers)
-        {
-            if (header.Length == 0 || !header.All(IsTokenChar))
-            {
-                errors.Add(prefix + "headers", $"'{header}' is not a valid header name.");
-            }
-            else if (value is null)
-            {
-                errors.Add($"{prefix}headers.{header}", "must be a string, not null.");
-            }
-            else if (value.Length > MaxHeaderValueLength || value.Any(c => c is '\r' or '\n' or '\0'))
-            {
-                errors.Add($"{prefix}headers.{header}", $"must be at most {MaxHeaderValueLength} characters without line breaks.");
-            }
+            errors.Add(prefix + "signing_secret", "must be 16 to 1024 characters.");
         }
 
         if (request.Body is not null && request.BodyTemplate is not null)
@@ -110,7 +93,51 @@ internal static class TargetValidation
             Headers = new Dictionary<string, string>(headers),
             BodyTemplate = body,
             TimeoutSeconds = timeout,
+            SigningSecret = request.SigningSecret,
         };
+    }
+
+    /// <summary>Header rules, shared by targets and callbacks: valid names, each once, string values without line breaks.</summary>
+    public static void ValidateHeaders(Dictionary<string, string> headers, string field, ValidationErrors errors)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        ArgumentNullException.ThrowIfNull(errors);
+        if (headers.Count > MaxHeaders)
+        {
+            errors.Add(field, $"must have at most {MaxHeaders} entries.");
+        }
+        if (headers.Keys.GroupBy(h => h, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
+        {
+            errors.Add(field, $"'{duplicate.Key}' is given more than once (header names ignore case).");
+        }
+        foreach (var (header, value) in headers)
+        {
+            if (header.Length == 0 || !header.All(IsTokenChar))
+            {
+                errors.Add(field, $"'{header}' is not a valid header name.");
+            }
+            else if (value is null)
+            {
+                errors.Add($"{field}.{header}", "must be a string, not null.");
+            }
+            else if (value.Length > MaxHeaderValueLength || value.Any(c => c is '\r' or '\n' or '\0'))
+            {
+                errors.Add($"{field}.{header}", $"must be at most {MaxHeaderValueLength} characters without line breaks.");
+            }
+        }
+    }
+
+    /// <summary>An absolute http or https URL, or an error naming the field.</summary>
+    public static bool IsHttpUrl(string? value, string field, ValidationErrors errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        if (value is null || value.Length > MaxUrlLength || !Uri.TryCreate(value, UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || string.IsNullOrEmpty(uri.Host))
+        {
+            errors.Add(field, $"must be an absolute http or https URL of at most {MaxUrlLength} characters.");
+            return false;
+        }
+        return true;
     }
 
     // RFC 9110 token characters.

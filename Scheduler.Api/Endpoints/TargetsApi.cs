@@ -80,7 +80,8 @@ public static class TargetsApi
             request.Headers ?? target.Headers,
             request.BodyTemplate ?? (request.Body is null ? target.BodyTemplate : null),
             request.Body,
-            request.TimeoutSeconds ?? target.TimeoutSeconds);
+            request.TimeoutSeconds ?? target.TimeoutSeconds,
+            request.SigningSecret ?? target.SigningSecret);
         var errors = new ValidationErrors();
         if (target.Inline && request.Name is not null)
         {
@@ -95,8 +96,8 @@ public static class TargetsApi
         {
             return ValidationErrors.Problem("name", $"Target with name '{updated.Name}' already exists.");
         }
-        (target.Name, target.Url, target.Method, target.Headers, target.BodyTemplate, target.TimeoutSeconds) =
-            (updated.Name, updated.Url, updated.Method, updated.Headers, updated.BodyTemplate, updated.TimeoutSeconds);
+        (target.Name, target.Url, target.Method, target.Headers, target.BodyTemplate, target.TimeoutSeconds, target.SigningSecret) =
+            (updated.Name, updated.Url, updated.Method, updated.Headers, updated.BodyTemplate, updated.TimeoutSeconds, updated.SigningSecret);
         target.UpdatedAt = services.Time.GetUtcNow();
         await services.Db.SaveChangesAsync(cancellationToken);
         return TypedResults.Ok(TargetResponse.From(target));

@@ -99,7 +99,8 @@ public static class CoreServiceCollectionExtensions
                 DelaysInSeconds = [1, 5, 15, 30, 60],
                 OnlyOn = [typeof(NpgsqlException), typeof(TimeoutException)],
                 OnAttemptsExceeded = AttemptsExceededAction.Fail,
-            });
+            })
+            .UseFilter(new ManualRequeueFilter());
     }
 }
 

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Hangfire;
+using Hangfire.Server;
 
 namespace Scheduler.Core.Jobs;
 
@@ -12,5 +13,5 @@ public interface IRunBatchJob
     [JobDisplayName("Runs {1} · due from {2:yyyy-MM-dd HH:mm:ss.fff}Z")]
     [Queue(JobQueues.Runs)]
     [DisplayName("Execute runs")]
-    Task ExecuteAsync(long[] runIds, string label, DateTime firstDueUtc, CancellationToken cancellationToken);
+    Task ExecuteAsync(long[] runIds, string label, DateTime firstDueUtc, PerformContext? context, CancellationToken cancellationToken);
 }

@@ -69,8 +69,8 @@ public sealed class RunEnqueuer(IBackgroundJobClient jobs, NpgsqlDataSource data
     {
         var (runId, scheduleId, dueAt) = (run.RunId, run.ScheduleId, run.DueAt.UtcDateTime);
         return run.DueAt <= now + EnqueueAhead
-            ? jobs.Enqueue<IRunJob>(job => job.ExecuteAsync(runId, scheduleId, dueAt, CancellationToken.None))
-            : jobs.Schedule<IRunJob>(job => job.ExecuteAsync(runId, scheduleId, dueAt, CancellationToken.None), run.DueAt);
+            ? jobs.Enqueue<IRunJob>(job => job.ExecuteAsync(runId, scheduleId, dueAt, null, CancellationToken.None))
+            : jobs.Schedule<IRunJob>(job => job.ExecuteAsync(runId, scheduleId, dueAt, null, CancellationToken.None), run.DueAt);
     }
 
     private string EnqueueBatch(RunToEnqueue[] batch)
@@ -79,7 +79,7 @@ public sealed class RunEnqueuer(IBackgroundJobClient jobs, NpgsqlDataSource data
         var shown = string.Join(", ", batch.Take(5).Select(r => $"#{r.RunId} (schedule #{r.ScheduleId})"));
         var label = ids.Length > 5 ? $"{shown}, … ({ids.Length} runs)" : shown;
         var firstDue = batch[0].DueAt.UtcDateTime;
-        return jobs.Enqueue<IRunBatchJob>(job => job.ExecuteAsync(ids, label, firstDue, CancellationToken.None));
+        return jobs.Enqueue<IRunBatchJob>(job => job.ExecuteAsync(ids, label, firstDue, null, CancellationToken.None));
     }
 
     private async Task RecordJobIdsAsync(long[] runIds, string[] jobIds, CancellationToken cancellationToken)
@@ -94,16 +94,18 @@ public sealed class RunEnqueuer(IBackgroundJobClient jobs, NpgsqlDataSource data
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Queues the run's job again after <paramref name="delay"/> (for a run that must wait its turn).</summary>
-    public async Task<string> RetryLaterAsync(RunToEnqueue run, TimeSpan delay, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues the run's job for <paramref name="at"/> in Hangfire's scheduled set (durable in PostgreSQL; the
+    /// worker waits only the last second or so): a retry, or a run that must wait its turn.
+    /// </summary>
+    public async Task<string> RetryAtAsync(RunToEnqueue run, DateTimeOffset at, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(run);
         var (runId, scheduleId, dueAt) = (run.RunId, run.ScheduleId, run.DueAt.UtcDateTime);
-        var jobId = jobs.Schedule<IRunJob>(job => job.ExecuteAsync(runId, scheduleId, dueAt, CancellationToken.None), delay);
-        await using var command = database.CreateCommand("UPDATE scheduler.runs SET hangfire_job_id = $2 WHERE id = $1");
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = runId });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        var jobId = at <= time.GetUtcNow()
+            ? jobs.Enqueue<IRunJob>(job => job.ExecuteAsync(runId, scheduleId, dueAt, null, CancellationToken.None))
+            : jobs.Schedule<IRunJob>(job => job.ExecuteAsync(runId, scheduleId, dueAt, null, CancellationToken.None), at);
+        await RecordJobIdsAsync([runId], [jobId], cancellationToken);
         return jobId;
     }
 

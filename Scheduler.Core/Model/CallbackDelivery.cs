@@ -25,6 +25,11 @@ public sealed class CallbackDelivery
 
     public DateTimeOffset? DeliveredAt { get; set; }
 
+    /// <summary>When the last delivery attempt ended.</summary>
+    public DateTimeOffset? LastAttemptAt { get; set; }
+
+    public double? LatencyMs { get; set; }
+
     public string? HangfireJobId { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }

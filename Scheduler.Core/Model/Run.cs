@@ -57,6 +57,9 @@ public sealed class Run
 
     public DeliveryStatus? CallbackStatus { get; set; }
 
+    /// <summary>Someone asked for another attempt (POST /runs/{id}/retry, or a requeue in the dashboard); the next attempt is recorded as manual.</summary>
+    public bool RetryRequested { get; set; }
+
     public List<Attempt> Attempts { get; set; } = [];
 
     public List<CallbackDelivery> CallbackDeliveries { get; set; } = [];

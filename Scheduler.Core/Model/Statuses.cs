@@ -69,6 +69,7 @@ public enum ErrorType
     [JsonStringEnumMemberName("blocked")] Blocked,
     [JsonStringEnumMemberName("unexpected_status")] UnexpectedStatus,
     [JsonStringEnumMemberName("worker_lost")] WorkerLost,
+    [JsonStringEnumMemberName("job_failed")] JobFailed,
     [JsonStringEnumMemberName("internal")] Internal,
 }
 

@@ -22,6 +22,9 @@ public sealed class Target
 
     public int TimeoutSeconds { get; set; }
 
+    /// <summary>Signs calls to this target (<c>Scheduler-Signature</c>); overrides the global secret. Never shown.</summary>
+    public string? SigningSecret { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }

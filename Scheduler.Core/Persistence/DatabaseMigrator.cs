@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Scheduler.Core.Hosting;
+using Scheduler.Core.Jobs;
 
 namespace Scheduler.Core.Persistence;
 
@@ -30,6 +31,16 @@ public sealed class DatabaseMigrator(IOptions<DatabaseOptions> options, ILogger<
             var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
             await db.Database.MigrateAsync(cancellationToken);
             Log.MigrationsApplied(logger, pending.Count, pending.Count == 0 ? "none" : string.Join(", ", pending));
+
+            // The built-in named jobs are known before any worker has started.
+            foreach (var job in BuiltInJobs.All)
+            {
+                await db.Database.ExecuteSqlInterpolatedAsync($"""
+                    INSERT INTO scheduler.job_types (name, description, args_example, updated_at)
+                    VALUES ({job.Name}, {job.Description}, {job.ArgsExample}::jsonb, now())
+                    ON CONFLICT (name) DO UPDATE SET description = excluded.description, args_example = excluded.args_example
+                    """, cancellationToken);
+            }
         }
 
         await using (var connection = new NpgsqlConnection(_options.HangfireConnectionString))

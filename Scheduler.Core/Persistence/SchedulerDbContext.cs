@@ -25,6 +25,8 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
 
     public DbSet<CallbackDelivery> CallbackDeliveries => Set<CallbackDelivery>();
 
+    public DbSet<JobType> JobTypes => Set<JobType>();
+
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         ArgumentNullException.ThrowIfNull(configurationBuilder);
@@ -55,6 +57,7 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             target.Property(t => t.Name).HasMaxLength(200);
             target.Property(t => t.Url).HasMaxLength(2048);
             target.Property(t => t.Method).HasMaxLength(16);
+            target.Property(t => t.SigningSecret).HasMaxLength(1024);
             // Names are unique among live targets; a deleted target's name may be used again.
             target.HasIndex(t => t.Name).IsUnique().HasFilter("name IS NOT NULL AND deleted_at IS NULL");
         });
@@ -114,6 +117,13 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             attempt.Property(a => a.Worker).HasMaxLength(200);
             attempt.HasIndex(a => new { a.RunId, a.AttemptNumber }).IsUnique();
             attempt.ToTable(t => CheckEnum<AttemptStatus>(t, "attempts", "status"));
+        });
+
+        modelBuilder.Entity<JobType>(jobType =>
+        {
+            jobType.HasKey(j => j.Name);
+            jobType.Property(j => j.Name).HasMaxLength(200);
+            jobType.Property(j => j.ArgsExample).HasColumnType("jsonb");
         });
 
         modelBuilder.Entity<CallbackDelivery>(delivery =>

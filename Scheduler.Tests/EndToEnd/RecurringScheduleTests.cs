@@ -101,8 +101,8 @@ public sealed class RecurringScheduleTests : SystemTestBase
 
         // A pending run (its worker away) is cancelled with the schedule.
         await TestDatabase.ExecuteAsync($"""
-            INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, remarks, created_at, updated_at)
-            VALUES ({id}, now() + interval '1 day', 'PENDING', 'SCHEDULED', 0, '{"{}"}', now(), now())
+            INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)
+            VALUES ({id}, now() + interval '1 day', 'PENDING', 'SCHEDULED', 0, false, '{"{}"}', now(), now())
             """);
         Assert.That((await Client.DeleteSchedule(id).ReadAsync()).Status, Is.EqualTo(HttpStatusCode.NoContent));
         var cancelled = (await Client.RunsOfAsync(id)).Single(r => r.Status() == "CANCELLED");

@@ -111,8 +111,8 @@ internal sealed class DispatchStore(NpgsqlDataSource database, TimeProvider time
         }
         // A run that is SKIPPED is also complete: it has an end time and nothing more happens to it.
         await using var command = new NpgsqlCommand("""
-            INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, remarks, completed_at, created_at, updated_at)
-            SELECT v.schedule_id, v.due_at, v.status, v.trigger, 0,
+            INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, completed_at, created_at, updated_at)
+            SELECT v.schedule_id, v.due_at, v.status, v.trigger, 0, false,
                    CASE WHEN v.remark IS NULL THEN '{}'::text[] ELSE ARRAY[v.remark] END,
                    CASE WHEN v.status = 'SKIPPED' THEN $6 END, $6, $6
             FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[]) AS v(schedule_id, due_at, status, trigger, remark)

@@ -13,8 +13,22 @@ internal sealed record CallOutcome(
     string? ResponseExcerpt = null,
     ErrorType? ErrorType = null,
     string? ErrorMessage = null,
-    string? StackTrace = null)
+    string? StackTrace = null,
+    TimeSpan? RetryAfter = null)
 {
+    /// <summary>Failures worth another attempt: the network, timeouts, and the status codes configured as retryable.</summary>
+    public bool IsRetryable(Scheduler.Core.Hosting.ExecutionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Status switch
+        {
+            RunStatus.Success => false,
+            RunStatus.Timeout or RunStatus.DnsError or RunStatus.ConnectionError => ErrorType != Core.Model.ErrorType.Blocked,
+            _ when StatusCode is { } code => options.RetriesStatus(code),
+            _ => ErrorType == Core.Model.ErrorType.JobFailed,
+        };
+    }
+
     public AttemptStatus AttemptStatus => Status switch
     {
         RunStatus.Success => AttemptStatus.Success,

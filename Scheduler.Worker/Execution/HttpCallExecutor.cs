@@ -40,7 +40,10 @@ internal sealed class HttpCallExecutor(IHttpClientFactory clients, TimeProvider 
             var latency = Elapsed();
             var code = (int)response.StatusCode;
             var (status, errorType, message) = CallOutcome.ClassifyStatusCode(code, plan.ExpectedHttpStatus, response.ReasonPhrase);
-            return new CallOutcome(status, startedAt, time.GetUtcNow(), latency, code, size, excerpt, errorType, message);
+            var retryAfter = response.Headers.RetryAfter is { } header
+                ? RetryPolicy.RetryAfter(header, time.GetUtcNow())
+                : RetryPolicy.RetryAfter(response.Headers.TryGetValues("Retry-After", out var raw) ? raw.FirstOrDefault() : null, time.GetUtcNow());
+            return new CallOutcome(status, startedAt, time.GetUtcNow(), latency, code, size, excerpt, errorType, message, RetryAfter: retryAfter);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -51,6 +54,12 @@ internal sealed class HttpCallExecutor(IHttpClientFactory clients, TimeProvider 
             return new CallOutcome(RunStatus.Timeout, startedAt, time.GetUtcNow(), Elapsed(),
                 ErrorType: ErrorType.Timeout,
                 ErrorMessage: $"No complete response within {plan.TimeoutSeconds.ToString(CultureInfo.InvariantCulture)} s.");
+        }
+        catch (Polly.CircuitBreaker.BrokenCircuitException ex)
+        {
+            // Too many recent failures on this host: the call is not made, and the run retries later.
+            return new CallOutcome(RunStatus.ConnectionError, startedAt, time.GetUtcNow(), Elapsed(),
+                ErrorType: ErrorType.Connection, ErrorMessage: $"Not called: the circuit for {request.RequestUri?.Authority} is open after repeated failures ({ex.Message}).");
         }
         catch (HttpRequestException ex)
         {
@@ -65,7 +74,7 @@ internal sealed class HttpCallExecutor(IHttpClientFactory clients, TimeProvider 
         }
     }
 
-    private static HttpRequestMessage BuildRequest(RunPlan plan, int attemptNumber)
+    private HttpRequestMessage BuildRequest(RunPlan plan, int attemptNumber)
     {
         var request = new HttpRequestMessage(new HttpMethod(plan.Method), plan.Url);
         request.Headers.TryAddWithoutValidation("Idempotency-Key", plan.IdempotencyKey);
@@ -73,11 +82,17 @@ internal sealed class HttpCallExecutor(IHttpClientFactory clients, TimeProvider 
         request.Headers.TryAddWithoutValidation("X-Scheduler-Attempt", attemptNumber.ToString(CultureInfo.InvariantCulture));
         request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
 
-        if (plan.Body is not null)
+        var body = plan.Body is null ? null : BodyTemplate.Render(plan.Body, plan, attemptNumber);
+        if (body is not null)
         {
-            var body = plan.Body.TrimStart();
-            var mediaType = body.StartsWith('{') || body.StartsWith('[') ? "application/json" : "text/plain";
-            request.Content = new StringContent(plan.Body, Encoding.UTF8, mediaType);
+            var trimmed = body.TrimStart();
+            var mediaType = trimmed.StartsWith('{') || trimmed.StartsWith('[') ? "application/json" : "text/plain";
+            request.Content = new StringContent(body, Encoding.UTF8, mediaType);
+        }
+        if ((plan.SigningSecret ?? options.Value.SigningSecret) is { Length: > 0 } secret)
+        {
+            request.Headers.TryAddWithoutValidation(RequestSigner.Header,
+                RequestSigner.Sign(secret, time.GetUtcNow().ToUnixTimeSeconds(), Encoding.UTF8.GetBytes(body ?? "")));
         }
 
         // The target's own headers win over ours (a target may set its own User-Agent, as seed 001's example does).

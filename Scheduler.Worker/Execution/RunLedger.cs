@@ -24,7 +24,9 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
             SELECT r.id, r.schedule_id, r.due_at, r.status, s.schedule_type, s.expected_http_status, s.no_response,
                    s.job_name, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, s.overlap_policy,
                    (SELECT count(*)::int FROM scheduler.runs e
-                    WHERE e.schedule_id = r.schedule_id AND e.id <> r.id AND e.status IN ('PENDING', 'RUNNING') AND e.due_at < r.due_at)
+                    WHERE e.schedule_id = r.schedule_id AND e.id <> r.id AND e.status IN ('PENDING', 'RUNNING') AND e.due_at < r.due_at),
+                   r.attempt_count, r.next_attempt_at, s.max_delay_seconds, s.max_attempts, s.retry_initial_interval_seconds,
+                   s.retry_max_interval_seconds, r.retry_requested, s.job_args::text, t.signing_secret, s.callback_url, s.error_callback_url
             FROM scheduler.runs r
             JOIN scheduler.schedules s ON s.id = r.schedule_id
             LEFT JOIN scheduler.targets t ON t.id = s.target_id
@@ -52,7 +54,20 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
             Headers: hasTarget ? JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(10)) ?? [] : new Dictionary<string, string>(),
             Body: reader.IsDBNull(11) ? null : reader.GetString(11),
             TimeoutSeconds: hasTarget ? reader.GetInt32(12) : options.Value.DefaultTimeoutSeconds,
-            EarlierRunsActive: reader.GetInt32(14));
+            EarlierRunsActive: reader.GetInt32(14))
+        {
+            AttemptCount = reader.GetInt32(15),
+            NextAttemptAt = reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16),
+            MaxDelaySeconds = reader.IsDBNull(17) ? null : reader.GetInt32(17),
+            MaxAttempts = reader.IsDBNull(18) ? null : reader.GetInt32(18),
+            RetryInitialIntervalSeconds = reader.IsDBNull(19) ? null : reader.GetInt32(19),
+            RetryMaxIntervalSeconds = reader.IsDBNull(20) ? null : reader.GetInt32(20),
+            RetryRequested = reader.GetBoolean(21),
+            JobArgs = reader.IsDBNull(22) ? null : reader.GetString(22),
+            SigningSecret = reader.IsDBNull(23) ? null : reader.GetString(23),
+            CallbackUrl = reader.IsDBNull(24) ? null : reader.GetString(24),
+            ErrorCallbackUrl = reader.IsDBNull(25) ? null : reader.GetString(25),
+        };
     }
 
     /// <summary>
@@ -63,13 +78,16 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
     public async Task<RunClaim?> ClaimAsync(long runId, string worker, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand($"""
-            WITH claimed AS (
-                UPDATE scheduler.runs
-                SET status = '{Running}', lease_owner = $2, lease_expires_at = now() + $3,
+            WITH before AS (
+                SELECT id, retry_requested FROM scheduler.runs WHERE id = $1
+            ), claimed AS (
+                UPDATE scheduler.runs r
+                SET status = '{Running}', lease_owner = $2, lease_expires_at = now() + $3, retry_requested = false,
                     attempt_count = attempt_count + 1, started_at = COALESCE(started_at, $4), updated_at = now()
-                WHERE id = $1
-                  AND (status = '{Pending}' OR (status = '{Running}' AND (lease_expires_at IS NULL OR lease_expires_at < now())))
-                RETURNING id, schedule_id, attempt_count
+                FROM before
+                WHERE r.id = before.id
+                  AND (r.status = '{Pending}' OR (r.status = '{Running}' AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now())))
+                RETURNING r.id, r.schedule_id, r.attempt_count, before.retry_requested
             ), lost AS (
                 UPDATE scheduler.attempts a
                 SET status = '{WireName.Of(AttemptStatus.Lost)}', completed_at = now(), error_type = '{WireName.Of(ErrorType.WorkerLost)}',
@@ -79,11 +97,12 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
                 RETURNING a.attempt_number, a.worker
             ), attempt AS (
                 INSERT INTO scheduler.attempts (run_id, schedule_id, attempt_number, status, manual, worker, started_at)
-                SELECT id, schedule_id, attempt_count, '{WireName.Of(AttemptStatus.Running)}', false, $2, $4 FROM claimed
-                RETURNING id, attempt_number
+                SELECT id, schedule_id, attempt_count, '{WireName.Of(AttemptStatus.Running)}', retry_requested, $2, $4 FROM claimed
+                RETURNING id, attempt_number, manual
             )
             SELECT attempt.id, attempt.attempt_number,
-                   (SELECT string_agg('attempt ' || attempt_number || ' by ' || COALESCE(worker, 'an unknown worker'), ', ') FROM lost)
+                   (SELECT string_agg('attempt ' || attempt_number || ' by ' || COALESCE(worker, 'an unknown worker'), ', ') FROM lost),
+                   attempt.manual
             FROM attempt
             """);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = runId });
@@ -97,7 +116,7 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
             {
                 return null;
             }
-            claim = new RunClaim(runId, reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+            claim = new RunClaim(runId, reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetBoolean(3));
         }
         if (claim.LostAttempts is not null)
         {
@@ -188,10 +207,15 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
     }
 
     /// <summary>
-    /// Records the attempt and, if this worker still holds the run, the run's outcome and the schedule's
-    /// last run, in one transaction. False when the lease was lost meanwhile (the run is someone else's).
+    /// Records the attempt and, if this worker still holds the run, its consequence, in one transaction:
+    /// with <paramref name="retryAt"/> the run is PENDING again until then; without, the run ends with the
+    /// outcome, the schedule notes its last run, and a callback delivery is created when
+    /// <paramref name="callback"/> is given. Returns whether the run was still this worker's, and the
+    /// delivery created.
     /// </summary>
-    public async Task<bool> FinishAsync(RunClaim claim, string worker, DateTimeOffset dueAt, CallOutcome outcome, CancellationToken cancellationToken)
+    public async Task<(bool Recorded, long? DeliveryId)> FinishAsync(
+        RunClaim claim, string worker, DateTimeOffset dueAt, CallOutcome outcome, DateTimeOffset? retryAt,
+        (string Url, DeliveryKind Kind)? callback, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
         ArgumentNullException.ThrowIfNull(outcome);
@@ -205,31 +229,68 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
             claim.AttemptId, WireName.Of(outcome.AttemptStatus), outcome.StartedAt, outcome.CompletedAt, outcome.StatusCode,
             outcome.LatencyMs, outcome.ResponseSizeBytes, Wire(outcome.ErrorType), outcome.ErrorMessage));
         var oneShot = $"('{WireName.Of(ScheduleType.Immediate)}', '{WireName.Of(ScheduleType.Once)}')";
+        var final = retryAt is null;
         batch.BatchCommands.Add(Command($"""
             WITH finished AS (
                 UPDATE scheduler.runs
                 SET status = $3, completed_at = $4, latency_ms = $5, status_code = $6, response_size_bytes = $7,
                     response_excerpt = $8, error_type = $9, error_message = $10, stack_trace = $11,
                     started_at = CASE WHEN lateness_ms IS NULL THEN $12 ELSE started_at END,
-                    lateness_ms = COALESCE(lateness_ms, $13),
-                    lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, updated_at = now()
+                    lateness_ms = COALESCE(lateness_ms, $13), next_attempt_at = $14,
+                    callback_status = CASE WHEN $15::text IS NULL THEN callback_status ELSE '{WireName.Of(DeliveryStatus.Pending)}' END,
+                    lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
                 WHERE id = $1 AND lease_owner = $2
-                RETURNING schedule_id
+                RETURNING id, schedule_id
+            ), schedule AS (
+                UPDATE scheduler.schedules s
+                SET last_run_at = $12,
+                    -- A one-shot schedule is complete when its own run ends (not a manual extra run).
+                    status = CASE WHEN $17 AND s.schedule_type IN {oneShot} AND s.status = '{WireName.Of(ScheduleStatus.Active)}' AND s.next_run_at IS NULL
+                                  THEN '{WireName.Of(ScheduleStatus.Completed)}' ELSE s.status END
+                FROM finished
+                WHERE s.id = finished.schedule_id
+            ), delivery AS (
+                INSERT INTO scheduler.callback_deliveries (run_id, schedule_id, kind, url, status, attempt_count, created_at, updated_at)
+                SELECT id, schedule_id, $16, $15, '{WireName.Of(DeliveryStatus.Pending)}', 0, now(), now()
+                FROM finished WHERE $15::text IS NOT NULL
+                RETURNING id
             )
-            UPDATE scheduler.schedules s
-            SET last_run_at = $12,
-                -- A one-shot schedule is complete when its own run ends (not a manual extra run).
-                status = CASE WHEN s.schedule_type IN {oneShot} AND s.status = '{WireName.Of(ScheduleStatus.Active)}' AND s.next_run_at IS NULL
-                              THEN '{WireName.Of(ScheduleStatus.Completed)}' ELSE s.status END
-            FROM finished
-            WHERE s.id = finished.schedule_id
+            SELECT (SELECT count(*) FROM finished), (SELECT id FROM delivery)
             """,
-            claim.RunId, worker, WireName.Of(outcome.Status), outcome.CompletedAt, outcome.LatencyMs, outcome.StatusCode,
-            outcome.ResponseSizeBytes, outcome.ResponseExcerpt, Wire(outcome.ErrorType), outcome.ErrorMessage, outcome.StackTrace,
-            outcome.StartedAt, Math.Max(0, (outcome.StartedAt - dueAt).TotalMilliseconds)));
-        await batch.ExecuteNonQueryAsync(cancellationToken);
-        // The schedule row is touched only through the run this worker still held.
-        return batch.BatchCommands[1].RecordsAffected == 1;
+            claim.RunId, worker, WireName.Of(final ? outcome.Status : RunStatus.Pending), final ? outcome.CompletedAt : null,
+            outcome.LatencyMs, outcome.StatusCode, outcome.ResponseSizeBytes, outcome.ResponseExcerpt, Wire(outcome.ErrorType),
+            outcome.ErrorMessage, outcome.StackTrace, outcome.StartedAt, Math.Max(0, (outcome.StartedAt - dueAt).TotalMilliseconds),
+            retryAt, callback?.Url, callback is { } c ? WireName.Of(c.Kind) : null, final));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0) == 1, reader.IsDBNull(1) ? null : reader.GetInt64(1));
+    }
+
+    /// <summary>A PENDING run that may no longer start (max_delay_seconds): SKIPPED with the reason, without a call.</summary>
+    public async Task<bool> SkipPendingAsync(long runId, string remark, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand($"""
+            UPDATE scheduler.runs
+            SET status = '{WireName.Of(RunStatus.Skipped)}', completed_at = $2, remarks = array_append(remarks, $3), updated_at = now()
+            WHERE id = $1 AND status = '{Pending}'
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = runId });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = remark });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>A finished run asked to run again by hand (a requeue in the dashboard): PENDING, next attempt manual.</summary>
+    public async Task<bool> ReopenAsync(long runId, string remark, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand($"""
+            UPDATE scheduler.runs
+            SET status = '{Pending}', retry_requested = true, next_attempt_at = NULL, remarks = array_append(remarks, $2), updated_at = now()
+            WHERE id = $1 AND status NOT IN ('{Pending}', '{Running}')
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = runId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = remark });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     /// <summary>

@@ -20,12 +20,40 @@ internal sealed record RunPlan(
     int TimeoutSeconds,
     int EarlierRunsActive)
 {
+    /// <summary>Attempts made so far.</summary>
+    public int AttemptCount { get; init; }
+
+    /// <summary>When the next attempt may start, while a retry is scheduled.</summary>
+    public DateTimeOffset? NextAttemptAt { get; init; }
+
+    public int? MaxDelaySeconds { get; init; }
+
+    public int? MaxAttempts { get; init; }
+
+    public int? RetryInitialIntervalSeconds { get; init; }
+
+    public int? RetryMaxIntervalSeconds { get; init; }
+
+    /// <summary>The next attempt was asked for by hand.</summary>
+    public bool RetryRequested { get; init; }
+
+    public string? JobArgs { get; init; }
+
+    public string? SigningSecret { get; init; }
+
+    public string? CallbackUrl { get; init; }
+
+    public string? ErrorCallbackUrl { get; init; }
+
+    /// <summary>The call does not start before this: the due time, or the scheduled retry's time.</summary>
+    public DateTimeOffset NotBefore => NextAttemptAt is { } next && next > DueAt ? next : DueAt;
+
     /// <summary>Stable across every attempt of one run, distinct per occurrence: lets targets de-duplicate.</summary>
     public string IdempotencyKey => $"{ScheduleId}:{DueAt.UtcDateTime:yyyy-MM-ddTHH:mm:ss.ffffff}Z";
 }
 
 /// <summary>A run this worker now holds, and the attempt it is making.</summary>
-internal sealed record RunClaim(long RunId, long AttemptId, int AttemptNumber, string? LostAttempts);
+internal sealed record RunClaim(long RunId, long AttemptId, int AttemptNumber, string? LostAttempts, bool Manual = false);
 
 /// <summary>The lease on a run as the database sees it now.</summary>
 internal sealed record LeaseState(RunStatus Status, string? Owner, DateTimeOffset? ExpiresAt, DateTimeOffset DatabaseNow);

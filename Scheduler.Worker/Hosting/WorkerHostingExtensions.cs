@@ -1,11 +1,15 @@
 using System.Net;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
 using Hangfire;
 using Microsoft.Extensions.Options;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Hangfire.Server;
 using Scheduler.Worker.Dispatch;
+using Scheduler.Worker.Callbacks;
 using Scheduler.Worker.Execution;
+using Scheduler.Worker.NamedJobs;
 using Scheduler.Worker.Jobs;
 
 namespace Scheduler.Worker.Hosting;
@@ -27,6 +31,7 @@ internal static class WorkerHostingExtensions
         // Before the Hangfire server, so the server starts only once the schema is there.
         services.AddSchemaReadinessGate();
         services.AddHostedService<WorkerWarmup>();
+        services.AddHostedService<NamedJobRegistration>();
 
         services.AddSingleton<WorkerIdentity>();
         services.AddSingleton<RunLedger>();
@@ -34,6 +39,17 @@ internal static class WorkerHostingExtensions
         services.AddSingleton<RunExecution>();
         services.AddScoped<IRunJob, RunJob>();
         services.AddScoped<IRunBatchJob, RunBatchJob>();
+        services.AddSingleton<CallbackEnqueuer>();
+        services.AddScoped<ICallbackJob, CallbackJob>();
+        services.AddScoped<IMaintenanceJob, MaintenanceJob>();
+
+        // Named jobs: the built-ins; an application adds its own the same way.
+        services.AddSingleton<RetentionJob>();
+        services.AddSingleton<INamedJob>(sp => sp.GetRequiredService<RetentionJob>());
+        services.AddSingleton<INamedJob, EchoJob>();
+        services.AddSingleton<INamedJob, SleepJob>();
+        services.AddSingleton<INamedJob, FailJob>();
+        services.AddSingleton<NamedJobRunner>();
         services.AddSingleton<DispatchStore>();
         // Hangfire runs every registered IBackgroundProcess inside the worker's server.
         services.AddSingleton<IBackgroundProcess, Dispatcher>();
@@ -57,7 +73,7 @@ internal static class WorkerHostingExtensions
         services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>
             host.ShutdownTimeout = engine.Value.ShutdownTimeout + TimeSpan.FromSeconds(10));
 
-        services.AddHttpClient(HttpCallExecutor.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+        var http = services.AddHttpClient(HttpCallExecutor.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp =>
             {
                 var execution = sp.GetRequiredService<IOptions<ExecutionOptions>>().Value;
@@ -75,6 +91,18 @@ internal static class WorkerHostingExtensions
             })
             // The handler's own connection lifetime does DNS refresh; no need to rotate handlers.
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+        var execution = builder.Configuration.GetSection(ExecutionOptions.Section).Get<ExecutionOptions>() ?? new ExecutionOptions();
+        if (execution.CircuitBreakerEnabled)
+        {
+            // Timeouts and retries are the run's own (per target, durable); the pipeline only breaks circuits.
+            http.AddResilienceHandler("per-host", pipeline => pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+            {
+                FailureRatio = execution.CircuitBreakerFailureRatio,
+                MinimumThroughput = execution.CircuitBreakerMinimumThroughput,
+                SamplingDuration = TimeSpan.FromSeconds(30),
+                BreakDuration = TimeSpan.FromSeconds(execution.CircuitBreakerBreakSeconds),
+            })).SelectPipelineByAuthority();
+        }
         return builder;
     }
 }

@@ -1,27 +1,36 @@
+using System.Globalization;
 using Microsoft.Extensions.Options;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
+using Scheduler.Worker.Callbacks;
 using Scheduler.Worker.Execution;
+using Scheduler.Worker.NamedJobs;
 
 namespace Scheduler.Worker.Jobs;
 
 /// <summary>
-/// Executes one run: claims it under a lease, waits for its due time, makes the HTTP call while renewing
-/// the lease, and records the attempt and the outcome. Safe to run twice for one run: a finished run is
-/// left alone, and a run held by a live worker is left to it. Hangfire's jobs (<see cref="RunJob"/>,
-/// <see cref="RunBatchJob"/>) call it for their runs.
+/// Executes one attempt of a run: claims the run under a lease, waits for its time, makes the call (an
+/// HTTP request or a named job) while renewing the lease, and records the attempt and what follows: the
+/// run's outcome and its callback, or the next attempt scheduled in Hangfire (durable, never a sleep
+/// here). Safe to run twice for one run: a finished run is left alone, a run held by a live worker is
+/// left to it. Hangfire's jobs (<see cref="RunJob"/>, <see cref="RunBatchJob"/>) call it for their runs.
 /// </summary>
 internal sealed class RunExecution(
     RunLedger ledger,
     HttpCallExecutor executor,
+    NamedJobRunner namedJobs,
     RunEnqueuer enqueuer,
+    CallbackEnqueuer callbacks,
     WorkerIdentity worker,
     TimeProvider time,
     IOptions<ExecutionOptions> options,
     ILogger<RunExecution> logger)
 {
-    public async Task ExecuteAsync(long runId, CancellationToken cancellationToken)
+    /// <param name="runId">The run.</param>
+    /// <param name="manualRequeue">The job was requeued by hand (the dashboard): a finished run gets another attempt.</param>
+    /// <param name="cancellationToken">Shutdown.</param>
+    public async Task ExecuteAsync(long runId, bool manualRequeue, CancellationToken cancellationToken)
     {
         var plan = await ledger.LoadAsync(runId, cancellationToken);
         if (plan is null)
@@ -31,15 +40,37 @@ internal sealed class RunExecution(
         }
         if (plan.Status.IsTerminal())
         {
-            Log.RunAlreadyFinished(logger, runId, WireName.Of(plan.Status));
-            return;
+            if (!manualRequeue || !await ledger.ReopenAsync(runId, $"Manual retry requested from the dashboard at {time.GetUtcNow():O}.", cancellationToken))
+            {
+                Log.RunAlreadyFinished(logger, runId, WireName.Of(plan.Status));
+                return;
+            }
+            plan = await ledger.LoadAsync(runId, cancellationToken);
+            if (plan is null)
+            {
+                return;
+            }
         }
 
         // A job that came much too early (a manual "enqueue now") goes back to wait in Hangfire.
-        if (plan.DueAt - time.GetUtcNow() > RunEnqueuer.EnqueueAhead)
+        if (plan.NotBefore - time.GetUtcNow() > RunEnqueuer.EnqueueAhead)
         {
-            var jobs = await enqueuer.EnqueueManyAsync([new RunToEnqueue(plan.RunId, plan.ScheduleId, plan.DueAt)], cancellationToken);
-            Log.RunRescheduled(logger, runId, plan.DueAt, jobs[0]);
+            var jobs = await enqueuer.RetryAtAsync(new RunToEnqueue(plan.RunId, plan.ScheduleId, plan.DueAt), plan.NotBefore, cancellationToken);
+            Log.RunRescheduled(logger, runId, plan.NotBefore, jobs);
+            return;
+        }
+
+        // max_delay (seed 002): a first attempt that would start too long after the due time does not start.
+        if (plan is { AttemptCount: 0, RetryRequested: false, MaxDelaySeconds: { } maxDelay }
+            && time.GetUtcNow() - plan.DueAt > TimeSpan.FromSeconds(maxDelay))
+        {
+            var late = time.GetUtcNow() - plan.DueAt;
+            var remark = string.Create(CultureInfo.InvariantCulture,
+                $"Skipped: the first attempt would start {late.TotalSeconds:0.0} s after the due time, more than max_delay_seconds ({maxDelay}).");
+            if (await ledger.SkipPendingAsync(runId, remark, time.GetUtcNow(), cancellationToken))
+            {
+                Log.RunSkipped(logger, runId, remark);
+            }
             return;
         }
 
@@ -53,10 +84,9 @@ internal sealed class RunExecution(
 
         using var leaseLost = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var renewal = RenewLeaseUntilDoneAsync(runId, leaseLost);
-        CallOutcome outcome;
         try
         {
-            await WaitUntilDueAsync(plan.DueAt, leaseLost.Token);
+            await WaitUntilAsync(plan.NotBefore, leaseLost.Token);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -72,16 +102,17 @@ internal sealed class RunExecution(
             return;
         }
 
-        if (plan.OverlapPolicy != OverlapPolicy.Allow && plan.EarlierRunsActive > 0
+        if (!claim.Manual && plan.AttemptCount == 0 && plan.OverlapPolicy != OverlapPolicy.Allow && plan.EarlierRunsActive > 0
             && await YieldToEarlierRunAsync(plan, claim, leaseLost, renewal))
         {
             return;
         }
 
+        CallOutcome outcome;
         try
         {
-            outcome = plan.Url is null
-                ? Unsupported(plan)
+            outcome = plan.JobName is not null
+                ? await namedJobs.RunAsync(plan, claim.AttemptNumber, leaseLost.Token)
                 : await executor.CallAsync(plan, claim.AttemptNumber, leaseLost.Token);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -102,14 +133,43 @@ internal sealed class RunExecution(
         await renewal;
 
         // The call happened: record it even if shutdown has begun meanwhile.
-        var recorded = await ledger.FinishAsync(claim, worker.Name, plan.DueAt, outcome, CancellationToken.None);
+        await RecordAsync(plan, claim, outcome);
+    }
+
+    private async Task RecordAsync(RunPlan plan, RunClaim claim, CallOutcome outcome)
+    {
+        var settings = options.Value;
+        var maxAttempts = plan.MaxAttempts ?? settings.RetryMaxAttempts;
+        DateTimeOffset? retryAt = null;
+        if (!claim.Manual && claim.AttemptNumber < maxAttempts && outcome.IsRetryable(settings))
+        {
+            var delay = RetryPolicy.Delay(claim.AttemptNumber, plan.RetryInitialIntervalSeconds ?? settings.RetryInitialIntervalSeconds,
+                plan.RetryMaxIntervalSeconds ?? settings.RetryMaxIntervalSeconds, outcome.RetryAfter, settings, Random.Shared);
+            retryAt = outcome.CompletedAt + delay;
+        }
+        (string, DeliveryKind)? callback = retryAt is not null ? null
+            : outcome.Status == RunStatus.Success ? plan.CallbackUrl is { } success ? (success, DeliveryKind.Success) : null
+            : (plan.ErrorCallbackUrl ?? plan.CallbackUrl) is { } error ? (error, DeliveryKind.Error) : null;
+
+        var (recorded, deliveryId) = await ledger.FinishAsync(claim, worker.Name, plan.DueAt, outcome, retryAt, callback, CancellationToken.None);
         if (!recorded)
         {
-            Log.LeaseLost(logger, runId, claim.AttemptNumber);
+            Log.LeaseLost(logger, plan.RunId, claim.AttemptNumber);
             return;
         }
-        Log.RunFinished(logger, runId, claim.AttemptNumber, plan.Method, plan.Url ?? plan.JobName ?? "?", WireName.Of(outcome.Status),
-            outcome.StatusCode, outcome.LatencyMs, Math.Max(0, (outcome.StartedAt - plan.DueAt).TotalMilliseconds));
+        Log.RunFinished(logger, plan.RunId, claim.AttemptNumber, plan.JobName is null ? plan.Method : "JOB", plan.Url ?? plan.JobName ?? "?",
+            WireName.Of(outcome.Status), outcome.StatusCode, outcome.LatencyMs, Math.Max(0, (outcome.StartedAt - plan.DueAt).TotalMilliseconds));
+        if (retryAt is { } at)
+        {
+            // Committed as PENDING with next_attempt_at first: if this process dies before the job exists,
+            // reconciliation finds the run and schedules the retry.
+            await enqueuer.RetryAtAsync(new RunToEnqueue(plan.RunId, plan.ScheduleId, plan.DueAt), at, CancellationToken.None);
+            Log.RetryScheduled(logger, plan.RunId, claim.AttemptNumber + 1, maxAttempts, at);
+        }
+        if (deliveryId is { } delivery)
+        {
+            await callbacks.EnqueueAsync(delivery, CancellationToken.None);
+        }
     }
 
     /// <summary>
@@ -129,7 +189,7 @@ internal sealed class RunExecution(
         if (plan.OverlapPolicy == OverlapPolicy.BufferOne && count == 1)
         {
             await ledger.ReleaseUnstartedAsync(claim, worker.Name, CancellationToken.None);
-            await enqueuer.RetryLaterAsync(new RunToEnqueue(plan.RunId, plan.ScheduleId, plan.DueAt), TimeSpan.FromSeconds(1), CancellationToken.None);
+            await enqueuer.RetryAtAsync(new RunToEnqueue(plan.RunId, plan.ScheduleId, plan.DueAt), time.GetUtcNow().AddSeconds(1), CancellationToken.None);
             Log.RunBuffered(logger, plan.RunId, latest ?? 0);
             return true;
         }
@@ -144,9 +204,9 @@ internal sealed class RunExecution(
     /// <summary>
     /// Never early. Timers may fire a little before their time, so the clock is read again after each wait.
     /// </summary>
-    private async Task WaitUntilDueAsync(DateTimeOffset dueAt, CancellationToken cancellationToken)
+    private async Task WaitUntilAsync(DateTimeOffset notBefore, CancellationToken cancellationToken)
     {
-        while (dueAt - time.GetUtcNow() is { Ticks: > 0 } wait)
+        while (notBefore - time.GetUtcNow() is { Ticks: > 0 } wait)
         {
             await Task.Delay(wait, time, cancellationToken);
         }
@@ -162,7 +222,7 @@ internal sealed class RunExecution(
         while (true)
         {
             var now = time.GetUtcNow();
-            var claim = await ledger.ClaimAsync(plan.RunId, worker.Name, now > plan.DueAt ? now : plan.DueAt, cancellationToken);
+            var claim = await ledger.ClaimAsync(plan.RunId, worker.Name, now > plan.NotBefore ? now : plan.NotBefore, cancellationToken);
             if (claim is not null)
             {
                 if (claim.LostAttempts is not null)
@@ -219,12 +279,5 @@ internal sealed class RunExecution(
             // The database is unreachable: the lease will lapse and another worker may take over.
             Log.LeaseRenewalFailed(logger, runId, ex.Message);
         }
-    }
-
-    private CallOutcome Unsupported(RunPlan plan)
-    {
-        var now = time.GetUtcNow();
-        return new CallOutcome(RunStatus.Failed, now, now, 0, ErrorType: ErrorType.Internal,
-            ErrorMessage: $"Schedule {plan.ScheduleId} names job '{plan.JobName}', but this worker runs HTTP targets only.");
     }
 }

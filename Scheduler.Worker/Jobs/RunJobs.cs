@@ -1,3 +1,4 @@
+using Hangfire.Server;
 using Scheduler.Core.Jobs;
 
 namespace Scheduler.Worker.Jobs;
@@ -5,8 +6,19 @@ namespace Scheduler.Worker.Jobs;
 /// <summary>The Hangfire job of one run.</summary>
 internal sealed class RunJob(RunExecution execution) : IRunJob
 {
-    public Task ExecuteAsync(long runId, long scheduleId, DateTime dueAtUtc, CancellationToken cancellationToken) =>
-        execution.ExecuteAsync(runId, cancellationToken);
+    public Task ExecuteAsync(long runId, long scheduleId, DateTime dueAtUtc, PerformContext? context, CancellationToken cancellationToken) =>
+        execution.ExecuteAsync(runId, RequeuedByHand(context), cancellationToken);
+
+    /// <summary>True once per manual requeue: the mark is cleared as it is read.</summary>
+    internal static bool RequeuedByHand(PerformContext? context)
+    {
+        if (context?.GetJobParameter<string>(ManualRequeueFilter.Parameter) != "true")
+        {
+            return false;
+        }
+        context.SetJobParameter(ManualRequeueFilter.Parameter, "false");
+        return true;
+    }
 }
 
 /// <summary>
@@ -15,15 +27,16 @@ internal sealed class RunJob(RunExecution execution) : IRunJob
 /// </summary>
 internal sealed class RunBatchJob(RunExecution execution) : IRunBatchJob
 {
-    public async Task ExecuteAsync(long[] runIds, string label, DateTime firstDueUtc, CancellationToken cancellationToken)
+    public async Task ExecuteAsync(long[] runIds, string label, DateTime firstDueUtc, PerformContext? context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(runIds);
-        var runs = runIds.Select(id => execution.ExecuteAsync(id, cancellationToken)).ToArray();
+        var manual = RunJob.RequeuedByHand(context);
+        var runs = runIds.Select(id => execution.ExecuteAsync(id, manual, cancellationToken)).ToArray();
         try
         {
             await Task.WhenAll(runs);
         }
-        catch when (runs.Any(r => r.IsFaulted) && runs.Where(r => r.IsFaulted).All(r => r.Exception!.InnerException is OperationCanceledException))
+        catch when (runs.Where(r => r.IsFaulted).All(r => r.Exception!.InnerException is OperationCanceledException))
         {
             // Shutdown: every run that had not finished was handed back; let Hangfire requeue the job.
             throw new OperationCanceledException(cancellationToken);

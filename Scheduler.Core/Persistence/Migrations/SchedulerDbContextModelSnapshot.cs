@@ -138,6 +138,14 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasColumnType("character varying(32)")
                         .HasColumnName("kind");
 
+                    b.Property<DateTimeOffset?>("LastAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_attempt_at");
+
+                    b.Property<double?>("LatencyMs")
+                        .HasColumnType("double precision")
+                        .HasColumnName("latency_ms");
+
                     b.Property<DateTimeOffset?>("NextAttemptAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("next_attempt_at");
@@ -183,6 +191,31 @@ namespace Scheduler.Core.Persistence.Migrations
                         {
                             t.HasCheckConstraint("ck_callback_deliveries_status", "status IN ('PENDING', 'DELIVERED', 'FAILED')");
                         });
+                });
+
+            modelBuilder.Entity("Scheduler.Core.Model.JobType", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("name");
+
+                    b.Property<string>("ArgsExample")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("args_example");
+
+                    b.Property<string>("Description")
+                        .HasColumnType("text")
+                        .HasColumnName("description");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Name")
+                        .HasName("pk_job_types");
+
+                    b.ToTable("job_types", "scheduler");
                 });
 
             modelBuilder.Entity("Scheduler.Core.Model.Run", b =>
@@ -262,6 +295,10 @@ namespace Scheduler.Core.Persistence.Migrations
                     b.Property<long?>("ResponseSizeBytes")
                         .HasColumnType("bigint")
                         .HasColumnName("response_size_bytes");
+
+                    b.Property<bool>("RetryRequested")
+                        .HasColumnType("boolean")
+                        .HasColumnName("retry_requested");
 
                     b.Property<long>("ScheduleId")
                         .HasColumnType("bigint")
@@ -559,6 +596,11 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
                         .HasColumnName("name");
+
+                    b.Property<string>("SigningSecret")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("signing_secret");
 
                     b.Property<int>("TimeoutSeconds")
                         .HasColumnType("integer")

@@ -17,6 +17,21 @@ namespace Scheduler.Core.Persistence.Migrations
                 name: "scheduler");
 
             migrationBuilder.CreateTable(
+                name: "job_types",
+                schema: "scheduler",
+                columns: table => new
+                {
+                    name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
+                    description = table.Column<string>(type: "text", nullable: true),
+                    args_example = table.Column<string>(type: "jsonb", nullable: true),
+                    updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_job_types", x => x.name);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "targets",
                 schema: "scheduler",
                 columns: table => new
@@ -30,6 +45,7 @@ namespace Scheduler.Core.Persistence.Migrations
                     headers = table.Column<string>(type: "jsonb", nullable: false),
                     body_template = table.Column<string>(type: "text", nullable: true),
                     timeout_seconds = table.Column<int>(type: "integer", nullable: false),
+                    signing_secret = table.Column<string>(type: "character varying(1024)", maxLength: 1024, nullable: true),
                     created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     deleted_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true)
@@ -127,6 +143,7 @@ namespace Scheduler.Core.Persistence.Migrations
                     lease_expires_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     next_attempt_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     callback_status = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: true),
+                    retry_requested = table.Column<bool>(type: "boolean", nullable: false),
                     created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
@@ -195,6 +212,8 @@ namespace Scheduler.Core.Persistence.Migrations
                     error_message = table.Column<string>(type: "text", nullable: true),
                     next_attempt_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     delivered_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    last_attempt_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    latency_ms = table.Column<double>(type: "double precision", nullable: true),
                     hangfire_job_id = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
                     created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
@@ -288,6 +307,10 @@ namespace Scheduler.Core.Persistence.Migrations
 
             migrationBuilder.DropTable(
                 name: "callback_deliveries",
+                schema: "scheduler");
+
+            migrationBuilder.DropTable(
+                name: "job_types",
                 schema: "scheduler");
 
             migrationBuilder.DropTable(

@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Scheduler.Core.Hosting;
+using Scheduler.Core.Jobs;
+
+namespace Scheduler.Worker.NamedJobs;
+
+internal abstract class BuiltInJob(string name) : INamedJob
+{
+    private readonly NamedJobInfo _info = BuiltInJobs.All.Single(j => j.Name == name);
+
+    public string Name => _info.Name;
+
+    public string Description => _info.Description;
+
+    public string? ArgsExample => _info.ArgsExample;
+
+    public virtual TimeSpan Timeout => TimeSpan.FromMinutes(1);
+
+    public abstract Task<JsonNode?> RunAsync(NamedJobContext context, CancellationToken cancellationToken);
+
+    protected static T? Arg<T>(NamedJobContext context, string name) where T : struct =>
+        context.Args is { ValueKind: JsonValueKind.Object } args && args.TryGetProperty(name, out var value) ? value.Deserialize<T?>() : null;
+}
+
+/// <summary>Returns its arguments.</summary>
+internal sealed class EchoJob() : BuiltInJob(BuiltInJobs.Echo)
+{
+    public override Task<JsonNode?> RunAsync(NamedJobContext context, CancellationToken cancellationToken) =>
+        Task.FromResult(context.Args is { } args ? JsonNode.Parse(args.GetRawText()) : null);
+}
+
+/// <summary>Waits, then succeeds.</summary>
+internal sealed class SleepJob(TimeProvider time) : BuiltInJob(BuiltInJobs.Sleep)
+{
+    public override TimeSpan Timeout => TimeSpan.FromHours(1);
+
+    public override async Task<JsonNode?> RunAsync(NamedJobContext context, CancellationToken cancellationToken)
+    {
+        var seconds = Arg<double>(context, "seconds") ?? 1;
+        await Task.Delay(TimeSpan.FromSeconds(seconds), time, cancellationToken);
+        return new JsonObject { ["slept_seconds"] = seconds };
+    }
+}
+
+/// <summary>Always fails.</summary>
+internal sealed class FailJob() : BuiltInJob(BuiltInJobs.Fail)
+{
+    public override Task<JsonNode?> RunAsync(NamedJobContext context, CancellationToken cancellationToken)
+    {
+        var message = context.Args is { ValueKind: JsonValueKind.Object } args && args.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String
+            ? m.GetString()!
+            : "The fail job failed, as it always does.";
+        throw new InvalidOperationException(message);
+    }
+}
+
+/// <summary>
+/// Deletes runs that ended more than <c>older_than_days</c> ago, with their attempts and deliveries, in
+/// batches so no lock is held long. (The runs table is to be partitioned by time, when retention will
+/// drop partitions instead.)
+/// </summary>
+internal sealed class RetentionJob(NpgsqlDataSource database, IOptions<ExecutionOptions> options) : BuiltInJob(BuiltInJobs.Retention)
+{
+    private const int BatchSize = 5_000;
+
+    public override TimeSpan Timeout => TimeSpan.FromHours(1);
+
+    public override async Task<JsonNode?> RunAsync(NamedJobContext context, CancellationToken cancellationToken)
+    {
+        var days = Arg<int>(context, "older_than_days") ?? options.Value.RetentionDays;
+        long deleted = 0;
+        while (true)
+        {
+            await using var command = database.CreateCommand("""
+                DELETE FROM scheduler.runs WHERE id IN (
+                    SELECT id FROM scheduler.runs
+                    WHERE status NOT IN ('PENDING', 'RUNNING') AND COALESCE(completed_at, due_at) < now() - make_interval(days => $1)
+                    LIMIT $2)
+                """);
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = days });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = BatchSize });
+            var batch = await command.ExecuteNonQueryAsync(cancellationToken);
+            deleted += batch;
+            if (batch < BatchSize)
+            {
+                break;
+            }
+        }
+        return new JsonObject
+        {
+            ["deleted_runs"] = deleted,
+            ["older_than_days"] = days,
+            ["message"] = string.Create(CultureInfo.InvariantCulture, $"Deleted {deleted} run(s) that ended more than {days} day(s) ago."),
+        };
+    }
+}

@@ -1,0 +1,60 @@
+using Hangfire;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+using Scheduler.Core.Hosting;
+using Scheduler.Core.Jobs;
+
+namespace Scheduler.Worker.NamedJobs;
+
+/// <summary>
+/// At startup: records this worker's named jobs (so the API accepts them in schedules and lists them at
+/// <c>GET /jobs</c>), and keeps the retention job on Hangfire's recurring schedule.
+/// </summary>
+internal sealed class NamedJobRegistration(
+    NamedJobRunner runner,
+    NpgsqlDataSource database,
+    IRecurringJobManager recurring,
+    IOptions<ExecutionOptions> options,
+    ILogger<NamedJobRegistration> logger) : IHostedService
+{
+    public const string RetentionJobId = "scheduler-retention";
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var jobs = runner.Jobs.OrderBy(j => j.Name, StringComparer.Ordinal).ToList();
+        await using var command = database.CreateCommand("""
+            INSERT INTO scheduler.job_types (name, description, args_example, updated_at)
+            SELECT v.name, v.description, v.args_example::jsonb, now()
+            FROM unnest($1::text[], $2::text[], $3::text[]) AS v(name, description, args_example)
+            ON CONFLICT (name) DO UPDATE SET description = excluded.description, args_example = excluded.args_example, updated_at = now()
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = jobs.Select(j => j.Name).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = jobs.Select(j => j.Description).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = jobs.Select(j => j.ArgsExample).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+
+        var cron = options.Value.RetentionCron;
+        if (string.IsNullOrWhiteSpace(cron))
+        {
+            recurring.RemoveIfExists(RetentionJobId);
+        }
+        else
+        {
+            recurring.AddOrUpdate<IMaintenanceJob>(RetentionJobId, job => job.RetentionAsync(CancellationToken.None), cron);
+        }
+        Log.NamedJobsRegistered(logger, jobs.Count, string.Join(", ", jobs.Select(j => j.Name)));
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>The recurring maintenance jobs' implementation.</summary>
+internal sealed class MaintenanceJob(RetentionJob retention, TimeProvider time, ILogger<MaintenanceJob> logger) : IMaintenanceJob
+{
+    public async Task RetentionAsync(CancellationToken cancellationToken)
+    {
+        var result = await retention.RunAsync(new NamedJobContext(0, 0, time.GetUtcNow(), 1, null), cancellationToken);
+        Log.RetentionRan(logger, result?["message"]?.GetValue<string>() ?? "");
+    }
+}

@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Scheduler.Core.Hosting;
+using Scheduler.Core.Model;
+using Scheduler.Worker.Execution;
+
+namespace Scheduler.Worker.NamedJobs;
+
+/// <summary>Runs a run's named job and turns what happened into an outcome, like an HTTP call's.</summary>
+internal sealed class NamedJobRunner(IEnumerable<INamedJob> jobs, TimeProvider time, IOptions<ExecutionOptions> options)
+{
+    private readonly Dictionary<string, INamedJob> _jobs = jobs.ToDictionary(j => j.Name, StringComparer.Ordinal);
+
+    public IReadOnlyCollection<INamedJob> Jobs => _jobs.Values;
+
+    /// <summary>Throws <see cref="OperationCanceledException"/> only when the caller cancels.</summary>
+    public async Task<CallOutcome> RunAsync(RunPlan plan, int attempt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var startedAt = time.GetUtcNow();
+        var started = time.GetTimestamp();
+        double Elapsed() => Math.Round(time.GetElapsedTime(started).TotalMilliseconds, 3);
+        if (!_jobs.TryGetValue(plan.JobName!, out var job))
+        {
+            return new CallOutcome(RunStatus.Failed, startedAt, time.GetUtcNow(), 0, ErrorType: ErrorType.JobFailed,
+                ErrorMessage: $"No handler named '{plan.JobName}' in this worker (it has: {string.Join(", ", _jobs.Keys.Order())}).");
+        }
+        using var timeout = new CancellationTokenSource(job.Timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            var args = plan.JobArgs is null ? (JsonElement?)null : JsonDocument.Parse(plan.JobArgs).RootElement;
+            var result = await job.RunAsync(new NamedJobContext(plan.RunId, plan.ScheduleId, plan.DueAt, attempt, args), linked.Token);
+            var json = result?.ToJsonString() ?? "null";
+            var limit = plan.NoResponse ? 0 : options.Value.ResponseExcerptBytes;
+            return new CallOutcome(RunStatus.Success, startedAt, time.GetUtcNow(), Elapsed(),
+                ResponseSizeBytes: System.Text.Encoding.UTF8.GetByteCount(json), ResponseExcerpt: json.Length <= limit ? json : json[..limit]);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            return new CallOutcome(RunStatus.Timeout, startedAt, time.GetUtcNow(), Elapsed(), ErrorType: ErrorType.Timeout,
+                ErrorMessage: $"The job '{job.Name}' did not finish within {job.Timeout}.");
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return new CallOutcome(RunStatus.Failed, startedAt, time.GetUtcNow(), Elapsed(), ErrorType: ErrorType.JobFailed,
+                ErrorMessage: $"{ex.GetType().Name}: {ex.Message}", StackTrace: ex.ToString());
+        }
+    }
+}
