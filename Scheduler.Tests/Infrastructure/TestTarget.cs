@@ -69,6 +69,34 @@ public sealed class TestTarget : IAsyncDisposable
         await context.Response.WriteAsync(body, context.RequestAborted);
     };
 
+    /// <summary>A handler that answers the n-th request with the n-th step (the last step repeats).</summary>
+    public static Func<HttpContext, Task> Sequence(params Func<HttpContext, Task>[] steps)
+    {
+        var calls = -1;
+        return context => steps[Math.Min(Interlocked.Increment(ref calls), steps.Length - 1)](context);
+    }
+
+    /// <summary>A handler that answers with a status and a header.</summary>
+    public static Func<HttpContext, Task> StatusWithHeader(int status, string header, string value) => async context =>
+    {
+        context.Response.StatusCode = status;
+        context.Response.Headers[header] = value;
+        await context.Response.WriteAsync("", context.RequestAborted);
+    };
+
+    /// <summary>A handler that streams <paramref name="bytes"/> bytes of 'x'.</summary>
+    public static Func<HttpContext, Task> Large(long bytes) => async context =>
+    {
+        context.Response.StatusCode = 200;
+        context.Response.ContentLength = bytes;
+        var chunk = new byte[64 * 1024];
+        Array.Fill(chunk, (byte)'x');
+        for (var sent = 0L; sent < bytes; sent += chunk.Length)
+        {
+            await context.Response.Body.WriteAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, bytes - sent)), context.RequestAborted);
+        }
+    };
+
     public IReadOnlyList<ReceivedRequest> ReceivedOn(string path) => _received.Where(r => r.Path == path).ToList();
 
     public async Task<IReadOnlyList<ReceivedRequest>> WaitForAsync(string path, int count, TimeSpan timeout)
