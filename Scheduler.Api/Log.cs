@@ -17,4 +17,7 @@ internal static partial class Log
 
     [LoggerMessage(2004, LogLevel.Information, "Target {TargetId} ({TargetName}) created")]
     public static partial void TargetCreated(ILogger logger, long targetId, string? targetName);
+
+    [LoggerMessage(2006, LogLevel.Warning, "Run {RunId} is committed but could not be handed to Hangfire ({Message}); reconciliation will enqueue it")]
+    public static partial void EnqueueDeferred(ILogger logger, long runId, string message);
 }

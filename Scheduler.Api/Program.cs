@@ -20,6 +20,7 @@ return await ProcessHost.RunAsync("api", async () =>
     app.MapRunsApi();
     app.MapMetricsApi();
     app.MapJobsApi();
+    app.MapReconcileApi();
     app.MapSchedulerDocs();
     app.MapSchedulerDashboard();
 

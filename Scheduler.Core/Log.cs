@@ -16,4 +16,10 @@ internal static partial class Log
 
     [LoggerMessage(1004, LogLevel.Warning, "Waiting for the database: {Problem}")]
     public static partial void WaitingForDatabase(ILogger logger, string problem);
+
+    [LoggerMessage(1005, LogLevel.Information, "Reconciliation ({Trigger}) repaired {Repaired}: {Kinds}")]
+    public static partial void Reconciled(ILogger logger, string trigger, int repaired, string kinds);
+
+    [LoggerMessage(1006, LogLevel.Information, "Reconciliation ({Trigger}) skipped: another pass is running")]
+    public static partial void ReconciliationSkipped(ILogger logger, string trigger);
 }

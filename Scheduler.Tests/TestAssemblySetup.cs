@@ -20,6 +20,7 @@ public sealed class TestAssemblySetup
     public async Task StartPostgresAsync()
     {
         s_server = await PostgresServer.StartAsync();
+        PostgresServer.Current = s_server;
         await TestContext.Progress.WriteLineAsync($"PostgreSQL for the tests: {s_server.Description}");
         var options = Options.Create(new DatabaseOptions { ConnectionString = ConnectionString, HangfireConnectionString = ConnectionString });
         await new DatabaseMigrator(options, NullLogger<DatabaseMigrator>.Instance).MigrateAsync(CancellationToken.None);

@@ -33,7 +33,10 @@ public static class MetricsApi
         double? LatenessP99MsLastHour,
         double? LatenessMaxMsLastHour,
         long PendingRuns,
-        long RunningRuns);
+        long RunningRuns,
+        DateTimeOffset? LastReconciliationAt,
+        int? LastReconciliationRepaired,
+        long ReconciliationRepairsLast24h);
 
     public sealed record ScheduleMetrics(
         long ScheduleId,
@@ -61,7 +64,10 @@ public static class MetricsApi
               round(l.p50::numeric, 3)::float8 AS lateness_p50_ms_last_hour,
               round(l.p99::numeric, 3)::float8 AS lateness_p99_ms_last_hour,
               round(l.max::numeric, 3)::float8 AS lateness_max_ms_last_hour,
-              r.pending AS pending_runs, r.running AS running_runs
+              r.pending AS pending_runs, r.running AS running_runs,
+              (SELECT finished_at FROM scheduler.reconciliations ORDER BY finished_at DESC LIMIT 1),
+              (SELECT repaired FROM scheduler.reconciliations ORDER BY finished_at DESC LIMIT 1),
+              (SELECT COALESCE(sum(repaired), 0)::bigint FROM scheduler.reconciliations WHERE finished_at > now() - interval '1 day')
             FROM
               (SELECT count(*)::int AS total,
                       count(*) FILTER (WHERE status = 'ACTIVE')::int AS active,
@@ -87,7 +93,9 @@ public static class MetricsApi
         return TypedResults.Ok(new SystemMetrics(
             reader.GetInt32(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetInt32(4), reader.GetInt32(5),
             reader.GetInt64(6), reader.GetInt64(7), reader.GetDouble(8), NullableDouble(reader, 9), NullableDouble(reader, 10),
-            NullableDouble(reader, 11), NullableDouble(reader, 12), reader.GetInt64(13), reader.GetInt64(14)));
+            NullableDouble(reader, 11), NullableDouble(reader, 12), reader.GetInt64(13), reader.GetInt64(14),
+            reader.IsDBNull(15) ? null : reader.GetFieldValue<DateTimeOffset>(15), reader.IsDBNull(16) ? null : reader.GetInt32(16),
+            reader.GetInt64(17)));
     }
 
     public static async Task<Ok<List<ScheduleMetrics>>> GetScheduleMetrics(NpgsqlDataSource database, CancellationToken cancellationToken)

@@ -79,8 +79,7 @@ public static class SchedulesApi
         // PENDING without a job for reconciliation to enqueue.
         if (run is not null)
         {
-            var jobId = await services.Enqueuer.EnqueueAsync(run, cancellationToken);
-            Log.RunEnqueued(services.Logger, schedule.Id, run.Id, run.DueAt, jobId);
+            await EnqueueCommittedAsync(services, run);
         }
         Log.ScheduleCreated(services.Logger, schedule.Id, WireName.Of(schedule.Type), schedule.NextRunAt);
         return TypedResults.Created($"/schedules/{schedule.Id}", ScheduleResponse.From(schedule));
@@ -192,8 +191,7 @@ public static class SchedulesApi
         };
         services.Db.Runs.Add(run);
         await services.Db.SaveChangesAsync(cancellationToken);
-        var jobId = await services.Enqueuer.EnqueueAsync(run, cancellationToken);
-        Log.RunEnqueued(services.Logger, id, run.Id, run.DueAt, jobId);
+        await EnqueueCommittedAsync(services, run);
         return TypedResults.Created($"/runs/{run.Id}", RunResponse.From(run, withAttempts: false));
     }
 
@@ -227,6 +225,24 @@ public static class SchedulesApi
         await SaveAndWakeDispatchersAsync(services.Db, schedule, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return TypedResults.Ok(ScheduleResponse.From(await ReloadAsync(services.Db, schedule, cancellationToken)));
+    }
+
+    /// <summary>
+    /// Hands a committed run to Hangfire. The run is durable already, so a failure here (the database going
+    /// away between the two steps) does not fail the request: the run stays PENDING without a job and
+    /// reconciliation enqueues it.
+    /// </summary>
+    private static async Task EnqueueCommittedAsync(Services services, Run run)
+    {
+        try
+        {
+            var jobId = await services.Enqueuer.EnqueueAsync(run, CancellationToken.None);
+            Log.RunEnqueued(services.Logger, run.ScheduleId, run.Id, run.DueAt, jobId);
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            Log.EnqueueDeferred(services.Logger, run.Id, ex.Message);
+        }
     }
 
     private static void ApplyName(ScheduleRequest request, Schedule schedule, ValidationErrors errors)

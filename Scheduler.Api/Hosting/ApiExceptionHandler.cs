@@ -42,7 +42,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
                     Detail = unique.ConstraintName is null ? unique.MessageText : $"Duplicate value for {unique.ConstraintName}.",
                 };
                 break;
-            case NpgsqlException { IsTransient: true } or TimeoutException or DbUpdateException { InnerException: NpgsqlException { IsTransient: true } }:
+            case var _ when IsDatabaseUnavailable(exception):
                 Log.DatabaseUnavailable(logger, exception.Message);
                 httpContext.Response.Headers.RetryAfter = "5";
                 problem = new ProblemDetails
@@ -59,6 +59,22 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
 
         httpContext.Response.StatusCode = problem.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+    }
+
+    /// <summary>
+    /// The database (or the network to it) failed in a way worth retrying: a transient Npgsql error or a
+    /// timeout, however EF Core wrapped it (its execution strategy reports "likely due to a transient failure").
+    /// </summary>
+    internal static bool IsDatabaseUnavailable(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is NpgsqlException { IsTransient: true } or TimeoutException or System.Net.Sockets.SocketException)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary><c>$.target.url</c> becomes <c>target.url</c>; the whole body is <c>body</c>.</summary>

@@ -39,10 +39,12 @@ public static class CoreServiceCollectionExtensions
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section).ValidateOnStart();
         services.AddOptions<ExecutionOptions>().BindConfiguration(ExecutionOptions.Section).ValidateOnStart();
         services.AddOptions<SchedulingOptions>().BindConfiguration(SchedulingOptions.Section).ValidateOnStart();
+        services.AddOptions<ReconciliationOptions>().BindConfiguration(ReconciliationOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngineOptions>, EngineOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ExecutionOptions>, ExecutionOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SchedulingOptions>, SchedulingOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReconciliationOptions>, ReconciliationOptionsValidator>());
 
         services.TryAddSingleton(sp =>
         {
@@ -54,6 +56,9 @@ public static class CoreServiceCollectionExtensions
             SchedulerDbContextOptions.Configure(options, sp.GetRequiredService<NpgsqlDataSource>()));
         services.TryAddSingleton<DatabaseMigrator>();
         services.TryAddSingleton<RunEnqueuer>();
+        services.TryAddSingleton<CallbackEnqueuer>();
+        services.TryAddSingleton<Scheduling.DispatchStore>();
+        services.TryAddSingleton<Reconciliation.Reconciler>();
         services.TryAddSingleton<WorkerHeartbeats>();
 
         services.AddHangfire((sp, config) => ConfigureHangfire(config, sp));
@@ -71,6 +76,24 @@ public static class CoreServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// The Hangfire connection string with a pool large enough for the server's workers. With long polling
+    /// every idle Hangfire worker holds a pooled connection for its LISTEN while it waits, and needs a second
+    /// one to fetch: with fewer connections than workers the waiting workers hold them all and no job is
+    /// ever fetched (measured here: 60 workers on a pool of 50 fetched nothing for 30 s). A larger pool
+    /// costs nothing until it is used, so the pool is raised to twice the workers plus room for state changes.
+    /// </summary>
+    internal static string HangfireConnectionString(DatabaseOptions db, EngineOptions engine)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(db.HangfireConnectionString);
+        var needed = (engine.WorkerCount * 2) + 10;
+        if (builder.MaxPoolSize < needed)
+        {
+            builder.MaxPoolSize = needed;
+        }
+        return builder.ConnectionString;
+    }
+
     private static void ConfigureHangfire(IGlobalConfiguration config, IServiceProvider sp)
     {
         var db = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
@@ -86,10 +109,13 @@ public static class CoreServiceCollectionExtensions
             QueuePollInterval = engine.QueuePollInterval,
             DistributedLockTimeout = engine.DistributedLockTimeout,
         };
-        config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+        var hangfire = config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
-            .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(db.HangfireConnectionString), storage)
+            .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(HangfireConnectionString(db, engine)), storage);
+        // Our runs table is the history: Hangfire keeps finished jobs only for a while.
+        hangfire.Entry.JobExpirationTimeout = engine.JobExpiration;
+        hangfire
             // Hangfire's ten automatic retries are off for what a run does: a run records its own attempts and
             // retries. Hangfire retries a job only when the job could not reach the database, which says
             // nothing about the target and makes no second call.
@@ -100,7 +126,8 @@ public static class CoreServiceCollectionExtensions
                 OnlyOn = [typeof(NpgsqlException), typeof(TimeoutException)],
                 OnAttemptsExceeded = AttemptsExceededAction.Fail,
             })
-            .UseFilter(new ManualRequeueFilter());
+            .UseFilter(new ManualRequeueFilter())
+            .UseFilter(new ExpireFailedJobsFilter(engine.JobExpiration));
     }
 }
 

@@ -29,6 +29,12 @@ public sealed class EngineOptions
     /// <summary>A server without a heartbeat for this long is removed from the server list.</summary>
     public TimeSpan ServerTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long Hangfire keeps a finished job (succeeded, deleted, and failed too): the runs table is the
+    /// history, so the hangfire schema stays small.
+    /// </summary>
+    public TimeSpan JobExpiration { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>On SIGTERM, how long in-flight calls may go on before they are cancelled and their runs handed back.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
@@ -48,6 +54,7 @@ internal sealed class EngineOptionsValidator : IValidateOptions<EngineOptions>
         Between(errors, "Hangfire:DistributedLockTimeout", options.DistributedLockTimeout, TimeSpan.FromSeconds(5), TimeSpan.FromHours(1));
         Between(errors, "Hangfire:HeartbeatInterval", options.HeartbeatInterval, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
         Between(errors, "Hangfire:ServerTimeout", options.ServerTimeout, options.HeartbeatInterval * 2, TimeSpan.FromHours(1));
+        Between(errors, "Hangfire:JobExpiration", options.JobExpiration, TimeSpan.FromMinutes(1), TimeSpan.FromDays(365));
         Between(errors, "Hangfire:ShutdownTimeout", options.ShutdownTimeout, TimeSpan.Zero, TimeSpan.FromHours(1));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

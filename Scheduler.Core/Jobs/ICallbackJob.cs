@@ -18,4 +18,9 @@ public interface IMaintenanceJob
     [JobDisplayName("Retention: delete runs older than the retention period")]
     [Queue(JobQueues.Default)]
     Task RetentionAsync(CancellationToken cancellationToken);
+
+    /// <summary>Returns what it repaired, which the dashboard shows as the job's result.</summary>
+    [JobDisplayName("Reconciliation: repair runs, schedules and callbacks that stopped progressing")]
+    [Queue(JobQueues.Default)]
+    Task<string> ReconcileAsync(CancellationToken cancellationToken);
 }

@@ -27,6 +27,8 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
 
     public DbSet<JobType> JobTypes => Set<JobType>();
 
+    public DbSet<ReconciliationRecord> Reconciliations => Set<ReconciliationRecord>();
+
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         ArgumentNullException.ThrowIfNull(configurationBuilder);
@@ -117,6 +119,15 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             attempt.Property(a => a.Worker).HasMaxLength(200);
             attempt.HasIndex(a => new { a.RunId, a.AttemptNumber }).IsUnique();
             attempt.ToTable(t => CheckEnum<AttemptStatus>(t, "attempts", "status"));
+        });
+
+        modelBuilder.Entity<ReconciliationRecord>(reconciliation =>
+        {
+            reconciliation.ToTable("reconciliations");
+            reconciliation.Property(r => r.Id).UseIdentityAlwaysColumn();
+            reconciliation.Property(r => r.Trigger).HasMaxLength(32);
+            reconciliation.Property(r => r.Details).HasColumnType("jsonb");
+            reconciliation.HasIndex(r => r.FinishedAt);
         });
 
         modelBuilder.Entity<JobType>(jobType =>

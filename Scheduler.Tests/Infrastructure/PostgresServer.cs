@@ -23,6 +23,12 @@ public abstract class PostgresServer : IAsyncDisposable
 
     public abstract ValueTask DisposeAsync();
 
+    /// <summary>Restarts the server (a fast shutdown, then a start); only the local cluster can.</summary>
+    public virtual Task RestartAsync() => throw new NotSupportedException($"Cannot restart PostgreSQL from {Description}.");
+
+    /// <summary>The running server, once the test assembly has started it.</summary>
+    public static PostgresServer? Current { get; internal set; }
+
     public static async Task<PostgresServer> StartAsync()
     {
         if (Environment.GetEnvironmentVariable("SCHEDULER_TEST_DATABASE") is { Length: > 0 } given)
@@ -81,13 +87,16 @@ public abstract class PostgresServer : IAsyncDisposable
     private sealed class LocalCluster : PostgresServer
     {
         private readonly string _directory;
-        private readonly Process _watchdog;
+        private readonly string _bin;
+        private readonly bool _asRoot;
         private readonly int _port;
+        private Process? _watchdog;
 
-        private LocalCluster(string directory, Process watchdog, int port)
+        private LocalCluster(string directory, string bin, bool asRoot, int port)
         {
             _directory = directory;
-            _watchdog = watchdog;
+            _bin = bin;
+            _asRoot = asRoot;
             _port = port;
         }
 
@@ -95,6 +104,8 @@ public abstract class PostgresServer : IAsyncDisposable
             $"Host=127.0.0.1;Port={_port};Username=postgres;Database={DatabaseName};Maximum Pool Size=50;Timeout=30";
 
         public override string Description => $"local cluster on port {_port} in {_directory}";
+
+        private string Data => Path.Combine(_directory, "data");
 
         public static async Task<PostgresServer> StartClusterAsync()
         {
@@ -106,25 +117,12 @@ public abstract class PostgresServer : IAsyncDisposable
             {
                 await RunAsync("chown", ["postgres:", directory]);
             }
-            string[] Prefix(params string[] command) => asRoot ? ["runuser", "-u", "postgres", "--", .. command] : command;
-
-            var data = Path.Combine(directory, "data");
-            var initdb = Prefix(Path.Combine(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-instructions", "--no-sync");
+            var cluster = new LocalCluster(directory, bin, asRoot, FreePort());
+            var initdb = cluster.AsOwner(Path.Combine(bin, "initdb"), "-D", cluster.Data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-instructions", "--no-sync");
             await RunAsync(initdb[0], initdb[1..]);
-
-            var port = FreePort();
-            var postgres = $"'{Path.Combine(bin, "postgres")}' -D '{data}' -p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' " +
-                           "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
-            // The watchdog ends PostgreSQL when this process disappears (checked through /proc, which works across users).
-            var script = $"{postgres} > '{Path.Combine(directory, "server.log")}' 2>&1 & pg=$!; " +
-                         $"while [ -d /proc/{Environment.ProcessId} ] && kill -0 $pg 2>/dev/null; do sleep 1; done; " +
-                         "kill -INT $pg 2>/dev/null; wait $pg";
-            var watchdogCommand = Prefix("sh", "-c", script);
-            var watchdog = Process.Start(new ProcessStartInfo(watchdogCommand[0], watchdogCommand[1..]) { UseShellExecute = false })!;
-            var cluster = new LocalCluster(directory, watchdog, port);
             try
             {
-                await cluster.WaitUntilAcceptingAsync();
+                await cluster.StartServerAsync();
             }
             catch
             {
@@ -134,8 +132,24 @@ public abstract class PostgresServer : IAsyncDisposable
             return cluster;
         }
 
-        private async Task WaitUntilAcceptingAsync()
+        public override async Task RestartAsync()
         {
+            await StopServerAsync();
+            await StartServerAsync();
+        }
+
+        private string[] AsOwner(params string[] command) => _asRoot ? ["runuser", "-u", "postgres", "--", .. command] : command;
+
+        private async Task StartServerAsync()
+        {
+            var postgres = $"'{Path.Combine(_bin, "postgres")}' -D '{Data}' -p {_port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' " +
+                           "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
+            // The watchdog ends PostgreSQL when this process disappears (checked through /proc, which works across users).
+            var script = $"{postgres} >> '{Path.Combine(_directory, "server.log")}' 2>&1 & pg=$!; " +
+                         $"while [ -d /proc/{Environment.ProcessId} ] && kill -0 $pg 2>/dev/null; do sleep 1; done; " +
+                         "kill -INT $pg 2>/dev/null; wait $pg";
+            var command = AsOwner("sh", "-c", script);
+            _watchdog = Process.Start(new ProcessStartInfo(command[0], command[1..]) { UseShellExecute = false })!;
             var maintenance = new NpgsqlConnectionStringBuilder(ConnectionString) { Database = "postgres", Pooling = false }.ConnectionString;
             await Eventually.UntilAsync(async () =>
             {
@@ -156,14 +170,17 @@ public abstract class PostgresServer : IAsyncDisposable
             }, TimeSpan.FromSeconds(60), "the local PostgreSQL cluster to accept connections");
         }
 
-        public override async ValueTask DisposeAsync()
+        /// <summary>A fast shutdown of the postmaster (its pid is the first line of postmaster.pid); the watchdog then ends too.</summary>
+        private async Task StopServerAsync()
         {
-            NpgsqlConnection.ClearAllPools();
-            // Fast shutdown of the postmaster (its pid is the first line of postmaster.pid), then the watchdog ends too.
-            var pidFile = Path.Combine(_directory, "data", "postmaster.pid");
+            var pidFile = Path.Combine(Data, "postmaster.pid");
             if (File.Exists(pidFile) && int.TryParse((await File.ReadAllLinesAsync(pidFile))[0], out var postmaster))
             {
                 await RunAsync("kill", ["-INT", postmaster.ToString(System.Globalization.CultureInfo.InvariantCulture)], check: false);
+            }
+            if (_watchdog is null)
+            {
+                return;
             }
             using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             try
@@ -175,6 +192,13 @@ public abstract class PostgresServer : IAsyncDisposable
                 _watchdog.Kill(entireProcessTree: true);
             }
             _watchdog.Dispose();
+            _watchdog = null;
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            NpgsqlConnection.ClearAllPools();
+            await StopServerAsync();
             Directory.Delete(_directory, recursive: true);
         }
 

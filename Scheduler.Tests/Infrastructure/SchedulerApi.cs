@@ -68,6 +68,9 @@ public interface ISchedulerApi
 
     [Get("/runs/{id}")]
     Task<HttpResponseMessage> GetRun(long id);
+
+    [Post("/reconcile")]
+    Task<HttpResponseMessage> Reconcile();
 }
 
 public static class SchedulerApiExtensions

@@ -20,7 +20,7 @@ public static class TestDatabase
             try
             {
                 await ExecuteAsync("""
-                    TRUNCATE scheduler.callback_deliveries, scheduler.attempts, scheduler.runs, scheduler.schedules, scheduler.targets;
+                    TRUNCATE scheduler.callback_deliveries, scheduler.attempts, scheduler.runs, scheduler.schedules, scheduler.targets, scheduler.reconciliations;
                     TRUNCATE hangfire.jobqueue, hangfire.state, hangfire.jobparameter, hangfire.job CASCADE;
                     """);
                 return;

@@ -10,6 +10,28 @@ public sealed class OptionsValidationTests
         Assert.That(new EngineOptionsValidator().Validate(null, new EngineOptions()).Succeeded, Is.True);
         Assert.That(new ExecutionOptionsValidator().Validate(null, new ExecutionOptions()).Succeeded, Is.True);
         Assert.That(new DatabaseOptionsValidator().Validate(null, new DatabaseOptions { ConnectionString = "Host=x", HangfireConnectionString = "Host=x" }).Succeeded, Is.True);
+        Assert.That(new ReconciliationOptionsValidator().Validate(null, new ReconciliationOptions()).Succeeded, Is.True);
+    });
+
+    [Test]
+    public void Reconciliation_accepts_cron_with_or_without_seconds_and_names_a_bad_one() => Assert.Multiple(() =>
+    {
+        var validator = new ReconciliationOptionsValidator();
+        Assert.That(validator.Validate(null, new ReconciliationOptions { Cron = "*/5 * * * *" }).Succeeded, Is.True);
+        Assert.That(validator.Validate(null, new ReconciliationOptions { Cron = "*/30 * * * * *" }).Succeeded, Is.True);
+        Assert.That(validator.Validate(null, new ReconciliationOptions { Cron = "" }).Succeeded, Is.True, "empty turns the recurring job off");
+        Assert.That(validator.Validate(null, new ReconciliationOptions { Cron = "every minute", Grace = TimeSpan.Zero }).Failures,
+            Has.Some.Contains("Reconciliation:Cron").And.Some.Contains("Reconciliation:Grace"));
+    });
+
+    [Test]
+    public void The_hangfire_pool_is_raised_to_fit_the_workers_and_never_lowered() => Assert.Multiple(() =>
+    {
+        static int Pool(string connectionString, int workers) => new Npgsql.NpgsqlConnectionStringBuilder(
+            CoreServiceCollectionExtensions.HangfireConnectionString(new DatabaseOptions { HangfireConnectionString = connectionString }, new EngineOptions { WorkerCount = workers })).MaxPoolSize;
+        Assert.That(Pool("Host=x;Maximum Pool Size=50", 60), Is.EqualTo(130), "each idle worker holds a LISTEN connection and needs another to fetch");
+        Assert.That(Pool("Host=x", 20), Is.EqualTo(100), "Npgsql's default already fits");
+        Assert.That(Pool("Host=x;Maximum Pool Size=500", 20), Is.EqualTo(500));
     });
 
     [Test]

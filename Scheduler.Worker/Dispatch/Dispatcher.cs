@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
+using Scheduler.Core.Scheduling;
 
 namespace Scheduler.Worker.Dispatch;
 

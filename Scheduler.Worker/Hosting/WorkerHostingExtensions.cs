@@ -39,7 +39,6 @@ internal static class WorkerHostingExtensions
         services.AddSingleton<RunExecution>();
         services.AddScoped<IRunJob, RunJob>();
         services.AddScoped<IRunBatchJob, RunBatchJob>();
-        services.AddSingleton<CallbackEnqueuer>();
         services.AddScoped<ICallbackJob, CallbackJob>();
         services.AddScoped<IMaintenanceJob, MaintenanceJob>();
 
@@ -50,7 +49,6 @@ internal static class WorkerHostingExtensions
         services.AddSingleton<INamedJob, SleepJob>();
         services.AddSingleton<INamedJob, FailJob>();
         services.AddSingleton<NamedJobRunner>();
-        services.AddSingleton<DispatchStore>();
         // Hangfire runs every registered IBackgroundProcess inside the worker's server.
         services.AddSingleton<IBackgroundProcess, Dispatcher>();
 

@@ -4,6 +4,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
+using Scheduler.Core.Reconciliation;
 
 namespace Scheduler.Worker.NamedJobs;
 
@@ -16,9 +17,11 @@ internal sealed class NamedJobRegistration(
     NpgsqlDataSource database,
     IRecurringJobManager recurring,
     IOptions<ExecutionOptions> options,
+    IOptions<ReconciliationOptions> reconciliation,
     ILogger<NamedJobRegistration> logger) : IHostedService
 {
     public const string RetentionJobId = "scheduler-retention";
+    public const string ReconciliationJobId = "scheduler-reconciliation";
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -34,24 +37,37 @@ internal sealed class NamedJobRegistration(
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = jobs.Select(j => j.ArgsExample).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         await command.ExecuteNonQueryAsync(cancellationToken);
 
-        var cron = options.Value.RetentionCron;
-        if (string.IsNullOrWhiteSpace(cron))
-        {
-            recurring.RemoveIfExists(RetentionJobId);
-        }
-        else
-        {
-            recurring.AddOrUpdate<IMaintenanceJob>(RetentionJobId, job => job.RetentionAsync(CancellationToken.None), cron);
-        }
+        Keep(RetentionJobId, options.Value.RetentionCron, job => job.RetentionAsync(CancellationToken.None));
+        Keep(ReconciliationJobId, reconciliation.Value.Cron, job => job.ReconcileAsync(CancellationToken.None));
         Log.NamedJobsRegistered(logger, jobs.Count, string.Join(", ", jobs.Select(j => j.Name)));
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private void Keep(string id, string cron, System.Linq.Expressions.Expression<Func<IMaintenanceJob, Task>> job)
+    {
+        if (string.IsNullOrWhiteSpace(cron))
+        {
+            recurring.RemoveIfExists(id);
+        }
+        else
+        {
+            recurring.AddOrUpdate(id, job, cron);
+        }
+    }
 }
 
 /// <summary>The recurring maintenance jobs' implementation.</summary>
-internal sealed class MaintenanceJob(RetentionJob retention, TimeProvider time, ILogger<MaintenanceJob> logger) : IMaintenanceJob
+internal sealed class MaintenanceJob(RetentionJob retention, Reconciler reconciler, TimeProvider time, ILogger<MaintenanceJob> logger) : IMaintenanceJob
 {
+    public async Task<string> ReconcileAsync(CancellationToken cancellationToken)
+    {
+        var report = await reconciler.RunAsync("recurring", cancellationToken);
+        return report.Skipped
+            ? "Skipped: another reconciliation was running."
+            : $"Repaired {report.Repaired}" + (report.Repaired == 0 ? "." : ": " + string.Join("; ", report.Repairs.Select(r => r.Remark)));
+    }
+
     public async Task RetentionAsync(CancellationToken cancellationToken)
     {
         var result = await retention.RunAsync(new NamedJobContext(0, 0, time.GetUtcNow(), 1, null), cancellationToken);

@@ -2,15 +2,14 @@ using Npgsql;
 using NpgsqlTypes;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
-using Scheduler.Core.Scheduling;
 
-namespace Scheduler.Worker.Dispatch;
+namespace Scheduler.Core.Scheduling;
 
 /// <summary>What one dispatch pass did.</summary>
 /// <param name="Claimed">Schedules claimed (a full batch means more may be due).</param>
 /// <param name="ToEnqueue">New PENDING runs, to hand to Hangfire.</param>
 /// <param name="Skipped">New runs recorded as SKIPPED.</param>
-internal sealed record DispatchResult(int Claimed, IReadOnlyList<RunToEnqueue> ToEnqueue, int Skipped);
+public sealed record DispatchResult(int Claimed, IReadOnlyList<RunToEnqueue> ToEnqueue, int Skipped);
 
 /// <summary>
 /// The dispatcher's SQL. One transaction per batch: claim due schedules with <c>FOR UPDATE SKIP LOCKED</c>
@@ -18,7 +17,7 @@ internal sealed record DispatchResult(int Claimed, IReadOnlyList<RunToEnqueue> T
 /// one occurrence makes one run whatever happens), and move each schedule to its next occurrence.
 /// Every query is scoped to the claimed schedules or to the due window.
 /// </summary>
-internal sealed class DispatchStore(NpgsqlDataSource database, TimeProvider time)
+public sealed class DispatchStore(NpgsqlDataSource database, TimeProvider time)
 {
     private const string Columns = """
         id, schedule_type, status, run_at, interval_seconds, start_at, end_at, cron_expression, time_zone,
