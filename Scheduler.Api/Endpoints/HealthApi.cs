@@ -12,7 +12,7 @@ public static class HealthApi
 {
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/health").WithTags("Health");
+        var api = app.MapGroup("/health").WithTags("Health").AllowAnonymous();
         api.MapGet("", GetHealth).WithName("GetHealth")
             .WithSummary("Health in seed 001's shape: the database answers, and whether a worker is running.");
         api.MapGet("/live", () => TypedResults.Ok(new ProbeResponse("alive", null))).WithName("GetLiveness")

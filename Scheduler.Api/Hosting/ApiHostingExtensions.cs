@@ -4,6 +4,7 @@ using Hangfire;
 using Hangfire.Dashboard;
 using Microsoft.AspNetCore.Http.Json;
 using Scalar.AspNetCore;
+using Scheduler.Api.Security;
 using Scheduler.Core.Hosting;
 using Serilog;
 
@@ -17,6 +18,7 @@ internal static class ApiHostingExtensions
         var services = builder.Services;
         services.AddSchedulerCore(builder.Configuration, "api");
         services.AddSchemaReadinessGate();
+        services.AddSchedulerSecurity(builder.Configuration);
         services.ConfigureHttpJsonOptions(options => ConfigureJson(options.SerializerOptions));
         // Bad JSON surfaces as an exception that ApiExceptionHandler turns into a problem naming the field.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
@@ -46,35 +48,47 @@ internal static class ApiHostingExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseSerilogRequestLogging();
+        app.UseSchedulerSecurity();
         return app;
     }
 
     /// <summary>OpenAPI at <c>/openapi/v1.json</c>, interactive docs at <c>/docs</c>.</summary>
     public static WebApplication MapSchedulerDocs(this WebApplication app)
     {
-        app.MapOpenApi();
-        app.MapScalarApiReference("/docs", options => options.WithTitle("Scheduler API"));
+        // The description of the API is public; calling it needs a key (Scalar's "Authentication" box).
+        app.MapOpenApi().AllowAnonymous();
+        app.MapScalarApiReference("/docs", options => options.WithTitle("Scheduler API")).AllowAnonymous();
         return app;
     }
 
-    /// <summary>Hangfire's dashboard at <c>/hangfire</c>: runs are its jobs, so it lists, filters and requeues them.</summary>
+    /// <summary>
+    /// Hangfire's dashboard at <c>/hangfire</c>: runs are its jobs, so it lists, filters and requeues them.
+    /// It needs a sign-in (or an API key header): admin keys may requeue and delete, read-only keys only
+    /// look. Nobody gets in anonymously, local requests included, unless Dashboard:AllowAnonymous=true
+    /// says so, and then anonymous visitors get the read-only dashboard.
+    /// </summary>
     public static WebApplication MapSchedulerDashboard(this WebApplication app)
     {
-        // Until dashboard sign-in exists, the dashboard answers local requests only, unless configuration
-        // says explicitly that anyone who reaches the port may use it (Dashboard:AllowAnonymous=true).
         var anonymous = app.Configuration.GetValue("Dashboard:AllowAnonymous", false);
-        app.UseHangfireDashboard("/hangfire", new DashboardOptions
+        app.MapDashboardSignIn();
+        var dashboard = app.MapHangfireDashboard(SecurityHosting.DashboardPath, new DashboardOptions
         {
             DashboardTitle = "Scheduler",
             AppPath = "/docs",
             DisplayStorageConnectionString = false,
-            Authorization = anonymous ? [new AnyoneAuthorizationFilter()] : [new LocalRequestsOnlyAuthorizationFilter()],
+            Authorization = [new SignedInFilter(anonymous)],
+            IsReadOnlyFunc = context => !context.GetHttpContext().User.IsInRole(ApiRoles.Admin),
         });
+        if (anonymous)
+        {
+            dashboard.AllowAnonymous();
+        }
         return app;
     }
 
-    private sealed class AnyoneAuthorizationFilter : IDashboardAuthorizationFilter
+    /// <summary>Hangfire's own check, behind ASP.NET Core's: a signed-in user (or anyone, when configured).</summary>
+    private sealed class SignedInFilter(bool anonymous) : IDashboardAuthorizationFilter
     {
-        public bool Authorize(DashboardContext context) => true;
+        public bool Authorize(DashboardContext context) => anonymous || context.GetHttpContext().User.Identity?.IsAuthenticated == true;
     }
 }

@@ -102,7 +102,7 @@ public sealed class ChaosTests : SystemTestBase
         var ids = string.Join(",", acknowledged);
         await Eventually.UntilAsync(async () =>
         {
-            using var http = new HttpClient { BaseAddress = Api.BaseAddress };
+            using var http = CreateHttpClient(Api.BaseAddress!);
             await http.PostAsync(new Uri("/reconcile", UriKind.Relative), null);
             return await TestDatabase.ScalarAsync<long>($"SELECT count(*) FROM scheduler.runs WHERE schedule_id IN ({ids}) AND status = 'SUCCESS'") == acknowledged.Count;
         }, Seconds(120), "every acknowledged run to succeed");

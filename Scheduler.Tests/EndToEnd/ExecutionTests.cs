@@ -168,7 +168,7 @@ public sealed class ExecutionTests : SystemTestBase
         Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(problem!["errors"]!["job_name"]![0]!.GetValue<string>(), Does.Contain("echo").And.Contain("retention"));
 
-        using var http = new HttpClient { BaseAddress = Api.BaseAddress };
+        using var http = CreateHttpClient(Api.BaseAddress!);
         var jobs = JsonNode.Parse(await http.GetStringAsync(new Uri("/jobs", UriKind.Relative)))!.AsArray();
         Assert.That(jobs.Select(j => j!["name"]!.GetValue<string>()), Is.SupersetOf(new[] { "echo", "fail", "retention", "sleep" }));
     }
@@ -212,7 +212,7 @@ public sealed class ExecutionTests : SystemTestBase
         var failed = await Client.WaitForFinishedRunAsync(id, Seconds(30));
         Assert.That(failed.Status(), Is.EqualTo("FAILED"));
 
-        using var http = new HttpClient { BaseAddress = Api.BaseAddress };
+        using var http = CreateHttpClient(Api.BaseAddress!);
         var runId = failed["id"]!.GetValue<long>();
         using var retry = await http.PostAsync(new Uri($"/runs/{runId}/retry", UriKind.Relative), null);
         Assert.That(retry.StatusCode, Is.EqualTo(HttpStatusCode.Accepted), await retry.Content.ReadAsStringAsync());
@@ -235,7 +235,7 @@ public sealed class ExecutionTests : SystemTestBase
     {
         var id = await Client.CreateScheduleAsync("""{"schedule_type": "IMMEDIATE", "job_name": "echo", "args": {"n": 1}}""");
         var run = await Client.WaitForFinishedRunAsync(id, Seconds(30));
-        using var http = new HttpClient { BaseAddress = Api.BaseAddress };
+        using var http = CreateHttpClient(Api.BaseAddress!);
         var jobId = run["hangfire_job_id"]!.GetValue<string>();
         await Eventually.UntilAsync(async () => (await http.GetStringAsync(new Uri("/hangfire/jobs/succeeded", UriKind.Relative))).Contains($"Run #{run["id"]}", StringComparison.Ordinal),
             Seconds(30), "the job to be succeeded");

@@ -138,7 +138,7 @@ public sealed class ImmediateScheduleTests : SystemTestBase
     {
         var scheduleId = await Client.CreateScheduleAsync($$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{Target.Url("/dash")}}}"}}""");
         var run = await Client.WaitForFinishedRunAsync(scheduleId, Seconds(30));
-        using var http = new HttpClient { BaseAddress = Api.BaseAddress };
+        using var http = CreateHttpClient(Api.BaseAddress!);
 
         // The job moves to Succeeded just after the run is recorded.
         await Eventually.UntilAsync(async () =>
@@ -155,7 +155,7 @@ public sealed class ImmediateScheduleTests : SystemTestBase
         Assert.That(status, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(body!.ToJsonString(), Is.EqualTo("""{"status":"healthy","scheduler_running":true}"""));
 
-        using var http = new HttpClient { BaseAddress = Api.BaseAddress };
+        using var http = CreateHttpClient(Api.BaseAddress!);
         Assert.That((await http.GetAsync(new Uri("/health/live", UriKind.Relative))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That((await http.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
@@ -163,7 +163,7 @@ public sealed class ImmediateScheduleTests : SystemTestBase
     [Test]
     public async Task Docs_and_the_openapi_document_are_served()
     {
-        using var http = new HttpClient { BaseAddress = Api.BaseAddress };
+        using var http = CreateHttpClient(Api.BaseAddress!);
         var docs = await http.GetStringAsync(new Uri("/docs/", UriKind.Relative));
         Assert.That(docs, Does.Contain("scalar"));
         var openApi = JsonNode.Parse(await http.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)))!;

@@ -92,7 +92,7 @@ public sealed class ValidationTests : SystemTestBase
     [Test]
     public async Task A_body_that_is_not_json_is_refused_with_a_problem()
     {
-        using var http = new HttpClient { BaseAddress = Api.BaseAddress };
+        using var http = CreateHttpClient(Api.BaseAddress!);
         using var plain = await http.PostAsync(new Uri("/schedules", UriKind.Relative), new StringContent("schedule_type=IMMEDIATE"));
         Assert.That(plain.StatusCode, Is.EqualTo(HttpStatusCode.UnsupportedMediaType));
         Assert.That(plain.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
@@ -109,7 +109,7 @@ public sealed class ValidationTests : SystemTestBase
     [TestCase("skip=-1", "skip")]
     public async Task Bad_run_filters_are_400s_naming_the_parameter(string query, string field)
     {
-        using var http = new HttpClient { BaseAddress = Api.BaseAddress };
+        using var http = CreateHttpClient(Api.BaseAddress!);
         using var response = await http.GetAsync(new Uri($"/runs?{query}", UriKind.Relative));
         var body = await response.Content.ReadAsStringAsync();
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), body);

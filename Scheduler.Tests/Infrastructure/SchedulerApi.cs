@@ -75,8 +75,21 @@ public interface ISchedulerApi
 
 public static class SchedulerApiExtensions
 {
-    public static ISchedulerApi CreateClient(Uri baseAddress) =>
-        RestService.For<ISchedulerApi>(new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) });
+    public static ISchedulerApi CreateClient(Uri baseAddress, string? key = TestKeys.Admin) =>
+        RestService.For<ISchedulerApi>(CreateHttpClient(baseAddress, key));
+
+    /// <summary>The one way tests make an HTTP client for the API: with an API key (admin unless told), or none.</summary>
+    public static HttpClient CreateHttpClient(Uri baseAddress, string? key = TestKeys.Admin, HttpMessageHandler? handler = null)
+    {
+        var http = handler is null ? new HttpClient() : new HttpClient(handler);
+        http.BaseAddress = baseAddress;
+        http.Timeout = TimeSpan.FromSeconds(30);
+        if (key is not null)
+        {
+            http.DefaultRequestHeaders.Add("X-Api-Key", key);
+        }
+        return http;
+    }
 
     public static HttpContent Json(string json) => new StringContent(json, Encoding.UTF8, "application/json");
 

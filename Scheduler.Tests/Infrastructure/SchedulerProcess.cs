@@ -53,7 +53,7 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
         };
         var process = Start("api", Directory("SchedulerApiDirectory"), "Scheduler.Api.dll", [], environment, new Uri($"http://127.0.0.1:{port}"));
-        using var http = new HttpClient { BaseAddress = process.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        using var http = SchedulerApiExtensions.CreateHttpClient(process.BaseAddress!);
         await process.WaitAsync(async () =>
         {
             try
@@ -172,6 +172,12 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
         info.Environment["ConnectionStrings__Scheduler"] = TestAssemblySetup.ConnectionString;
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (key, value) in TestKeys.Settings)
+        {
+            info.Environment[key] = value;
+        }
+        // Tests drive thousands of requests through one key; the rate limit has its own test.
+        info.Environment["Limits__RequestsPerSecond"] = "0";
         foreach (var (key, value) in settings)
         {
             info.Environment[key] = value;

@@ -1,0 +1,194 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Scheduler.Tests.Infrastructure;
+using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
+
+namespace Scheduler.Tests.EndToEnd;
+
+/// <summary>
+/// API keys on every endpoint (taken from the OpenAPI document, so a new endpoint is covered the day it
+/// appears), read-only keys that cannot write, and a dashboard that needs a sign-in.
+/// </summary>
+public sealed class AuthTests : SystemTestBase
+{
+    protected override bool StartsWorker => false;
+
+    private static readonly string[] OpenPaths = ["/health", "/health/live", "/health/ready"];
+
+    [Test]
+    public async Task Every_endpoint_answers_401_problem_details_without_a_key_or_with_a_wrong_one()
+    {
+        var endpoints = await EndpointsAsync();
+        Assert.That(endpoints, Has.Count.GreaterThan(20), "the OpenAPI document lists the endpoints");
+        using var anonymous = CreateHttpClient(Api.BaseAddress!, key: null);
+        using var wrong = CreateHttpClient(Api.BaseAddress!, key: "not-a-key-of-this-server");
+        using var bearerWrong = CreateHttpClient(Api.BaseAddress!, key: null);
+        bearerWrong.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "also-not-a-key-of-this-server");
+        var before = await TestDatabase.CountsAsync();
+        foreach (var (method, path) in endpoints.Where(e => !OpenPaths.Contains(e.Path)))
+        {
+            foreach (var client in new[] { anonymous, wrong, bearerWrong })
+            {
+                using var response = await client.SendAsync(Request(method, path));
+                var body = await response.Content.ReadAsStringAsync();
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), $"{method} {path}: {body}");
+                Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"), $"{method} {path}");
+                Assert.That(JsonNode.Parse(body)!["status"]!.GetValue<int>(), Is.EqualTo(401));
+                Assert.That(response.Headers.WwwAuthenticate.ToString(), Is.EqualTo("Bearer"));
+            }
+        }
+        Assert.That(await TestDatabase.CountsAsync(), Is.EqualTo(before), "nothing written");
+    }
+
+    [Test]
+    public async Task Health_endpoints_stay_open_and_say_nothing_sensitive()
+    {
+        using var anonymous = CreateHttpClient(Api.BaseAddress!, key: null);
+        foreach (var path in OpenPaths)
+        {
+            using var response = await anonymous.GetAsync(new Uri(path, UriKind.Relative));
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), path);
+            Assert.That(body, Does.Not.Contain("Host=").And.Not.Contain("postgres").And.Not.Contain(TestKeys.Admin), path);
+        }
+    }
+
+    [Test]
+    public async Task A_read_only_key_reads_everything_and_writes_nothing()
+    {
+        var scheduleId = await Client.CreateScheduleAsync($$$"""{"schedule_type": "ONCE", "run_at": "+1d", "target": {"url": "{{{Target.Url("/x")}}}"}}""");
+        using var reader = CreateHttpClient(Api.BaseAddress!, TestKeys.ReadOnly);
+        var before = await TestDatabase.CountsAsync();
+        var endpoints = await EndpointsAsync();
+        foreach (var (method, path) in endpoints.Where(e => !OpenPaths.Contains(e.Path)))
+        {
+            using var response = await reader.SendAsync(Request(method, path.Replace("{id}", scheduleId.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)));
+            var body = await response.Content.ReadAsStringAsync();
+            if (method == HttpMethod.Get)
+            {
+                Assert.That(response.StatusCode, Is.Not.EqualTo(HttpStatusCode.Unauthorized).And.Not.EqualTo(HttpStatusCode.Forbidden), $"GET {path}: {body}");
+            }
+            else
+            {
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden), $"{method} {path}: {body}");
+                Assert.That(JsonNode.Parse(body)!["detail"]!.GetValue<string>(), Does.Contain("read_only"));
+            }
+        }
+        Assert.That(await TestDatabase.CountsAsync(), Is.EqualTo(before), "a read-only key changed nothing");
+    }
+
+    [Test]
+    public async Task The_dashboard_is_not_served_without_a_sign_in_and_a_read_only_session_cannot_requeue_or_delete()
+    {
+        // Local requests get no exception: without a session the dashboard sends the browser to sign in.
+        using (var anonymous = CreateHttpClient(Api.BaseAddress!, key: null, new HttpClientHandler { AllowAutoRedirect = false }))
+        {
+            foreach (var page in new[] { "/hangfire", "/hangfire/jobs/succeeded", "/hangfire/recurring" })
+            {
+                using var response = await anonymous.GetAsync(new Uri(page, UriKind.Relative));
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), page);
+                Assert.That(response.Headers.Location!.ToString(), Does.StartWith($"{Api.BaseAddress!.GetLeftPart(UriPartial.Authority)}/login?ReturnUrl="));
+                Assert.That(await response.Content.ReadAsStringAsync(), Does.Not.Contain("Hangfire"));
+            }
+            using var wrongKey = await anonymous.PostAsync(new Uri("/login", UriKind.Relative), Form(("key", "not-a-key-of-this-server")));
+            Assert.That(wrongKey.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        }
+
+        var scheduleId = await Client.CreateScheduleAsync($$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{Target.Url("/x")}}}"}}""");
+        var jobId = await TestDatabase.ScalarAsync<string>("SELECT hangfire_job_id FROM scheduler.runs");
+        using var reader = await SignInAsync(TestKeys.ReadOnly);
+        var jobsPage = await reader.GetStringAsync(new Uri("/hangfire/jobs/enqueued", UriKind.Relative));
+        Assert.That(jobsPage, Does.Contain($"schedule #{scheduleId}"), "a read-only session sees the jobs");
+        using (var delete = await reader.PostAsync(new Uri("/hangfire/jobs/enqueued/delete", UriKind.Relative), Form(("jobs[]", jobId))))
+        {
+            Assert.That(delete.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+        }
+        using (var requeue = await reader.PostAsync(new Uri("/hangfire/jobs/enqueued/requeue", UriKind.Relative), Form(("jobs[]", jobId))))
+        {
+            Assert.That(requeue.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+        }
+        Assert.That(await TestDatabase.ScalarAsync<string>($"SELECT statename FROM hangfire.job WHERE id = {jobId}"), Is.EqualTo("Enqueued"), "the job was not touched");
+
+        using var admin = await SignInAsync(TestKeys.Admin);
+        using (var delete = await admin.PostAsync(new Uri("/hangfire/jobs/enqueued/delete", UriKind.Relative), Form(("jobs[]", jobId))))
+        {
+            Assert.That(delete.StatusCode, Is.EqualTo(HttpStatusCode.NoContent).Or.EqualTo(HttpStatusCode.OK));
+        }
+        Assert.That(await TestDatabase.ScalarAsync<string>($"SELECT statename FROM hangfire.job WHERE id = {jobId}"), Is.EqualTo("Deleted"), "an admin session may delete");
+    }
+
+    /// <summary>A browser-like client: signs in with a key on the sign-in page and keeps the session cookie.</summary>
+    private async Task<HttpClient> SignInAsync(string key)
+    {
+        var client = CreateHttpClient(Api.BaseAddress!, key: null, new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() });
+        using var response = await client.PostAsync(new Uri("/login", UriKind.Relative), Form(("key", key), ("return_url", "/hangfire/jobs/enqueued")));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
+        Assert.That(response.Headers.Location!.ToString(), Is.EqualTo("/hangfire/jobs/enqueued"));
+        return client;
+    }
+
+    private static FormUrlEncodedContent Form(params (string Key, string Value)[] fields) =>
+        new(fields.Select(f => new KeyValuePair<string, string>(f.Key, f.Value)));
+
+    private static HttpRequestMessage Request(HttpMethod method, string path) =>
+        new(method, new Uri(path.Replace("{id}", "1", StringComparison.Ordinal).Replace("{name}", "echo", StringComparison.Ordinal), UriKind.Relative))
+        {
+            Content = method == HttpMethod.Get ? null : new StringContent("{}", Encoding.UTF8, "application/json"),
+        };
+
+    /// <summary>Every operation in the OpenAPI document, which is served without a key.</summary>
+    private async Task<List<(HttpMethod Method, string Path)>> EndpointsAsync()
+    {
+        using var anonymous = CreateHttpClient(Api.BaseAddress!, key: null);
+        var document = JsonNode.Parse(await anonymous.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)))!;
+        return [.. document["paths"]!.AsObject().SelectMany(path => path.Value!.AsObject()
+            .Select(operation => (new HttpMethod(operation.Key.ToUpperInvariant()), path.Key)))];
+    }
+}
+
+/// <summary>Each key has its own rate; over it, 429 problem details with Retry-After.</summary>
+public sealed class RateLimitTests : SystemTestBase
+{
+    protected override bool StartsWorker => false;
+
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
+    {
+        ["Limits__RequestsPerSecond"] = "2",
+        ["Limits__Burst"] = "5",
+    };
+
+    [Test]
+    public async Task A_key_over_its_rate_gets_429_with_retry_after_and_other_keys_are_unaffected()
+    {
+        using var admin = CreateHttpClient(Api.BaseAddress!);
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? limited = null;
+        for (var i = 0; i < 30 && limited is null; i++)
+        {
+            var response = await admin.GetAsync(new Uri("/schedules", UriKind.Relative));
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                limited = response;
+            }
+            else
+            {
+                response.Dispose();
+            }
+        }
+        Assert.That(limited, Is.Not.Null, $"statuses: {string.Join(", ", statuses)}");
+        using (limited)
+        {
+            Assert.That(limited!.Headers.RetryAfter?.Delta, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(1)));
+            Assert.That(limited.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+            Assert.That(await limited.Content.ReadAsStringAsync(), Does.Contain("Too many requests"));
+        }
+        using var reader = CreateHttpClient(Api.BaseAddress!, TestKeys.ReadOnly);
+        using var other = await reader.GetAsync(new Uri("/schedules", UriKind.Relative));
+        Assert.That(other.StatusCode, Is.EqualTo(HttpStatusCode.OK), "another key has its own bucket");
+        using var anonymous = CreateHttpClient(Api.BaseAddress!, key: null);
+        using var health = await anonymous.GetAsync(new Uri("/health/live", UriKind.Relative));
+        Assert.That(health.StatusCode, Is.EqualTo(HttpStatusCode.OK), "probes are never limited");
+    }
+}
