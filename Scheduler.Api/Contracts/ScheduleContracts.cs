@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Scheduler.Core.Model;
+using Scheduler.Core.Security;
 
 namespace Scheduler.Api.Contracts;
 
@@ -115,7 +116,7 @@ public sealed record ScheduleResponse(
             schedule.JobArgs is null ? null : JsonDocument.Parse(schedule.JobArgs).RootElement.Clone(),
             schedule.ExpectedHttpStatus,
             new RetryResponse(schedule.MaxAttempts, schedule.RetryInitialIntervalSeconds, schedule.RetryMaxIntervalSeconds),
-            schedule.MaxDelaySeconds, schedule.CallbackUrl, schedule.ErrorCallbackUrl, schedule.CallbackHeaders, schedule.NoResponse,
+            schedule.MaxDelaySeconds, schedule.CallbackUrl, schedule.ErrorCallbackUrl, SecretProtector.MaskHeaders(schedule.CallbackHeaders), schedule.NoResponse,
             schedule.ReferenceId, schedule.RefDoctype, schedule.RefDocname, schedule.Tag, schedule.NextRunAt, schedule.LastRunAt, schedule.Remarks, schedule.CreatedAt,
             schedule.UpdatedAt);
     }

@@ -1,4 +1,5 @@
 using Scheduler.Core.Model;
+using Scheduler.Core.Security;
 
 namespace Scheduler.Api.Contracts;
 
@@ -34,13 +35,10 @@ public sealed record TargetResponse(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
-    /// <summary>What a secret reads as in every answer.</summary>
-    public const string Masked = "***";
-
     public static TargetResponse From(Target target)
     {
         ArgumentNullException.ThrowIfNull(target);
-        return new(target.Id, target.Name, target.Url, target.Method, target.Headers, target.BodyTemplate,
-            target.TimeoutSeconds, target.SigningSecret is null ? null : Masked, target.Inline, target.CreatedAt, target.UpdatedAt);
+        return new(target.Id, target.Name, target.Url, target.Method, SecretProtector.MaskHeaders(target.Headers), target.BodyTemplate,
+            target.TimeoutSeconds, target.SigningSecret is null ? null : SecretProtector.Masked, target.Inline, target.CreatedAt, target.UpdatedAt);
     }
 }

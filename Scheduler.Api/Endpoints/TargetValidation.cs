@@ -1,6 +1,7 @@
 using Scheduler.Api.Contracts;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Model;
+using Scheduler.Core.Security;
 
 namespace Scheduler.Api.Endpoints;
 
@@ -59,7 +60,8 @@ internal static class TargetValidation
         var headers = request.Headers ?? [];
         ValidateHeaders(headers, prefix + "headers", errors);
 
-        if (request.SigningSecret is { } secret && (secret.Length is < 16 or > 1024))
+        // "***" is the masked answer sent back in an update: the stored secret stays.
+        if (request.SigningSecret is { } secret && secret != SecretProtector.Masked && (secret.Length is < 16 or > 1024))
         {
             errors.Add(prefix + "signing_secret", "must be 16 to 1024 characters.");
         }

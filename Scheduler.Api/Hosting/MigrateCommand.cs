@@ -1,5 +1,6 @@
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Persistence;
+using Scheduler.Core.Security;
 
 namespace Scheduler.Api.Hosting;
 
@@ -19,6 +20,8 @@ internal static class MigrateCommand
         var startup = host.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>();
         startup.Validate();
         await host.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(CancellationToken.None);
+        // Create the Data Protection key ring now, once, so processes starting together share one key.
+        host.Services.GetRequiredService<SecretProtector>().Protect("key ring");
         return 0;
     }
 }

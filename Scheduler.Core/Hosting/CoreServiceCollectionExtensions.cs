@@ -1,5 +1,6 @@
 using Hangfire;
 using Hangfire.PostgreSql;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Persistence;
+using Scheduler.Core.Security;
 
 namespace Scheduler.Core.Hosting;
 
@@ -53,7 +55,12 @@ public static class CoreServiceCollectionExtensions
             return builder.Build();
         });
         services.AddDbContextPool<SchedulerDbContext>((sp, options) =>
-            SchedulerDbContextOptions.Configure(options, sp.GetRequiredService<NpgsqlDataSource>()));
+            SchedulerDbContextOptions.Configure(options, sp.GetRequiredService<NpgsqlDataSource>())
+                .AddInterceptors(sp.GetRequiredService<SecretsInterceptor>()));
+        // One key ring for every process, in PostgreSQL: what the API encrypts, any worker decrypts.
+        services.AddDataProtection().SetApplicationName("Scheduler").PersistKeysToDbContext<SchedulerDbContext>();
+        services.TryAddSingleton<SecretProtector>();
+        services.TryAddSingleton<SecretsInterceptor>();
         services.TryAddSingleton<DatabaseMigrator>();
         services.TryAddSingleton<RunEnqueuer>();
         services.TryAddSingleton<CallbackEnqueuer>();

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Scheduler.Core.Security;
 using Serilog;
 using Serilog.Events;
 
@@ -29,6 +30,7 @@ public static class LoggingSetup
             .MinimumLevel.Override("Hangfire", LogEventLevel.Information)
             .ReadFrom.Configuration(configuration)
             .Enrich.FromLogContext()
+            .Destructure.With<SecretDestructuringPolicy>()
             .Enrich.WithProperty("Process", processName)
             .WriteTo.Console(outputTemplate: OutputTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -11,7 +12,7 @@ namespace Scheduler.Core.Persistence;
 /// The <c>scheduler</c> schema: targets, schedules, runs, attempts, callback deliveries. Names are
 /// snake_case; enums are stored with their <see cref="WireName"/>, so SQL reads like the API.
 /// </summary>
-public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> options) : DbContext(options)
+public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> options) : DbContext(options), IDataProtectionKeyContext
 {
     public const string Schema = "scheduler";
 
@@ -28,6 +29,9 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
     public DbSet<JobType> JobTypes => Set<JobType>();
 
     public DbSet<ReconciliationRecord> Reconciliations => Set<ReconciliationRecord>();
+
+    /// <summary>The Data Protection key ring that encrypts stored secrets, shared by every process.</summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

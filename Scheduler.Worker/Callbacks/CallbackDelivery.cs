@@ -9,6 +9,7 @@ using Npgsql;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
+using Scheduler.Core.Security;
 using Scheduler.Worker.Execution;
 
 namespace Scheduler.Worker.Callbacks;
@@ -26,6 +27,7 @@ internal sealed class CallbackJob(
     CallbackEnqueuer enqueuer,
     TimeProvider time,
     IOptions<ExecutionOptions> options,
+    SecretProtector secrets,
     ILogger<CallbackJob> logger) : ICallbackJob
 {
     public async Task DeliverAsync(long deliveryId, long runId, CancellationToken cancellationToken)
@@ -152,7 +154,7 @@ internal sealed class CallbackJob(
             WireName.Parse<DeliveryStatus>(reader.GetString(0)),
             reader.GetString(1),
             reader.GetInt32(2),
-            JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(3)) ?? [],
+            secrets.UnprotectHeaders(JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(3)) ?? []),
             payload);
     }
 

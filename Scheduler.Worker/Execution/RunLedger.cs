@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Model;
+using Scheduler.Core.Security;
 
 namespace Scheduler.Worker.Execution;
 
@@ -11,7 +12,7 @@ namespace Scheduler.Worker.Execution;
 /// load the plan, claim the run under a lease, renew the lease, record the outcome, hand the run back.
 /// Lease decisions use the database's clock, so workers on different machines agree.
 /// </summary>
-internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOptions> options)
+internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOptions> options, SecretProtector secrets)
 {
     private static readonly string Running = WireName.Of(RunStatus.Running);
     private static readonly string Pending = WireName.Of(RunStatus.Pending);
@@ -51,7 +52,8 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
             JobName: reader.IsDBNull(7) ? null : reader.GetString(7),
             Url: hasTarget ? reader.GetString(8) : null,
             Method: hasTarget ? reader.GetString(9) : "GET",
-            Headers: hasTarget ? JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(10)) ?? [] : new Dictionary<string, string>(),
+            // Secrets are decrypted here, for the call, and nowhere else.
+            Headers: hasTarget ? secrets.UnprotectHeaders(JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(10)) ?? []) : new Dictionary<string, string>(),
             Body: reader.IsDBNull(11) ? null : reader.GetString(11),
             TimeoutSeconds: hasTarget ? reader.GetInt32(12) : options.Value.DefaultTimeoutSeconds,
             EarlierRunsActive: reader.GetInt32(14))
@@ -64,7 +66,7 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
             RetryMaxIntervalSeconds = reader.IsDBNull(20) ? null : reader.GetInt32(20),
             RetryRequested = reader.GetBoolean(21),
             JobArgs = reader.IsDBNull(22) ? null : reader.GetString(22),
-            SigningSecret = reader.IsDBNull(23) ? null : reader.GetString(23),
+            SigningSecret = reader.IsDBNull(23) ? null : secrets.Unprotect(reader.GetString(23)),
             CallbackUrl = reader.IsDBNull(24) ? null : reader.GetString(24),
             ErrorCallbackUrl = reader.IsDBNull(25) ? null : reader.GetString(25),
         };
