@@ -15,6 +15,11 @@ if (args is ["report", .. var files])
 var options = BenchOptions.Parse(args);
 await using var target = await ArrivalTarget.StartAsync();
 using var api = new HttpClient { BaseAddress = options.Api, Timeout = TimeSpan.FromSeconds(60) };
+// bench/run passes the key it gave the API.
+if (Environment.GetEnvironmentVariable("SCHEDULER_API_KEY") is { Length: > 0 } key)
+{
+    api.DefaultRequestHeaders.Add("X-Api-Key", key);
+}
 var result = new JsonObject { ["system"] = "scheduler", ["workers"] = options.Workers };
 
 // Steady state, not start-up: a few calls through the whole path first, so every worker process has
