@@ -1,3 +1,4 @@
+using Scheduler.Api.Security;
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -14,7 +15,7 @@ namespace Scheduler.Api.Endpoints;
 /// <summary>Runs: one per occurrence, with the attempts that made it (seed 001's filters, plus cursors).</summary>
 public static class RunsApi
 {
-    public const int MaxLimit = 1000;
+    private static int MaxLimit => LimitsOptions.Current.MaxPageSize;
     public const int DefaultLimit = 100;
 
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
@@ -59,7 +60,7 @@ public static class RunsApi
         {
             errors.Add("skip", "must not be negative.");
         }
-        if (filters.Limit is < 1 or > MaxLimit)
+        if (filters.Limit < 1 || filters.Limit > MaxLimit)
         {
             errors.Add("limit", $"must be between 1 and {MaxLimit}.");
         }
@@ -98,7 +99,7 @@ public static class RunsApi
         {
             query = query.Where(r => r.DueAt < position.DueAt || (r.DueAt == position.DueAt && r.Id < position.Id));
         }
-        var limit = filters.Limit ?? DefaultLimit;
+        var limit = filters.Limit ?? Math.Min(DefaultLimit, MaxLimit);
         var runs = await query.OrderByDescending(r => r.DueAt).ThenByDescending(r => r.Id)
             .Skip(filters.Skip ?? 0).Take(limit + 1).ToListAsync(cancellationToken);
         var next = runs.Count > limit ? EncodeCursor(runs[limit - 1]) : null;

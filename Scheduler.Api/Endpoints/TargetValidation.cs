@@ -1,6 +1,7 @@
 using Scheduler.Api.Contracts;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Model;
+using Scheduler.Api.Security;
 using Scheduler.Core.Security;
 
 namespace Scheduler.Api.Endpoints;
@@ -9,11 +10,13 @@ namespace Scheduler.Api.Endpoints;
 internal static class TargetValidation
 {
     public static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
-    public const int MaxUrlLength = 2048;
     public const int MaxNameLength = 200;
-    public const int MaxHeaders = 50;
-    public const int MaxHeaderValueLength = 8192;
-    public const int MaxBodyLength = 256 * 1024;
+
+    // Configurable (section Limits).
+    private static int MaxUrlLength => LimitsOptions.Current.MaxUrlLength;
+    private static int MaxHeaders => LimitsOptions.Current.MaxHeaders;
+    private static int MaxHeaderValueLength => LimitsOptions.Current.MaxHeaderValueLength;
+    private static int MaxBodyLength => LimitsOptions.Current.MaxBodyTemplateLength;
 
     /// <summary>Checks <paramref name="request"/> and, when valid, returns the target it describes.</summary>
     /// <param name="request">The target as sent.</param>
@@ -71,7 +74,7 @@ internal static class TargetValidation
             errors.Add(prefix + "body", "give body or body_template, not both.");
         }
         var body = request.BodyTemplate ?? request.Body;
-        if (body is { Length: > MaxBodyLength })
+        if (body is not null && body.Length > MaxBodyLength)
         {
             errors.Add(prefix + (request.BodyTemplate is null ? "body" : "body_template"), $"must be at most {MaxBodyLength} characters.");
         }

@@ -15,6 +15,27 @@ public sealed class LimitsOptions
 
     /// <summary>How many requests a key may make at once above its rate.</summary>
     public int Burst { get; set; } = 1000;
+
+    /// <summary>The longest target or callback URL.</summary>
+    public int MaxUrlLength { get; set; } = 2048;
+
+    /// <summary>Headers per target or callback.</summary>
+    public int MaxHeaders { get; set; } = 50;
+
+    /// <summary>The longest header value.</summary>
+    public int MaxHeaderValueLength { get; set; } = 8192;
+
+    /// <summary>The longest request body a target sends (body_template), in characters.</summary>
+    public int MaxBodyTemplateLength { get; set; } = 256 * 1024;
+
+    /// <summary>The most items one page of a list returns (<c>limit</c>).</summary>
+    public int MaxPageSize { get; set; } = 1000;
+
+    /// <summary>
+    /// The limits in force in this process, for the validation rules (static code shared by every
+    /// endpoint and adapter); set once at startup from configuration.
+    /// </summary>
+    internal static LimitsOptions Current { get; set; } = new();
 }
 
 internal sealed class LimitsOptionsValidator : IValidateOptions<LimitsOptions>
@@ -34,6 +55,19 @@ internal sealed class LimitsOptionsValidator : IValidateOptions<LimitsOptions>
         {
             errors.Add($"Limits:Burst must be between 1 and 10000000 (got {options.Burst}).");
         }
+        Positive(errors, "Limits:MaxUrlLength", options.MaxUrlLength, 64, 65_536);
+        Positive(errors, "Limits:MaxHeaders", options.MaxHeaders, 1, 1000);
+        Positive(errors, "Limits:MaxHeaderValueLength", options.MaxHeaderValueLength, 64, 1024 * 1024);
+        Positive(errors, "Limits:MaxBodyTemplateLength", options.MaxBodyTemplateLength, 0, 50 * 1024 * 1024);
+        Positive(errors, "Limits:MaxPageSize", options.MaxPageSize, 1, 100_000);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Positive(List<string> errors, string key, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add($"{key} must be between {min} and {max} (got {value}).");
+        }
     }
 }

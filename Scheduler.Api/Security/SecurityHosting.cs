@@ -72,6 +72,7 @@ internal static class SecurityHosting
 
     public static WebApplication UseSchedulerSecurity(this WebApplication app)
     {
+        LimitsOptions.Current = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();

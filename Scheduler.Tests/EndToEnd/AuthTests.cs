@@ -192,3 +192,46 @@ public sealed class RateLimitTests : SystemTestBase
         Assert.That(health.StatusCode, Is.EqualTo(HttpStatusCode.OK), "probes are never limited");
     }
 }
+
+/// <summary>Every size limit is a setting, and going over it is a 4xx naming the field.</summary>
+public sealed class LimitsTests : SystemTestBase
+{
+    protected override bool StartsWorker => false;
+
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
+    {
+        ["Limits__MaxRequestBodyBytes"] = "4096",
+        ["Limits__MaxUrlLength"] = "100",
+        ["Limits__MaxHeaders"] = "2",
+        ["Limits__MaxHeaderValueLength"] = "64",
+        ["Limits__MaxBodyTemplateLength"] = "10",
+        ["Limits__MaxPageSize"] = "5",
+    };
+
+    [Test]
+    public async Task Configured_limits_are_enforced_with_problems_naming_the_field()
+    {
+        var longUrl = Target.Url("/" + new string('a', 120));
+        await AssertRejectedAsync($$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{longUrl}}}"}}""", "target.url", "at most 100");
+        await AssertRejectedAsync($$$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{{Target.Url("/x")}}}}", "headers": {"A": "1", "B": "2", "C": "3"}}}""", "target.headers", "at most 2");
+        await AssertRejectedAsync($$$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{{Target.Url("/x")}}}}", "headers": {"A": "{{{{new string('v', 65)}}}}"}}}""", "target.headers.A", "at most 64");
+        await AssertRejectedAsync($$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{Target.Url("/x")}}}", "body": "more than ten characters"}}""", "target.body", "at most 10");
+        await AssertRejectedAsync($$$"""{"schedule_type": "IMMEDIATE", "callback_url": "{{{longUrl}}}", "target": {"url": "{{{Target.Url("/x")}}}"}}""", "callback_url", "at most 100");
+
+        var (status, problem) = await Client.ListRuns(limit: 6).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(problem!["errors"]!["limit"]![0]!.GetValue<string>(), Does.Contain("between 1 and 5"));
+
+        var (tooBig, body) = await Client.CreateSchedule(Json($$$"""{"schedule_type": "IMMEDIATE", "tag": "{{{new string('x', 5000)}}}", "target": {"url": "{{{Target.Url("/x")}}}"}}""")).ReadAsync();
+        Assert.That(tooBig, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge), body?.ToJsonString());
+        Assert.That(body!["status"]!.GetValue<int>(), Is.EqualTo(413));
+        Assert.That(await TestDatabase.CountsAsync(), Is.EqualTo("targets=0 schedules=0 runs=0 attempts=0"), "nothing written");
+    }
+
+    private async Task AssertRejectedAsync(string json, string field, string message)
+    {
+        var (status, problem) = await Client.CreateSchedule(Json(json)).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest), problem?.ToJsonString());
+        Assert.That(problem!["errors"]![field]?[0]?.GetValue<string>(), Does.Contain(message), problem.ToJsonString());
+    }
+}
