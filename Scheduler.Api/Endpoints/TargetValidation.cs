@@ -1,7 +1,7 @@
 using Scheduler.Api.Contracts;
+using Scheduler.Api.Security;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Model;
-using Scheduler.Api.Security;
 using Scheduler.Core.Security;
 
 namespace Scheduler.Api.Endpoints;
@@ -11,6 +11,12 @@ internal static class TargetValidation
 {
     public static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
     public const int MaxNameLength = 200;
+
+    /// <summary>
+    /// The SSRF guard's rule, applied at submission to literal addresses and <c>localhost</c> for fast
+    /// feedback (names are not resolved here; the worker checks every address it connects to). Set at startup.
+    /// </summary>
+    internal static OutboundAddressPolicy? AddressPolicy { get; set; }
 
     // Configurable (section Limits).
     private static int MaxUrlLength => LimitsOptions.Current.MaxUrlLength;
@@ -52,6 +58,10 @@ internal static class TargetValidation
         else if (!Uri.TryCreate(request.Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || string.IsNullOrEmpty(uri.Host))
         {
             errors.Add(prefix + "url", $"'{request.Url}' is not an absolute http or https URL.");
+        }
+        else if (AddressPolicy?.Refusal(uri.Host) is { } refusal)
+        {
+            errors.Add(prefix + "url", refusal);
         }
 
         var method = (request.Method ?? "GET").Trim().ToUpperInvariant();
@@ -140,6 +150,11 @@ internal static class TargetValidation
             || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || string.IsNullOrEmpty(uri.Host))
         {
             errors.Add(field, $"must be an absolute http or https URL of at most {MaxUrlLength} characters.");
+            return false;
+        }
+        if (AddressPolicy?.Refusal(uri.Host) is { } refusal)
+        {
+            errors.Add(field, refusal);
             return false;
         }
         return true;

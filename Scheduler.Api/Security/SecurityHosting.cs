@@ -73,6 +73,7 @@ internal static class SecurityHosting
     public static WebApplication UseSchedulerSecurity(this WebApplication app)
     {
         LimitsOptions.Current = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        Endpoints.TargetValidation.AddressPolicy = app.Services.GetRequiredService<Core.Security.OutboundAddressPolicy>();
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();

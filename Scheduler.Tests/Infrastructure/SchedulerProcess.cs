@@ -178,6 +178,8 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
         }
         // Tests drive thousands of requests through one key; the rate limit has its own test.
         info.Environment["Limits__RequestsPerSecond"] = "0";
+        // Every target here is on 127.0.0.1; the SSRF guard has its own tests, with this set to false.
+        info.Environment["Outbound__AllowPrivateNetworks"] = "true";
         foreach (var (key, value) in settings)
         {
             info.Environment[key] = value;

@@ -76,6 +76,9 @@ public sealed class TestTarget : IAsyncDisposable
         return context => steps[Math.Min(Interlocked.Increment(ref calls), steps.Length - 1)](context);
     }
 
+    /// <summary>A handler that redirects (302) to <paramref name="location"/>.</summary>
+    public static Func<HttpContext, Task> Redirect(string location) => StatusWithHeader(302, "Location", location);
+
     /// <summary>A handler that answers with a status and a header.</summary>
     public static Func<HttpContext, Task> StatusWithHeader(int status, string header, string value) => async context =>
     {

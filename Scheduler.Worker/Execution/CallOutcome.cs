@@ -63,6 +63,8 @@ internal sealed record CallOutcome(
         ArgumentNullException.ThrowIfNull(exception);
         return exception.HttpRequestError switch
         {
+            // Refused by the SSRF guard: a configuration matter, not retried.
+            _ when exception.InnerException is BlockedAddressException => (RunStatus.ConnectionError, Core.Model.ErrorType.Blocked),
             HttpRequestError.NameResolutionError => (RunStatus.DnsError, Core.Model.ErrorType.Dns),
             HttpRequestError.SecureConnectionError => (RunStatus.ConnectionError, Core.Model.ErrorType.Tls),
             _ when exception.InnerException is System.Net.Sockets.SocketException

@@ -36,6 +36,7 @@ internal static class WorkerHostingExtensions
         services.AddSingleton<WorkerIdentity>();
         services.AddSingleton<RunLedger>();
         services.AddSingleton<HttpCallExecutor>();
+        services.AddSingleton<GuardedConnector>();
         services.AddSingleton<RunExecution>();
         services.AddScoped<IRunJob, RunJob>();
         services.AddScoped<IRunBatchJob, RunBatchJob>();
@@ -85,6 +86,8 @@ internal static class WorkerHostingExtensions
                     MaxAutomaticRedirections = Math.Max(1, execution.MaxRedirects),
                     AutomaticDecompression = DecompressionMethods.None,
                     UseCookies = false,
+                    // The SSRF guard: every connection, redirects included, goes to a checked address.
+                    ConnectCallback = sp.GetRequiredService<GuardedConnector>().ConnectAsync,
                 };
             })
             // The handler's own connection lifetime does DNS refresh; no need to rotate handlers.
