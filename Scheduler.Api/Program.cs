@@ -1,3 +1,4 @@
+using Scheduler.Api.Compat;
 using Scheduler.Api.Endpoints;
 using Scheduler.Api.Hosting;
 using Scheduler.Core.Hosting;
@@ -21,6 +22,7 @@ return await ProcessHost.RunAsync("api", async () =>
     app.MapMetricsApi();
     app.MapJobsApi();
     app.MapReconcileApi();
+    app.MapCompat();
     app.MapSchedulerDocs();
     app.MapSchedulerDashboard();
 

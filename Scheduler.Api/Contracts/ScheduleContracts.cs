@@ -103,7 +103,9 @@ public sealed record ScheduleResponse(
     DateTimeOffset? LastRunAt,
     IReadOnlyList<string> Remarks,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt)
+    DateTimeOffset UpdatedAt,
+    string Source,
+    string? ExternalKey)
 {
     public static ScheduleResponse From(Schedule schedule)
     {
@@ -118,6 +120,6 @@ public sealed record ScheduleResponse(
             new RetryResponse(schedule.MaxAttempts, schedule.RetryInitialIntervalSeconds, schedule.RetryMaxIntervalSeconds),
             schedule.MaxDelaySeconds, schedule.CallbackUrl, schedule.ErrorCallbackUrl, SecretProtector.MaskHeaders(schedule.CallbackHeaders), schedule.NoResponse,
             schedule.ReferenceId, schedule.RefDoctype, schedule.RefDocname, schedule.Tag, schedule.NextRunAt, schedule.LastRunAt, schedule.Remarks, schedule.CreatedAt,
-            schedule.UpdatedAt);
+            schedule.UpdatedAt, schedule.Source, schedule.ExternalKey);
     }
 }

@@ -130,27 +130,42 @@ public static class RunsApi
     public static async Task<Results<Accepted<RunResponse>, ProblemHttpResult>> RetryRun(
         long id, SchedulerDbContext db, RunEnqueuer enqueuer, TimeProvider time, CancellationToken cancellationToken)
     {
+        var (run, reopened) = await RetryAsync(id, db, enqueuer, time, "Manual retry requested", cancellationToken);
+        if (run is null)
+        {
+            return Problems.NotFound($"Run {id} not found");
+        }
+        if (!reopened)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The run has not finished.",
+                detail: $"Run {id} is {WireName.Of(run.Status)}; only a finished run can be retried.");
+        }
+        return TypedResults.Accepted($"/runs/{id}", RunResponse.From(run, withAttempts: false));
+    }
+
+    /// <summary>
+    /// Reopens a finished run (PENDING, the next attempt manual, a remark starting with <paramref name="why"/>)
+    /// and queues it now. Returns the run (null if there is none) and whether it was reopened (false while it is still going).
+    /// </summary>
+    internal static async Task<(Run? Run, bool Reopened)> RetryAsync(
+        long id, SchedulerDbContext db, RunEnqueuer enqueuer, TimeProvider time, string why, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(db);
         ArgumentNullException.ThrowIfNull(enqueuer);
+        ArgumentNullException.ThrowIfNull(time);
         var now = time.GetUtcNow();
-        var remark = $"Manual retry requested at {now:O}.";
+        var remark = $"{why} at {now:O}.";
         var reopened = await db.Database.ExecuteSqlInterpolatedAsync($"""
             UPDATE scheduler.runs
             SET status = 'PENDING', retry_requested = true, next_attempt_at = NULL, remarks = array_append(remarks, {remark}), updated_at = {now}
             WHERE id = {id} AND status NOT IN ('PENDING', 'RUNNING')
             """, cancellationToken);
         var run = await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
-        if (run is null)
+        if (run is not null && reopened > 0)
         {
-            return Problems.NotFound($"Run {id} not found");
+            await enqueuer.RetryAtAsync(new RunToEnqueue(run.Id, run.ScheduleId, run.DueAt), now, cancellationToken);
         }
-        if (reopened == 0)
-        {
-            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The run has not finished.",
-                detail: $"Run {id} is {WireName.Of(run.Status)}; only a finished run can be retried.");
-        }
-        await enqueuer.RetryAtAsync(new RunToEnqueue(run.Id, run.ScheduleId, run.DueAt), now, cancellationToken);
-        return TypedResults.Accepted($"/runs/{id}", RunResponse.From(run, withAttempts: false));
+        return (run, reopened > 0);
     }
 
     private static DateTimeOffset? ParseTime(string? text, string field, DateTimeOffset now, ValidationErrors errors)

@@ -47,18 +47,38 @@ public static class SchedulesApi
     public static async Task<Results<Created<ScheduleResponse>, ValidationProblem>> CreateSchedule(
         ScheduleRequest request, [AsParameters] Services services, CancellationToken cancellationToken)
     {
+        var (schedule, errors) = await CreateAsync(request, services, new ScheduleOrigin("api"), cancellationToken);
+        return schedule is null ? errors.ToProblem() : TypedResults.Created($"/schedules/{schedule.Id}", ScheduleResponse.From(schedule));
+    }
+
+    /// <summary>Which contract a schedule came through (<c>api</c> or a seed adapter), and what that contract calls it.</summary>
+    /// <param name="Source">api, callme, tasks, celery or frappe.</param>
+    /// <param name="ExternalKey">The adapter's own key (a callme name@time, a task name).</param>
+    /// <param name="ExternalData">The adapter's own fields that have no place in the model, as JSON.</param>
+    public sealed record ScheduleOrigin(string Source, string? ExternalKey = null, string? ExternalData = null);
+
+    /// <summary>
+    /// Creates a schedule exactly as POST /schedules does — the one path for the API and every seed
+    /// adapter. Returns the committed schedule, or the validation errors and nothing written.
+    /// </summary>
+    internal static async Task<(Schedule? Schedule, ValidationErrors Errors)> CreateAsync(
+        ScheduleRequest request, Services services, ScheduleOrigin origin, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(services);
         var now = services.Time.GetUtcNow();
         var errors = new ValidationErrors();
-        var schedule = new Schedule { Source = "api", CreatedAt = now, UpdatedAt = now };
+        var schedule = new Schedule
+        {
+            Source = origin.Source, ExternalKey = origin.ExternalKey, ExternalData = origin.ExternalData, CreatedAt = now, UpdatedAt = now,
+        };
         ApplyName(request, schedule, errors);
         await ApplyWhatAsync(request, schedule, services, now, isNew: true, errors, cancellationToken);
         ScheduleSettings.Apply(request, schedule, errors);
         var first = ScheduleTiming.Apply(request, schedule, isNew: true, now, services.Scheduling.Value, errors);
         if (errors.Any)
         {
-            return errors.ToProblem();
+            return (null, errors);
         }
         // An IMMEDIATE schedule's run is created here, with the schedule, in the same transaction; the
         // dispatcher creates the runs of every other kind when they come due.
@@ -82,7 +102,7 @@ public static class SchedulesApi
             await EnqueueCommittedAsync(services, run);
         }
         Log.ScheduleCreated(services.Logger, schedule.Id, WireName.Of(schedule.Type), schedule.NextRunAt);
-        return TypedResults.Created($"/schedules/{schedule.Id}", ScheduleResponse.From(schedule));
+        return (schedule, errors);
     }
 
     public static async Task<Ok<List<ScheduleResponse>>> ListSchedules(SchedulerDbContext db, CancellationToken cancellationToken)
@@ -104,14 +124,30 @@ public static class SchedulesApi
     public static async Task<Results<Ok<ScheduleResponse>, ValidationProblem, ProblemHttpResult>> UpdateSchedule(
         long id, ScheduleRequest request, [AsParameters] Services services, CancellationToken cancellationToken)
     {
+        var (schedule, errors) = await UpdateAsync(id, request, services, null, cancellationToken);
+        return schedule is not null ? TypedResults.Ok(ScheduleResponse.From(schedule))
+            : errors is not null ? errors.ToProblem()
+            : NotFound(id);
+    }
+
+    /// <summary>
+    /// Changes a schedule as PUT /schedules/{id} does (absent fields keep their values), and lets an
+    /// adapter <paramref name="amend"/> its own fields in the same transaction. Returns the
+    /// schedule, or the errors and nothing written, or neither when there is no such schedule.
+    /// </summary>
+    internal static async Task<(Schedule? Schedule, ValidationErrors? Errors)> UpdateAsync(
+        long id, ScheduleRequest request, Services services, Action<Schedule>? amend, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(services);
         await using var transaction = await services.Db.Database.BeginTransactionAsync(cancellationToken);
         var schedule = await LockAsync(services.Db, id, cancellationToken);
         if (schedule is null)
         {
-            return NotFound(id);
+            return (null, null);
         }
+        // An adapter's own fields (its key, its data) change with the schedule, in the same transaction.
+        amend?.Invoke(schedule);
         var now = services.Time.GetUtcNow();
         var errors = new ValidationErrors();
         ApplyName(request, schedule, errors);
@@ -123,7 +159,7 @@ public static class SchedulesApi
         var next = ScheduleTiming.Apply(request, schedule, isNew: false, now, services.Scheduling.Value, errors);
         if (errors.Any)
         {
-            return errors.ToProblem();
+            return (null, errors);
         }
         if (timingChanged && schedule.Type != ScheduleType.Immediate)
         {
@@ -137,17 +173,21 @@ public static class SchedulesApi
         schedule.UpdatedAt = now;
         await SaveAndWakeDispatchersAsync(services.Db, schedule, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return TypedResults.Ok(ScheduleResponse.From(await ReloadAsync(services.Db, schedule, cancellationToken)));
+        return (await ReloadAsync(services.Db, schedule, cancellationToken), null);
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteSchedule(long id, [AsParameters] Services services, CancellationToken cancellationToken)
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteSchedule(long id, [AsParameters] Services services, CancellationToken cancellationToken) =>
+        await DeleteAsync(id, services, cancellationToken) ? TypedResults.NoContent() : NotFound(id);
+
+    /// <summary>Deletes a schedule as DELETE /schedules/{id} does; false when there is no such schedule.</summary>
+    internal static async Task<bool> DeleteAsync(long id, Services services, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
         await using var transaction = await services.Db.Database.BeginTransactionAsync(cancellationToken);
         var schedule = await LockAsync(services.Db, id, cancellationToken);
         if (schedule is null)
         {
-            return NotFound(id);
+            return false;
         }
         var now = services.Time.GetUtcNow();
         schedule.DeletedAt = schedule.UpdatedAt = now;
@@ -161,7 +201,7 @@ public static class SchedulesApi
             WHERE schedule_id = {id} AND status = 'PENDING'
             """, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return TypedResults.NoContent();
+        return true;
     }
 
     public static async Task<Results<Ok<ScheduleResponse>, ValidationProblem, ProblemHttpResult>> PauseSchedule(

@@ -4,6 +4,7 @@ using Hangfire;
 using Hangfire.Dashboard;
 using Microsoft.AspNetCore.Http.Json;
 using Scalar.AspNetCore;
+using Scheduler.Api.Compat;
 using Scheduler.Api.Security;
 using Scheduler.Core.Hosting;
 using Serilog;
@@ -19,6 +20,7 @@ internal static class ApiHostingExtensions
         services.AddSchedulerCore(builder.Configuration, "api");
         services.AddSchemaReadinessGate();
         services.AddSchedulerSecurity(builder.Configuration);
+        services.AddCompat(builder.Configuration);
         services.ConfigureHttpJsonOptions(options => ConfigureJson(options.SerializerOptions));
         // Bad JSON surfaces as an exception that ApiExceptionHandler turns into a problem naming the field.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);

@@ -86,6 +86,9 @@ public sealed class Schedule
     /// <summary>The key an adapter knows the schedule by (a callme task name, a Schedule Request name).</summary>
     public string? ExternalKey { get; set; }
 
+    /// <summary>An adapter's own fields that have no place in the model (JSON), returned to its clients as they gave them.</summary>
+    public string? ExternalData { get; set; }
+
     /// <summary>Notes written by reconciliation and other repairs, oldest first.</summary>
     public List<string> Remarks { get; set; } = [];
 

@@ -81,6 +81,7 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             schedule.Property(s => s.ErrorCallbackUrl).HasMaxLength(2048);
             schedule.Property(s => s.Source).HasMaxLength(32);
             schedule.Property(s => s.ExternalKey).HasMaxLength(400);
+            schedule.Property(s => s.ExternalData).HasColumnType("jsonb");
             schedule.Property(s => s.Version).IsRowVersion();
             schedule.HasOne(s => s.Target).WithMany().HasForeignKey(s => s.TargetId).OnDelete(DeleteBehavior.Restrict);
             // The dispatcher's scan: live active schedules by next due time.

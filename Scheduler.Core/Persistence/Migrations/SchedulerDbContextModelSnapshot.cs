@@ -474,6 +474,10 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasColumnType("integer[]")
                         .HasColumnName("expected_http_status");
 
+                    b.Property<string>("ExternalData")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("external_data");
+
                     b.Property<string>("ExternalKey")
                         .HasMaxLength(400)
                         .HasColumnType("character varying(400)")

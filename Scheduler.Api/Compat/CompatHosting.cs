@@ -1,0 +1,89 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Scheduler.Api.Endpoints;
+using Scheduler.Core.Model;
+
+namespace Scheduler.Api.Compat;
+
+/// <summary>
+/// The seeds' contracts, each a thin adapter over the one model: it translates its requests into
+/// schedules (through the same code as POST /schedules) and reads runs and attempts back in its shapes.
+/// Each is mapped under its own prefix and carries the API's authentication.
+/// </summary>
+internal static class CompatHosting
+{
+    public static IServiceCollection AddCompat(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<CompatOptions>().Bind(configuration.GetSection(CompatOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CompatOptions>, CompatOptionsValidator>();
+        return services;
+    }
+
+    public static WebApplication MapCompat(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<CompatOptions>>().Value;
+        if (options.CallmePrefix.Length > 0)
+        {
+            app.MapGroup(options.CallmePrefix).WithTags("Compat: callme (seed 002)").MapCallme();
+        }
+        if (options.TasksPrefix.Length > 0)
+        {
+            app.MapGroup(options.TasksPrefix).WithTags("Compat: tasks RPC (seed 003)").MapTasksRpc();
+        }
+        if (options.CeleryPrefix.Length > 0)
+        {
+            app.MapGroup(options.CeleryPrefix).WithTags("Compat: reliable tasks (seed 004)").MapCeleryTasks();
+        }
+        if (options.FrappePrefix.Length > 0)
+        {
+            app.MapGroup(options.FrappePrefix).WithTags("Compat: Schedule Requests (seed 000)").MapScheduleRequests();
+        }
+        return app;
+    }
+
+    private static readonly JsonSerializerOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions Indented = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = true };
+
+    /// <summary>JSON as a seed writes it; indented when the query has <c>pretty</c> (callme's common parameter).</summary>
+    public static IResult Json(HttpContext context, JsonNode? body, int status = StatusCodes.Status200OK)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var pretty = context.Request.Query.TryGetValue("pretty", out var value) && !string.Equals(value.ToString(), "false", StringComparison.OrdinalIgnoreCase);
+        return Results.Content((body ?? JsonValue.Create((string?)null))?.ToJsonString(pretty ? Indented : Compact) ?? "null", "application/json", statusCode: status);
+    }
+
+    /// <summary>Reads the body as a JSON object, or says why not.</summary>
+    public static async Task<(JsonObject? Body, string? Error)> ReadObjectAsync(HttpRequest request, bool optional = false)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        try
+        {
+            var node = request.ContentLength == 0 && optional ? null : await JsonNode.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+            return node switch
+            {
+                JsonObject body => (body, null),
+                null when optional => (new JsonObject(), null),
+                _ => (null, "the body must be a JSON object"),
+            };
+        }
+        catch (JsonException ex)
+        {
+            return optional && request.ContentLength is null or 0 ? (new JsonObject(), null) : (null, $"the body is not valid JSON: {ex.Message}");
+        }
+    }
+
+    /// <summary>One line listing each field's problems, for contracts whose errors are a single string.</summary>
+    public static string Describe(ValidationErrors errors) =>
+        string.Join("; ", errors.ToDictionary().Select(e => $"{e.Key}: {string.Join(" ", e.Value)}"));
+
+    /// <summary>A string field, or null; a number is taken as its text.</summary>
+    public static string? Text(JsonObject body, string name) => body[name] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<string>(out var s) => s,
+        JsonValue v when v.TryGetValue<long>(out var n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        var other => other.ToJsonString(),
+    };
+}
