@@ -6,9 +6,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Scheduler.Bench;
 
-if (args is ["report", .. var files])
+if (args is ["report", .. var rest])
 {
-    Report.Print(files);
+    Report.Run(rest);
     return 0;
 }
 
@@ -26,14 +26,34 @@ var result = new JsonObject { ["system"] = "scheduler", ["workers"] = options.Wo
 // compiled it (a fresh .NET process spends a few hundred milliseconds on its first jobs). Not measured.
 await Workloads.WarmUpAsync(api, target, options.Workers * 20);
 
+if (options.Burst > 0)
+{
+    MoreWorkloads.Progress($"W1 burst: {options.Burst} IMMEDIATE runs from 16 clients");
+    await MoreWorkloads.BurstAsync(api, target, options.Burst, result);
+}
 if (options.Delayed > 0)
 {
+    MoreWorkloads.Progress($"W2 precision: {options.Delayed} ONCE schedules over 10 s");
     await Workloads.DelayedAsync(api, target, options.Delayed, result);
 }
 if (options.Recurring > 0)
 {
+    MoreWorkloads.Progress($"W3 recurring: {options.Recurring} INTERVAL-5 s schedules for 30 s");
     await Workloads.RecurringAsync(api, target, options.Recurring, result);
 }
+if (options.ApiRate > 0)
+{
+    MoreWorkloads.Progress($"W5 API: POST /schedules at {options.ApiRate}/s for {options.ApiSeconds} s");
+    await MoreWorkloads.ApiAsync(api, options.ApiRate, options.ApiSeconds, result);
+}
+if (options.Scale > 0)
+{
+    MoreWorkloads.Progress($"W4 scale: {options.Scale} INTERVAL-60 s schedules, held {options.ScaleSeconds} s");
+    await MoreWorkloads.ScaleAsync(api, target, options.Scale, TimeSpan.FromSeconds(options.ScaleSeconds), options.Database, result);
+}
+// Scheduler's own lateness, call by call, for the plot.
+result["delayed_late_ms_all"] = new JsonArray([.. Workloads.LastDelayed.Select(v => (JsonNode?)Math.Round(v, 2))]);
+result["recurring_late_ms_all"] = new JsonArray([.. Workloads.LastRecurring.Select(v => (JsonNode?)Math.Round(v, 2))]);
 
 var json = result.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 Console.WriteLine(json);
@@ -45,7 +65,7 @@ return 0;
 
 namespace Scheduler.Bench
 {
-    internal sealed record BenchOptions(Uri Api, int Workers, int Delayed, int Recurring, string? Json)
+    internal sealed record BenchOptions(Uri Api, int Workers, int Burst, int Delayed, int Recurring, int ApiRate, int ApiSeconds, int Scale, int ScaleSeconds, string? Database, string? Json)
     {
         public static BenchOptions Parse(string[] args)
         {
@@ -57,8 +77,14 @@ namespace Scheduler.Bench
             return new BenchOptions(
                 new Uri(Get("--api", "http://127.0.0.1:8080")),
                 int.Parse(Get("--workers", "1"), CultureInfo.InvariantCulture),
+                int.Parse(Get("--burst", "0"), CultureInfo.InvariantCulture),
                 int.Parse(Get("--delayed", "200"), CultureInfo.InvariantCulture),
                 int.Parse(Get("--recurring", "20"), CultureInfo.InvariantCulture),
+                int.Parse(Get("--api-rate", "0"), CultureInfo.InvariantCulture),
+                int.Parse(Get("--api-seconds", "30"), CultureInfo.InvariantCulture),
+                int.Parse(Get("--scale", "0"), CultureInfo.InvariantCulture),
+                int.Parse(Get("--scale-seconds", "180"), CultureInfo.InvariantCulture),
+                args.Contains("--database") ? Get("--database", "") : null,
                 args.Contains("--json") ? Get("--json", "") : null);
         }
     }

@@ -1,29 +1,169 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using ScottPlot;
 
 namespace Scheduler.Bench;
 
-/// <summary>Prints the systems side by side, with Scheduler's figures as ratios of each anchor's.</summary>
+/// <summary>
+/// Prints the systems side by side with Scheduler's ratio to each anchor, writes the combined JSON, and
+/// draws the PNG: lateness (W2, W3) and throughput (W1, W4).
+/// </summary>
 internal static class Report
 {
-    private static readonly string[] Rows =
+    /// <summary>The rows; true where more is better (throughput), false where less is (lateness, early, errors).</summary>
+    private static readonly (string Key, bool Higher)[] Rows =
     [
-        "delayed_fired", "delayed_early", "delayed_late_ms_p50", "delayed_late_ms_p99", "delayed_late_ms_max",
-        "recurring_expected", "recurring_fired", "recurring_early", "recurring_late_ms_p50", "recurring_late_ms_p99", "recurring_late_ms_max",
+        ("burst_jobs", true), ("burst_submit_per_s", true), ("burst_end_to_end_per_s", true), ("burst_not_executed", false), ("burst_duplicates", false),
+        ("delayed_fired", true), ("delayed_early", false), ("delayed_late_ms_p50", false), ("delayed_late_ms_p99", false), ("delayed_late_ms_max", false),
+        ("recurring_expected", true), ("recurring_fired", true), ("recurring_early", false), ("recurring_late_ms_p50", false), ("recurring_late_ms_p99", false), ("recurring_late_ms_max", false),
+        ("api_rate_per_s", true), ("api_achieved_per_s", true), ("api_errors", false), ("api_latency_ms_p50", false), ("api_latency_ms_p99", false), ("api_latency_ms_max", false),
+        ("scale_schedules", true), ("scale_create_per_s", true), ("scale_target_runs_per_s", true), ("scale_runs_per_s", true), ("scale_kept_up_percent", true),
+        ("scale_early", false), ("scale_late_ms_p50", false), ("scale_late_ms_p99", false), ("scale_db_growth_mb_per_hour", false),
     ];
 
-    public static void Print(string[] files)
+    private static readonly string[] RatioRows =
+    [
+        "burst_submit_per_s", "burst_end_to_end_per_s", "delayed_late_ms_p50", "delayed_late_ms_p99", "delayed_late_ms_max",
+        "recurring_late_ms_p50", "recurring_late_ms_p99", "recurring_late_ms_max",
+    ];
+
+    public static void Run(string[] args)
     {
+        string? Option(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+        var files = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (i == 0 || !args[i - 1].StartsWith("--", StringComparison.Ordinal))).ToArray();
         var results = files.Where(File.Exists).Select(f => JsonNode.Parse(File.ReadAllText(f))!.AsObject()).ToList();
-        var names = results.Select(r => $"{r["system"]}{(r["mode"] is { } mode ? $" ({mode})" : "")}").ToList();
-        Console.WriteLine($"{"metric",-24}" + string.Concat(names.Select(n => $"{n,22}")) + "   scheduler vs others");
-        foreach (var row in Rows)
+        Print(results);
+        if (Option("--json") is { } json)
         {
-            var values = results.Select(r => r[row]?.GetValue<double>()).ToList();
-            var ours = values.Count > 0 ? values[0] : null;
-            var ratios = values.Skip(1).Select(v => ours is > 0 && v is > 0 ? (v.Value / ours.Value).ToString("0.#x better", CultureInfo.InvariantCulture) : "—");
-            Console.WriteLine($"{row,-24}" + string.Concat(values.Select(v => $"{(v is null ? "—" : v.Value.ToString("0.#", CultureInfo.InvariantCulture)),22}"))
-                + (row.Contains("late_ms", StringComparison.Ordinal) ? "   " + string.Join(", ", ratios) : ""));
+            var combined = new JsonObject
+            {
+                ["machine"] = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}",
+                ["at"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+                ["systems"] = new JsonArray([.. results.Select(r => (JsonNode?)r.DeepClone())]),
+                ["ratios"] = Ratios(results),
+            };
+            File.WriteAllText(json, combined.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            Console.WriteLine($"JSON: {json}");
+        }
+        if (Option("--png") is { } png)
+        {
+            Draw(results, png);
+            Console.WriteLine($"PNG:  {png}");
         }
     }
+
+    private static string Name(JsonObject r) => $"{r["system"]}{(r["mode"] is { } mode ? $" ({mode})" : "")}";
+
+    private static double? Value(JsonObject r, string key) => r[key] is JsonValue v && v.TryGetValue<double>(out var d) && !double.IsNaN(d) ? d : null;
+
+    private static void Print(List<JsonObject> results)
+    {
+        Console.WriteLine($"{"metric",-30}" + string.Concat(results.Select(r => $"{Name(r),22}")) + "   Scheduler vs each anchor");
+        foreach (var (key, higher) in Rows)
+        {
+            var values = results.Select(r => Value(r, key)).ToList();
+            if (values.All(v => v is null))
+            {
+                continue;
+            }
+            var ratios = RatioRows.Contains(key) ? "   " + string.Join(", ", values.Skip(1).Select(v => Ratio(values[0], v, higher))) : "";
+            Console.WriteLine($"{key,-30}" + string.Concat(values.Select(v => $"{(v is null ? "—" : v.Value.ToString("0.#", CultureInfo.InvariantCulture)),22}")) + ratios);
+        }
+    }
+
+    /// <summary>How many times better Scheduler is (above 1) or worse (below 1).</summary>
+    private static string Ratio(double? ours, double? theirs, bool higher) =>
+        ours is > 0 && theirs is > 0
+            ? (higher ? ours.Value / theirs.Value : theirs.Value / ours.Value).ToString("0.##", CultureInfo.InvariantCulture) + "×"
+            : "—";
+
+    private static JsonObject Ratios(List<JsonObject> results)
+    {
+        var ratios = new JsonObject();
+        if (results.Count == 0)
+        {
+            return ratios;
+        }
+        foreach (var anchor in results.Skip(1))
+        {
+            var row = new JsonObject();
+            foreach (var key in RatioRows)
+            {
+                var higher = Rows.First(r => r.Key == key).Higher;
+                var (ours, theirs) = (Value(results[0], key), Value(anchor, key));
+                row[key] = ours is > 0 && theirs is > 0 ? Math.Round(higher ? ours.Value / theirs.Value : theirs.Value / ours.Value, 2) : null;
+            }
+            ratios[Name(anchor)] = row;
+        }
+        return ratios;
+    }
+
+    private static void Draw(List<JsonObject> results, string path)
+    {
+        var names = results.Select(Name).ToArray();
+        var multiplot = new Multiplot();
+        multiplot.AddPlots(4);
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(2, 2);
+
+        // W2 and W3: lateness percentiles per system, log scale (the anchors report percentiles; Scheduler also its CDF below).
+        foreach (var (plot, prefix, title) in new[] { (multiplot.GetPlot(0), "delayed", "W2 precision: lateness (ms, log)"), (multiplot.GetPlot(1), "recurring", "W3 recurring: lateness (ms, log)") })
+        {
+            var bars = new List<Bar>();
+            var quantiles = new[] { "p50", "p99", "max" };
+            for (var s = 0; s < results.Count; s++)
+            {
+                for (var q = 0; q < quantiles.Length; q++)
+                {
+                    var value = Value(results[s], $"{prefix}_late_ms_{quantiles[q]}") ?? 0;
+                    bars.Add(new Bar { Position = (s * 4) + q, Value = Math.Log10(Math.Max(1, value)), FillColor = Palette(q), Label = value.ToString("0.#", CultureInfo.InvariantCulture) });
+                }
+            }
+            var bar = plot.Add.Bars(bars);
+            bar.ValueLabelStyle.FontSize = 10;
+            plot.Axes.Bottom.SetTicks([.. names.Select((_, i) => (i * 4) + 1.0)], names);
+            plot.Axes.Left.Label.Text = "log10(ms), bars p50 / p99 / max";
+            plot.Title(title);
+        }
+
+        var throughput = multiplot.GetPlot(2);
+        var rates = results.Select((r, i) => new Bar { Position = i, Value = Value(r, "burst_end_to_end_per_s") ?? 0, FillColor = Palette(i), Label = (Value(r, "burst_end_to_end_per_s") ?? 0).ToString("0", CultureInfo.InvariantCulture) }).ToList();
+        if (results.Count > 0 && Value(results[0], "scale_runs_per_s") is { } sustained)
+        {
+            rates.Add(new Bar { Position = results.Count, Value = sustained, FillColor = Palette(3), Label = sustained.ToString("0", CultureInfo.InvariantCulture) });
+        }
+        throughput.Add.Bars(rates);
+        var labels = names.Select(n => $"W1 {n}").ToList();
+        if (rates.Count > names.Length)
+        {
+            labels.Add("W4 scheduler");
+        }
+        throughput.Axes.Bottom.SetTicks([.. rates.Select(r => r.Position)], [.. labels]);
+        throughput.Axes.Left.Label.Text = "runs/s end to end";
+        throughput.Title("Throughput: W1 burst, W4 sustained");
+
+        var cdf = multiplot.GetPlot(3);
+        if (results.Count > 0)
+        {
+            foreach (var (key, label, color) in new[] { ("delayed_late_ms_all", "W2", 0), ("recurring_late_ms_all", "W3", 1) })
+            {
+                var values = results[0][key]?.AsArray().Select(v => v!.GetValue<double>()).Order().ToArray() ?? [];
+                if (values.Length == 0)
+                {
+                    continue;
+                }
+                var ys = values.Select((_, i) => 100.0 * (i + 1) / values.Length).ToArray();
+                var line = cdf.Add.ScatterLine(values, ys);
+                line.LegendText = $"Scheduler {label}";
+                line.Color = Palette(color);
+            }
+            cdf.ShowLegend();
+        }
+        cdf.Axes.Bottom.Label.Text = "lateness (ms)";
+        cdf.Axes.Left.Label.Text = "% of calls";
+        cdf.Title("Scheduler: lateness CDF (W2, W3)");
+        multiplot.SavePng(path, 1400, 1000);
+    }
+
+    private static Color Palette(int i) => new ScottPlot.Palettes.Category10().GetColor(i);
 }

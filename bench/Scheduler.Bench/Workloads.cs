@@ -8,6 +8,11 @@ namespace Scheduler.Bench;
 /// <summary>The workloads, defined as in ../shared/anchors so the figures compare one to one.</summary>
 internal static class Workloads
 {
+    /// <summary>Each call's lateness in the last W2 and W3, kept for the plot.</summary>
+    public static double[] LastDelayed { get; private set; } = [];
+
+    public static double[] LastRecurring { get; private set; } = [];
+
     /// <summary>Runs <paramref name="count"/> IMMEDIATE schedules and waits for their calls.</summary>
     public static async Task WarmUpAsync(HttpClient api, ArrivalTarget target, int count)
     {
@@ -37,6 +42,7 @@ internal static class Workloads
         }
         await WaitForAsync(() => target.Arrivals.Count(a => a.Path.StartsWith("/hit/d", StringComparison.Ordinal)) >= count, TimeSpan.FromSeconds(120));
         var late = target.Arrivals.Where(a => due.ContainsKey(a.Path)).Select(a => (a.At - due[a.Path]).TotalMilliseconds).ToArray();
+        LastDelayed = late;
         Stats.Add(result, "delayed", late, count);
     }
 
@@ -65,6 +71,7 @@ internal static class Workloads
         var fires = target.Arrivals.Where(a => a.Path.StartsWith("/rec/", StringComparison.Ordinal)
                                                && a.At >= start.AddSeconds(5) && a.At < start.AddSeconds(30)).ToArray();
         var late = fires.Select(a => (a.At - Floor5(a.At)).TotalMilliseconds).ToArray();
+        LastRecurring = late;
         Stats.Add(result, "recurring", late, count * 5);
     }
 

@@ -1,0 +1,194 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Npgsql;
+
+namespace Scheduler.Bench;
+
+/// <summary>W1 burst, W4 scale and W5 API: the workloads that measure throughput and the API itself.</summary>
+internal static class MoreWorkloads
+{
+    /// <summary>W1: N IMMEDIATE runs submitted by 16 concurrent clients; submit rate and end-to-end runs/s (first submit to last call).</summary>
+    public static async Task BurstAsync(HttpClient api, ArrivalTarget target, int count, JsonObject result)
+    {
+        var started = TimeProvider.System.GetUtcNow();
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+            await PostAsync(api, new JsonObject { ["schedule_type"] = "IMMEDIATE", ["target"] = new JsonObject { ["url"] = $"{target.BaseUrl}/b/{i}" } }, ct));
+        var submitSeconds = clock.Elapsed.TotalSeconds;
+        Progress($"W1: {count} submitted in {submitSeconds:0.0} s; waiting for the calls");
+        await WaitQuietAsync(() => target.Arrivals.Count(a => a.Path.StartsWith("/b/", StringComparison.Ordinal)), count, TimeSpan.FromSeconds(60));
+        var calls = target.Arrivals.Where(a => a.Path.StartsWith("/b/", StringComparison.Ordinal)).ToList();
+        var executed = calls.Select(c => c.Path).Distinct(StringComparer.Ordinal).Count();
+        var last = calls.Count == 0 ? clock.Elapsed.TotalSeconds : (calls.Max(c => c.At) - started).TotalSeconds;
+        result["burst_jobs"] = count;
+        result["burst_submit_per_s"] = Math.Round(count / submitSeconds, 1);
+        result["burst_executed"] = executed;
+        result["burst_not_executed"] = count - executed;
+        result["burst_duplicates"] = calls.Count - executed;
+        result["burst_end_to_end_per_s"] = Math.Round(executed / last, 1);
+    }
+
+    /// <summary>
+    /// W4: N INTERVAL-60 s schedules created through the API (16 clients), their first runs spread over a
+    /// minute; then held: sustained runs/s against the occurrences due, lateness, and how fast the database grows.
+    /// </summary>
+    public static async Task ScaleAsync(HttpClient api, ArrivalTarget target, int count, TimeSpan hold, string? database, JsonObject result)
+    {
+        var due = new ConcurrentDictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        var clock = Stopwatch.StartNew();
+        var created = 0;
+        using var progress = new Timer(_ => Progress($"W4: {Volatile.Read(ref created)}/{count} schedules created"), null, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15));
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+        {
+            // Spread over the minute: about count/60 runs fall due every second.
+            var start = TimeProvider.System.GetUtcNow().AddSeconds(5 + (i % 60));
+            var path = $"/s/{i}";
+            due[path] = start;
+            await PostAsync(api, new JsonObject
+            {
+                ["schedule_type"] = "INTERVAL",
+                ["interval_seconds"] = 60,
+                ["start_at"] = start.ToString("O", CultureInfo.InvariantCulture),
+                ["target"] = new JsonObject { ["url"] = target.BaseUrl + path },
+            }, ct);
+            Interlocked.Increment(ref created);
+        });
+        var createSeconds = clock.Elapsed.TotalSeconds;
+        result["scale_schedules"] = count;
+        result["scale_create_per_s"] = Math.Round(count / createSeconds, 1);
+        Progress($"W4: {count} schedules created in {createSeconds:0} s ({count / createSeconds:0}/s); holding {hold.TotalSeconds:0} s");
+
+        var sizeBefore = await DatabaseBytesAsync(database);
+        var from = TimeProvider.System.GetUtcNow();
+        await Task.Delay(hold);
+        var to = TimeProvider.System.GetUtcNow();
+        var sizeAfter = await DatabaseBytesAsync(database);
+
+        var window = target.Arrivals.Where(a => a.Path.StartsWith("/s/", StringComparison.Ordinal) && a.At >= from && a.At < to).ToList();
+        // Lateness against the occurrence each call answers: the latest due time at or before the call.
+        var late = window.Select(a =>
+        {
+            var first = due[a.Path];
+            var periods = Math.Floor((a.At - first).TotalSeconds / 60);
+            return (a.At - first.AddSeconds(Math.Max(0, periods) * 60)).TotalMilliseconds;
+        }).ToArray();
+        var seconds = (to - from).TotalSeconds;
+        // Occurrences due in the window, counted exactly (the first minute is still filling up).
+        var expected = (int)due.Values.Sum(first =>
+        {
+            var k0 = Math.Max(0, Math.Ceiling((from - first).TotalSeconds / 60));
+            var k1 = Math.Ceiling((to - first).TotalSeconds / 60);
+            return Math.Max(0, k1 - k0);
+        });
+        Stats.Add(result, "scale", late, expected);
+        result["scale_hold_s"] = Math.Round(seconds);
+        result["scale_runs_per_s"] = Math.Round(window.Count / seconds, 1);
+        result["scale_target_runs_per_s"] = Math.Round(count / 60.0, 1);
+        result["scale_kept_up_percent"] = expected == 0 ? 0 : Math.Round(100.0 * window.Count / expected, 1);
+        if (sizeBefore is { } before && sizeAfter is { } after)
+        {
+            result["scale_db_bytes_start"] = before;
+            result["scale_db_growth_mb_per_hour"] = Math.Round((after - before) / seconds * 3600 / (1024 * 1024), 1);
+        }
+    }
+
+    /// <summary>W5: POST /schedules at a fixed rate (open loop: each request leaves at its time, whatever the earlier ones do).</summary>
+    public static async Task ApiAsync(HttpClient api, int rate, int seconds, JsonObject result)
+    {
+        var count = rate * seconds;
+        var latencies = new ConcurrentBag<double>();
+        var errors = 0;
+        var clock = Stopwatch.StartNew();
+        var sends = new List<Task>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var at = TimeSpan.FromSeconds((double)i / rate);
+            var wait = at - clock.Elapsed;
+            if (wait > TimeSpan.FromMilliseconds(1))
+            {
+                await Task.Delay(wait);
+            }
+            sends.Add(Task.Run(async () =>
+            {
+                var sent = Stopwatch.StartNew();
+                try
+                {
+                    await PostAsync(api, new JsonObject
+                    {
+                        ["schedule_type"] = "ONCE",
+                        ["run_at"] = "+1d",
+                        ["target"] = new JsonObject { ["url"] = "https://example.com/w5" },
+                    }, CancellationToken.None);
+                    latencies.Add(sent.Elapsed.TotalMilliseconds);
+                }
+                catch (Exception ex) when (ex is HttpRequestException or InvalidOperationException or TaskCanceledException)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+            }));
+        }
+        await Task.WhenAll(sends);
+        var sorted = latencies.Order().ToArray();
+        double P(double q) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+        result["api_rate_per_s"] = rate;
+        result["api_requests"] = count;
+        result["api_errors"] = errors;
+        result["api_achieved_per_s"] = Math.Round(count / clock.Elapsed.TotalSeconds, 1);
+        result["api_latency_ms_p50"] = Math.Round(P(0.50), 1);
+        result["api_latency_ms_p99"] = Math.Round(P(0.99), 1);
+        result["api_latency_ms_max"] = sorted.Length == 0 ? double.NaN : Math.Round(sorted[^1], 1);
+    }
+
+    private static async Task PostAsync(HttpClient api, JsonObject body, CancellationToken cancellationToken)
+    {
+        using var response = await api.PostAsJsonAsync(new Uri("/schedules", UriKind.Relative), body, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"POST /schedules answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
+        }
+    }
+
+    /// <summary>Waits until <paramref name="expected"/> are counted, or nothing new has come for <paramref name="quiet"/>.</summary>
+    private static async Task WaitQuietAsync(Func<int> count, int expected, TimeSpan quiet)
+    {
+        var last = -1;
+        var since = Stopwatch.StartNew();
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        while (await timer.WaitForNextTickAsync())
+        {
+            var now = count();
+            if (now >= expected)
+            {
+                return;
+            }
+            if (now != last)
+            {
+                (last, since) = (now, Stopwatch.StartNew());
+            }
+            else if (since.Elapsed > quiet)
+            {
+                return;
+            }
+        }
+    }
+
+    private static async Task<long?> DatabaseBytesAsync(string? database)
+    {
+        if (database is null)
+        {
+            return null;
+        }
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname IN ('scheduler', 'hangfire') AND c.relkind IN ('r', 'm')
+            """, connection);
+        return (long?)await command.ExecuteScalarAsync();
+    }
+
+    public static void Progress(string message) => Console.Error.WriteLine($"[bench] {message}");
+}
