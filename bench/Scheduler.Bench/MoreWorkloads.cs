@@ -35,28 +35,40 @@ internal static class MoreWorkloads
     /// W4: N INTERVAL-60 s schedules created through the API (16 clients), their first runs spread over a
     /// minute; then held: sustained runs/s against the occurrences due, lateness, and how fast the database grows.
     /// </summary>
-    public static async Task ScaleAsync(HttpClient api, ArrivalTarget target, int count, TimeSpan hold, string? database, JsonObject result)
+    public static async Task ScaleAsync(HttpClient api, ArrivalTarget target, int count, TimeSpan hold, TimeSpan createBudget, string? database, JsonObject result)
     {
         var due = new ConcurrentDictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         var clock = Stopwatch.StartNew();
         var created = 0;
         using var progress = new Timer(_ => Progress($"W4: {Volatile.Read(ref created)}/{count} schedules created"), null, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15));
-        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+        // A system that cannot keep up also creates slowly (the firing schedules load it): creation stops
+        // after its budget, and the figures say how far it got.
+        using var budget = new CancellationTokenSource(createBudget);
+        try
         {
-            // Spread over the minute: about count/60 runs fall due every second.
-            var start = TimeProvider.System.GetUtcNow().AddSeconds(5 + (i % 60));
-            var path = $"/s/{i}";
-            due[path] = start;
-            await PostAsync(api, new JsonObject
+            await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = budget.Token }, async (i, ct) =>
             {
-                ["schedule_type"] = "INTERVAL",
-                ["interval_seconds"] = 60,
-                ["start_at"] = start.ToString("O", CultureInfo.InvariantCulture),
-                ["target"] = new JsonObject { ["url"] = target.BaseUrl + path },
-            }, ct);
-            Interlocked.Increment(ref created);
-        });
+                // Spread over the minute: about count/60 runs fall due every second.
+                var start = TimeProvider.System.GetUtcNow().AddSeconds(5 + (i % 60));
+                var path = $"/s/{i}";
+                await PostAsync(api, new JsonObject
+                {
+                    ["schedule_type"] = "INTERVAL",
+                    ["interval_seconds"] = 60,
+                    ["start_at"] = start.ToString("O", CultureInfo.InvariantCulture),
+                    ["target"] = new JsonObject { ["url"] = target.BaseUrl + path },
+                }, CancellationToken.None);
+                due[path] = start;
+                Interlocked.Increment(ref created);
+            });
+        }
+        catch (OperationCanceledException) when (budget.IsCancellationRequested)
+        {
+            Progress($"W4: the creation budget ({createBudget.TotalSeconds:0} s) ran out at {created} schedules");
+        }
         var createSeconds = clock.Elapsed.TotalSeconds;
+        result["scale_schedules_wanted"] = count;
+        count = due.Count;
         result["scale_schedules"] = count;
         result["scale_create_per_s"] = Math.Round(count / createSeconds, 1);
         Progress($"W4: {count} schedules created in {createSeconds:0} s ({count / createSeconds:0}/s); holding {hold.TotalSeconds:0} s");

@@ -49,7 +49,7 @@ if (options.ApiRate > 0)
 if (options.Scale > 0)
 {
     MoreWorkloads.Progress($"W4 scale: {options.Scale} INTERVAL-60 s schedules, held {options.ScaleSeconds} s");
-    await MoreWorkloads.ScaleAsync(api, target, options.Scale, TimeSpan.FromSeconds(options.ScaleSeconds), options.Database, result);
+    await MoreWorkloads.ScaleAsync(api, target, options.Scale, TimeSpan.FromSeconds(options.ScaleSeconds), TimeSpan.FromSeconds(options.ScaleCreateSeconds), options.Database, result);
 }
 // Scheduler's own lateness, call by call, for the plot.
 result["delayed_late_ms_all"] = new JsonArray([.. Workloads.LastDelayed.Select(v => (JsonNode?)Math.Round(v, 2))]);
@@ -65,7 +65,7 @@ return 0;
 
 namespace Scheduler.Bench
 {
-    internal sealed record BenchOptions(Uri Api, int Workers, int Burst, int Delayed, int Recurring, int ApiRate, int ApiSeconds, int Scale, int ScaleSeconds, string? Database, string? Json)
+    internal sealed record BenchOptions(Uri Api, int Workers, int Burst, int Delayed, int Recurring, int ApiRate, int ApiSeconds, int Scale, int ScaleSeconds, int ScaleCreateSeconds, string? Database, string? Json)
     {
         public static BenchOptions Parse(string[] args)
         {
@@ -84,6 +84,7 @@ namespace Scheduler.Bench
                 int.Parse(Get("--api-seconds", "30"), CultureInfo.InvariantCulture),
                 int.Parse(Get("--scale", "0"), CultureInfo.InvariantCulture),
                 int.Parse(Get("--scale-seconds", "180"), CultureInfo.InvariantCulture),
+                int.Parse(Get("--scale-create-seconds", "240"), CultureInfo.InvariantCulture),
                 args.Contains("--database") ? Get("--database", "") : null,
                 args.Contains("--json") ? Get("--json", "") : null);
         }
