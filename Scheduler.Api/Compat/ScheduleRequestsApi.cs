@@ -168,7 +168,7 @@ internal static class ScheduleRequestsApi
         {
             return null;
         }
-        var run = await services.Db.Runs.AsNoTracking().Where(r => r.ScheduleId == id).OrderByDescending(r => r.UpdatedAt).ThenByDescending(r => r.Id).FirstOrDefaultAsync(cancellationToken);
+        var run = await services.Db.Runs.AsNoTracking().Where(r => r.ScheduleId == id).OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Id).FirstOrDefaultAsync(cancellationToken);
         var extra = JsonNode.Parse(schedule.ExternalData ?? "{}")!.AsObject();
         return new JsonObject
         {

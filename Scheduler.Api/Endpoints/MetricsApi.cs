@@ -65,8 +65,7 @@ public static class MetricsApi
               round(l.p99::numeric, 3)::float8 AS lateness_p99_ms_last_hour,
               round(l.max::numeric, 3)::float8 AS lateness_max_ms_last_hour,
               r.pending AS pending_runs, r.running AS running_runs,
-              (SELECT finished_at FROM scheduler.reconciliations ORDER BY finished_at DESC LIMIT 1),
-              (SELECT repaired FROM scheduler.reconciliations ORDER BY finished_at DESC LIMIT 1),
+              lr.finished_at, lr.repaired,
               (SELECT COALESCE(sum(repaired), 0)::bigint FROM scheduler.reconciliations WHERE finished_at > now() - interval '1 day')
             FROM
               (SELECT count(*)::int AS total,
@@ -87,6 +86,7 @@ public static class MetricsApi
                       percentile_cont(0.99) WITHIN GROUP (ORDER BY lateness_ms) AS p99,
                       max(lateness_ms) AS max
                FROM scheduler.runs WHERE started_at >= now() - interval '1 hour' AND lateness_ms IS NOT NULL) l
+              LEFT JOIN LATERAL (SELECT finished_at, repaired FROM scheduler.reconciliations ORDER BY finished_at DESC LIMIT 1) lr ON true
             """);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);

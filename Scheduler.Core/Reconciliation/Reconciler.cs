@@ -199,14 +199,7 @@ public sealed class Reconciler(
         }
 
         // Overdue beyond what a running dispatcher would allow: dispatch here (catch-up policies apply).
-        var rules = scheduling.Value;
-        DispatchResult result;
-        do
-        {
-            result = await dispatch.DispatchAsync(rules.Rules, rules.BatchSize, cancellationToken);
-            await runs.EnqueueManyAsync(result.ToEnqueue, cancellationToken, rules.MaxRunsPerJob);
-        }
-        while (result.Claimed == rules.BatchSize);
+        await dispatch.DispatchAllDueAsync(runs, scheduling.Value, null, cancellationToken);
         foreach (var schedule in behind)
         {
             var remark = $"Reconciliation: the next occurrence ({schedule.NextRunAt:O}) was {Seconds(now - schedule.NextRunAt!.Value)} s overdue with no dispatcher taking it; dispatched it (catch-up {WireName.Of(schedule.CatchUpPolicy)}).";

@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
 
@@ -23,6 +24,28 @@ public sealed class DispatchStore(NpgsqlDataSource database, TimeProvider time)
         id, schedule_type, status, run_at, interval_seconds, start_at, end_at, cron_expression, time_zone,
         next_run_at, overlap_policy, catch_up_policy
         """;
+
+    /// <summary>
+    /// Dispatches every due schedule, batch after batch, and hands each batch's runs to Hangfire as soon as
+    /// it is committed (even if <paramref name="cancellationToken"/> fires meanwhile: committed runs are
+    /// queued). Used by the dispatcher and by reconciliation.
+    /// </summary>
+    public async Task DispatchAllDueAsync(RunEnqueuer enqueuer, SchedulingOptions settings, Action<DispatchResult>? dispatched, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(enqueuer);
+        ArgumentNullException.ThrowIfNull(settings);
+        DispatchResult result;
+        do
+        {
+            result = await DispatchAsync(settings.Rules, settings.BatchSize, cancellationToken);
+            if (result.Claimed > 0)
+            {
+                await enqueuer.EnqueueManyAsync(result.ToEnqueue, CancellationToken.None, settings.MaxRunsPerJob);
+                dispatched?.Invoke(result);
+            }
+        }
+        while (result.Claimed == settings.BatchSize && !cancellationToken.IsCancellationRequested);
+    }
 
     public async Task<DispatchResult> DispatchAsync(DispatchRules rules, int batchSize, CancellationToken cancellationToken)
     {

@@ -14,9 +14,8 @@ public sealed class SecretDestructuringPolicy : IDestructuringPolicy
         ArgumentNullException.ThrowIfNull(propertyValueFactory);
         if (value is IEnumerable<KeyValuePair<string, string>> headers)
         {
-            result = new DictionaryValue(headers.Select(h => new KeyValuePair<ScalarValue, LogEventPropertyValue>(
-                new ScalarValue(h.Key),
-                new ScalarValue(SecretProtector.IsSecretHeader(h.Key) || SecretProtector.IsProtected(h.Value) ? SecretProtector.Masked : h.Value))));
+            var masked = SecretProtector.MaskHeaders(headers.ToDictionary(h => h.Key, h => h.Value));
+            result = new DictionaryValue(masked.Select(h => new KeyValuePair<ScalarValue, LogEventPropertyValue>(new ScalarValue(h.Key), new ScalarValue(h.Value))));
             return true;
         }
         result = null!;

@@ -40,17 +40,7 @@ internal sealed class Dispatcher(
         try
         {
             var listener = await ListenAsync(stopping);
-            DispatchResult result;
-            do
-            {
-                result = await store.DispatchAsync(settings.Rules, settings.BatchSize, stopping);
-                if (result.Claimed > 0)
-                {
-                    await enqueuer.EnqueueManyAsync(result.ToEnqueue, CancellationToken.None, settings.MaxRunsPerJob);
-                    Log.Dispatched(logger, result.Claimed, result.ToEnqueue.Count, result.Skipped);
-                }
-            }
-            while (result.Claimed == settings.BatchSize && !stopping.IsCancellationRequested);
+            await store.DispatchAllDueAsync(enqueuer, settings, result => Log.Dispatched(logger, result.Claimed, result.ToEnqueue.Count, result.Skipped), stopping);
 
             var untilNext = await store.TimeUntilNextAsync(settings.LeadTime, stopping) ?? settings.MaxIdle;
             await SleepAsync(listener, untilNext < settings.MaxIdle ? untilNext : settings.MaxIdle, settings.LeadTime, stopping);
