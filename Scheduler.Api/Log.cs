@@ -12,12 +12,12 @@ internal static partial class Log
     [LoggerMessage(2003, LogLevel.Information, "Schedule {ScheduleId} ({ScheduleType}) created; next run due {NextRunAt:O}")]
     public static partial void ScheduleCreated(ILogger logger, long scheduleId, string scheduleType, DateTimeOffset? nextRunAt);
 
-    [LoggerMessage(2005, LogLevel.Information, "Schedule {ScheduleId}: run {RunId} due {DueAt:O} enqueued as Hangfire job {JobId}")]
-    public static partial void RunEnqueued(ILogger logger, long scheduleId, long runId, DateTimeOffset dueAt, string jobId);
+    [LoggerMessage(2006, LogLevel.Information, "{Count} schedules created in bulk (ids {FirstId} to {LastId})")]
+    public static partial void SchedulesCreated(ILogger logger, int count, long firstId, long lastId);
 
     [LoggerMessage(2004, LogLevel.Information, "Target {TargetId} ({TargetName}) created")]
     public static partial void TargetCreated(ILogger logger, long targetId, string? targetName);
 
-    [LoggerMessage(2006, LogLevel.Warning, "Run {RunId} is committed but could not be handed to Hangfire ({Message}); reconciliation will enqueue it")]
-    public static partial void EnqueueDeferred(ILogger logger, long runId, string message);
+    [LoggerMessage(2005, LogLevel.Warning, "Schedules committed, but the dispatchers could not be woken ({Message}); they will see them at their next look")]
+    public static partial void DispatchersNotWoken(ILogger logger, string message);
 }

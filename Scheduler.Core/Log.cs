@@ -22,4 +22,13 @@ internal static partial class Log
 
     [LoggerMessage(1006, LogLevel.Information, "Reconciliation ({Trigger}) skipped: another pass is running")]
     public static partial void ReconciliationSkipped(ILogger logger, string trigger);
+
+    [LoggerMessage(1007, LogLevel.Warning, "{Count} committed run(s) could not be handed to Hangfire ({Message}); reconciliation will queue them")]
+    public static partial void HandOffDeferred(ILogger logger, int count, string message);
+
+    [LoggerMessage(1008, LogLevel.Warning, "Fetching a Hangfire job failed ({Message}); trying again after the poll interval")]
+    public static partial void JobFetchFailed(ILogger logger, string message);
+
+    [LoggerMessage(1009, LogLevel.Warning, "The Hangfire job listener lost its connection ({Message}); reconnecting, workers poll meanwhile")]
+    public static partial void JobListenerLost(ILogger logger, string message);
 }

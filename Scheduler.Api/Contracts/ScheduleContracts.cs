@@ -62,6 +62,13 @@ public sealed record ScheduleRequest(
     string? RefDocname = null,
     string? Tag = null);
 
+/// <summary>Several schedules to create at once (<c>POST /schedules/bulk</c>): all of them, or none.</summary>
+/// <param name="Schedules">Each as <c>POST /schedules</c> takes it; at most Limits:MaxBulkSchedules.</param>
+public sealed record BulkScheduleRequest(IReadOnlyList<ScheduleRequest>? Schedules);
+
+/// <summary>The schedules created, in the order given.</summary>
+public sealed record BulkScheduleResponse(int Count, IReadOnlyList<ScheduleResponse> Schedules);
+
 /// <summary>How failed calls are retried.</summary>
 /// <param name="MaxAttempts">Attempts in all, the first included (default 3).</param>
 /// <param name="InitialIntervalSeconds">Delay before the second attempt; doubling after, with jitter.</param>

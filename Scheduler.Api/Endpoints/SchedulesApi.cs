@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Scheduler.Api.Contracts;
+using Scheduler.Api.Security;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
@@ -22,6 +23,8 @@ public static class SchedulesApi
         var api = app.MapGroup("/schedules").WithTags("Schedules");
         api.MapPost("", CreateSchedule).WithName("CreateSchedule")
             .WithSummary("Create a schedule: IMMEDIATE, ONCE, INTERVAL, WINDOW or CRON.");
+        api.MapPost("/bulk", CreateSchedules).WithName("CreateSchedules")
+            .WithSummary("Create many schedules in one request and one transaction: all of them, or none (400 names each bad field as schedules[i].field).");
         api.MapGet("", ListSchedules).WithName("ListSchedules").WithSummary("List schedules.");
         api.MapGet("/{id:long}", GetSchedule).WithName("GetSchedule").WithSummary("Get a schedule.");
         api.MapPut("/{id:long}", UpdateSchedule).WithName("UpdateSchedule")
@@ -39,6 +42,8 @@ public static class SchedulesApi
     public sealed record Services(
         SchedulerDbContext Db,
         RunEnqueuer Enqueuer,
+        RunHandOff HandOff,
+        ScheduleWriter Writer,
         TimeProvider Time,
         IOptions<ExecutionOptions> Execution,
         IOptions<SchedulingOptions> Scheduling,
@@ -64,10 +69,70 @@ public static class SchedulesApi
     internal static async Task<(Schedule? Schedule, ValidationErrors Errors)> CreateAsync(
         ScheduleRequest request, Services services, ScheduleOrigin origin, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(services);
+        var errors = new ValidationErrors();
+        var (schedule, runs) = await PrepareAsync(request, services, origin, services.Time.GetUtcNow(), errors, cancellationToken);
+        if (errors.Any)
+        {
+            return (null, errors);
+        }
+        // Committed when this returns (the request is acknowledged from here); the run is then handed to
+        // Hangfire in the background, and if that fails it stays PENDING without a job for reconciliation.
+        await services.Writer.SaveAsync([schedule], runs);
+        Log.ScheduleCreated(services.Logger, schedule.Id, WireName.Of(schedule.Type), schedule.NextRunAt);
+        return (schedule, errors);
+    }
+
+    public static async Task<Results<Created<BulkScheduleResponse>, ValidationProblem>> CreateSchedules(
+        BulkScheduleRequest request, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(services);
+        var max = LimitsOptions.Current.MaxBulkSchedules;
+        if (request.Schedules is not { Count: > 0 } items)
+        {
+            return ValidationErrors.Problem("schedules", "give at least one schedule.");
+        }
+        if (items.Count > max)
+        {
+            return ValidationErrors.Problem("schedules", $"at most {max} schedules per request (Limits:MaxBulkSchedules); got {items.Count}.");
+        }
         var now = services.Time.GetUtcNow();
         var errors = new ValidationErrors();
+        var schedules = new List<Schedule>(items.Count);
+        var runs = new List<Run>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            // JSON null passes deserialisation as an element of the list.
+            if (items[i] is not { } item)
+            {
+                errors.Add($"schedules[{i}]", "must be a schedule object, not null.");
+                continue;
+            }
+            var itemErrors = new ValidationErrors();
+            var (schedule, itemRuns) = await PrepareAsync(item, services, new ScheduleOrigin("api"), now, itemErrors, cancellationToken);
+            errors.AddAll(itemErrors, $"schedules[{i}].");
+            schedules.Add(schedule);
+            runs.AddRange(itemRuns);
+        }
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+        // One transaction for all of them: a failure leaves none written.
+        await services.Writer.SaveAsync(schedules, runs);
+        Log.SchedulesCreated(services.Logger, schedules.Count, schedules[0].Id, schedules[^1].Id);
+        return TypedResults.Created("/schedules", new BulkScheduleResponse(schedules.Count, schedules.Select(ScheduleResponse.From).ToList()));
+    }
+
+    /// <summary>
+    /// Validates a request into a new schedule (not yet saved) and, for IMMEDIATE, its run; the errors name
+    /// each bad field. The dispatcher creates the runs of every other kind when they come due.
+    /// </summary>
+    private static async Task<(Schedule Schedule, Run[] Runs)> PrepareAsync(
+        ScheduleRequest request, Services services, ScheduleOrigin origin, DateTimeOffset now, ValidationErrors errors, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
         var schedule = new Schedule
         {
             Source = origin.Source, ExternalKey = origin.ExternalKey, ExternalData = origin.ExternalData, CreatedAt = now, UpdatedAt = now,
@@ -78,31 +143,14 @@ public static class SchedulesApi
         var first = ScheduleTiming.Apply(request, schedule, isNew: true, now, services.Scheduling.Value, errors);
         if (errors.Any)
         {
-            return (null, errors);
+            return (schedule, []);
         }
-        // An IMMEDIATE schedule's run is created here, with the schedule, in the same transaction; the
-        // dispatcher creates the runs of every other kind when they come due.
-        Run? run = null;
         if (schedule.Type == ScheduleType.Immediate)
         {
-            run = new Run { Schedule = schedule, DueAt = first!.Value, Trigger = RunTrigger.Immediate, CreatedAt = now, UpdatedAt = now };
-            services.Db.Runs.Add(run);
+            return (schedule, [new Run { Schedule = schedule, DueAt = first!.Value, Trigger = RunTrigger.Immediate, CreatedAt = now, UpdatedAt = now }]);
         }
-        else
-        {
-            schedule.NextRunAt = first;
-            services.Db.Schedules.Add(schedule);
-        }
-        await SaveAndWakeDispatchersAsync(services.Db, schedule, cancellationToken);
-
-        // Committed: from here the request is acknowledged. If handing the run to Hangfire fails, it stays
-        // PENDING without a job for reconciliation to enqueue.
-        if (run is not null)
-        {
-            await EnqueueCommittedAsync(services, run);
-        }
-        Log.ScheduleCreated(services.Logger, schedule.Id, WireName.Of(schedule.Type), schedule.NextRunAt);
-        return (schedule, errors);
+        schedule.NextRunAt = first;
+        return (schedule, []);
     }
 
     public static async Task<Ok<List<ScheduleResponse>>> ListSchedules(SchedulerDbContext db, CancellationToken cancellationToken)
@@ -231,7 +279,7 @@ public static class SchedulesApi
         };
         services.Db.Runs.Add(run);
         await services.Db.SaveChangesAsync(cancellationToken);
-        await EnqueueCommittedAsync(services, run);
+        EnqueueCommitted(services, run);
         return TypedResults.Created($"/runs/{run.Id}", RunResponse.From(run, withAttempts: false));
     }
 
@@ -268,22 +316,12 @@ public static class SchedulesApi
     }
 
     /// <summary>
-    /// Hands a committed run to Hangfire. The run is durable already, so a failure here (the database going
-    /// away between the two steps) does not fail the request: the run stays PENDING without a job and
+    /// Hands a committed run to Hangfire, in the background: the request does not wait for the job, and runs
+    /// committed together share one. If the process dies first, the run stays PENDING without a job and
     /// reconciliation enqueues it.
     /// </summary>
-    private static async Task EnqueueCommittedAsync(Services services, Run run)
-    {
-        try
-        {
-            var jobId = await services.Enqueuer.EnqueueAsync(run, CancellationToken.None);
-            Log.RunEnqueued(services.Logger, run.ScheduleId, run.Id, run.DueAt, jobId);
-        }
-        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
-        {
-            Log.EnqueueDeferred(services.Logger, run.Id, ex.Message);
-        }
-    }
+    private static void EnqueueCommitted(Services services, Run run) =>
+        services.HandOff.Post(new RunToEnqueue(run.Id, run.ScheduleId, run.DueAt));
 
     private static void ApplyName(ScheduleRequest request, Schedule schedule, ValidationErrors errors)
     {

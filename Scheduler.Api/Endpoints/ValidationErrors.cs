@@ -19,6 +19,19 @@ internal sealed class ValidationErrors
         list.Add(message);
     }
 
+    /// <summary>Another item's errors, each field named under <paramref name="prefix"/> (<c>schedules[3].</c>).</summary>
+    public void AddAll(ValidationErrors other, string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        foreach (var (field, messages) in other._errors)
+        {
+            foreach (var message in messages)
+            {
+                Add(prefix + field, message);
+            }
+        }
+    }
+
     public Dictionary<string, string[]> ToDictionary() => _errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
 
     public static Microsoft.AspNetCore.Http.HttpResults.ValidationProblem Problem(string field, string message)

@@ -7,6 +7,7 @@ using Scalar.AspNetCore;
 using Scheduler.Api.Compat;
 using Scheduler.Api.Security;
 using Scheduler.Core.Hosting;
+using Scheduler.Core.Jobs;
 using Serilog;
 
 namespace Scheduler.Api.Hosting;
@@ -25,6 +26,8 @@ internal static class ApiHostingExtensions
         var services = builder.Services;
         services.AddSchedulerCore(builder.Configuration, "api");
         services.AddSchemaReadinessGate();
+        services.AddSingleton<RunHandOff>();
+        services.AddSingleton<Endpoints.ScheduleWriter>();
         services.AddSchedulerSecurity(builder.Configuration);
         services.AddCompat(builder.Configuration);
         services.ConfigureHttpJsonOptions(options => ConfigureJson(options.SerializerOptions));

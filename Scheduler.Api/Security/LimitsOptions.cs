@@ -31,6 +31,9 @@ public sealed class LimitsOptions
     /// <summary>The most items one page of a list returns (<c>limit</c>).</summary>
     public int MaxPageSize { get; set; } = 1000;
 
+    /// <summary>The most schedules one <c>POST /schedules/bulk</c> creates.</summary>
+    public int MaxBulkSchedules { get; set; } = 1000;
+
     /// <summary>
     /// The limits in force in this process, for the validation rules (static code shared by every
     /// endpoint and adapter); set once at startup from configuration.
@@ -60,6 +63,7 @@ internal sealed class LimitsOptionsValidator : IValidateOptions<LimitsOptions>
         Positive(errors, "Limits:MaxHeaderValueLength", options.MaxHeaderValueLength, 64, 1024 * 1024);
         Positive(errors, "Limits:MaxBodyTemplateLength", options.MaxBodyTemplateLength, 0, 50 * 1024 * 1024);
         Positive(errors, "Limits:MaxPageSize", options.MaxPageSize, 1, 100_000);
+        Positive(errors, "Limits:MaxBulkSchedules", options.MaxBulkSchedules, 1, 10_000);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

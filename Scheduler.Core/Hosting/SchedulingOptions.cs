@@ -14,6 +14,13 @@ public sealed class SchedulingOptions
     /// </summary>
     public TimeSpan LeadTime { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// How much of the lead time one dispatch covers: the dispatcher wakes when the earliest occurrence is
+    /// <see cref="LeadTime"/> minus this ahead, and takes everything due within the lead time, so occurrences
+    /// falling close together are dispatched (and share Hangfire jobs) together instead of one cycle each.
+    /// </summary>
+    public TimeSpan DispatchWindow { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>The dispatcher looks again at least this often, even without a change notification.</summary>
     public TimeSpan MaxIdle { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -47,6 +54,7 @@ internal sealed class SchedulingOptionsValidator : IValidateOptions<SchedulingOp
     {
         var errors = new List<string>();
         EngineOptionsValidator.Between(errors, "Scheduling:LeadTime", options.LeadTime, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(30));
+        EngineOptionsValidator.Between(errors, "Scheduling:DispatchWindow", options.DispatchWindow, TimeSpan.Zero, options.LeadTime / 2);
         EngineOptionsValidator.Between(errors, "Scheduling:MaxIdle", options.MaxIdle, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
         EngineOptionsValidator.Between(errors, "Scheduling:MisfireThreshold", options.MisfireThreshold, TimeSpan.FromMilliseconds(100), TimeSpan.FromDays(1));
         EngineOptionsValidator.Between(errors, "Scheduling:CatchUpWindow", options.CatchUpWindow, TimeSpan.Zero, TimeSpan.FromDays(366));

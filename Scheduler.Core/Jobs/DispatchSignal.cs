@@ -14,6 +14,9 @@ public static class DispatchSignal
     /// <summary>SQL (one text parameter, the payload) that sends the signal.</summary>
     public const string NotifySql = "SELECT pg_notify('" + Channel + "', {0})";
 
+    /// <summary>The same, as an Npgsql command with one positional text parameter.</summary>
+    public const string NotifyCommand = "SELECT pg_notify('" + Channel + "', $1)";
+
     public static string Payload(DateTimeOffset nextRunAt) =>
         nextRunAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
 

@@ -96,7 +96,7 @@ public sealed class AuthTests : SystemTestBase
         }
 
         var scheduleId = await Client.CreateScheduleAsync($$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{Target.Url("/x")}}}"}}""");
-        var jobId = await TestDatabase.ScalarAsync<string>("SELECT hangfire_job_id FROM scheduler.runs");
+        var jobId = await TestDatabase.JobOfLatestRunAsync(scheduleId);
         using var reader = await SignInAsync(TestKeys.ReadOnly);
         var jobsPage = await reader.GetStringAsync(new Uri("/hangfire/jobs/enqueued", UriKind.Relative));
         Assert.That(jobsPage, Does.Contain($"schedule #{scheduleId}"), "a read-only session sees the jobs");

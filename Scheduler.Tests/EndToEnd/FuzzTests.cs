@@ -103,7 +103,8 @@ public sealed class FuzzTests : SystemTestBase
         {
             0 or 1 => (HttpMethod.Post, "/targets", Pick(random, TargetSeeds)),
             2 => (HttpMethod.Put, $"/targets/{id}", Pick(random, TargetSeeds)),
-            3 or 4 or 5 => (HttpMethod.Post, "/schedules", Pick(random, ScheduleSeeds)),
+            3 or 4 => (HttpMethod.Post, "/schedules", Pick(random, ScheduleSeeds)),
+            5 => (HttpMethod.Post, "/schedules/bulk", $$"""{"schedules": [{{Pick(random, ScheduleSeeds)}}, {{Pick(random, ScheduleSeeds)}}]}"""),
             6 => (HttpMethod.Put, $"/schedules/{id}", Pick(random, ScheduleSeeds)),
             7 => (HttpMethod.Post, $"/schedules/{id}/{Pick(random, ["pause", "resume", "trigger"])}", "{}"),
             8 => (HttpMethod.Post, $"/runs/{id}/retry", "{}"),

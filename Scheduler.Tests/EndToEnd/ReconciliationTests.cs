@@ -247,8 +247,13 @@ public sealed class ReconciliationTests : SystemTestBase
         Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.reconciliations"), Is.GreaterThanOrEqualTo(1));
     }
 
-    private async Task<long> CreateImmediateAsync(string path) =>
-        await Client.CreateScheduleAsync($$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{Target.Url(path)}}}"}}""");
+    /// <summary>An IMMEDIATE schedule whose run has its Hangfire job (so a test can then break the job).</summary>
+    private async Task<long> CreateImmediateAsync(string path)
+    {
+        var id = await Client.CreateScheduleAsync($$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{Target.Url(path)}}}"}}""");
+        await TestDatabase.JobOfLatestRunAsync(id);
+        return id;
+    }
 
     private static Task BreakAsync(string sql) => TestDatabase.ExecuteAsync(sql);
 

@@ -115,4 +115,53 @@ public sealed class ValidationTests : SystemTestBase
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), body);
         Assert.That(body, Does.Contain($"\"{field}\""));
     }
+
+    [TestCase("""{"schedules": []}""", "schedules", TestName = "a bulk request needs a schedule")]
+    [TestCase("""{}""", "schedules", TestName = "a bulk request needs schedules")]
+    [TestCase("""{"schedules": [{"schedule_type": "ONCE", "run_at": "+1h", "target": {"url": "http://127.0.0.1:9/x"}}, {"schedule_type": "IMMEDIATE", "target": {"url": "ftp://x"}}]}""",
+        "schedules[1].target.url", TestName = "a bad item in bulk is named by its index")]
+    [TestCase("""{"schedules": [{"schedule_type": "INTERVAL", "target": {"url": "http://127.0.0.1:9/x"}}]}""", "schedules[0].interval_seconds", TestName = "a bulk item's missing field is named")]
+    [TestCase("""{"schedules": [null]}""", "schedules[0]", TestName = "a null item in bulk is refused")]
+    public async Task A_bad_bulk_request_is_a_400_naming_the_item_and_writes_none_of_them(string json, string field)
+    {
+        var before = await TestDatabase.CountsAsync();
+        using var response = await Client.CreateSchedules(Json(json));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), body);
+        var problem = System.Text.Json.Nodes.JsonNode.Parse(body)!;
+        Assert.That(problem["errors"]?.AsObject().Select(e => e.Key), Has.Some.StartsWith(field), body);
+        Assert.That(await TestDatabase.CountsAsync(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public async Task A_bulk_request_creates_every_schedule_in_one_go_and_queues_the_immediate_ones()
+    {
+        var items = string.Join(", ", Enumerable.Range(0, 250).Select(i => i % 5 == 0
+            ? $$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{Url}}}/{{{i}}}"}}"""
+            : $$$"""{"name": "bulk-{{{i}}}", "schedule_type": "INTERVAL", "interval_seconds": 60, "start_at": "+1h", "target": {"url": "{{{Url}}}/{{{i}}}"}}"""));
+        var (status, body) = await Client.CreateSchedules(Json($$"""{"schedules": [{{items}}]}""")).ReadAsync();
+
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Created), body?.ToJsonString());
+        var created = body!["schedules"]!.AsArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(body["count"]!.GetValue<int>(), Is.EqualTo(250));
+            Assert.That(created.Select(s => s!["id"]!.GetValue<long>()), Is.Unique.And.All.GreaterThan(0));
+            Assert.That(created[1]!["name"]!.GetValue<string>(), Is.EqualTo("bulk-1"), "in the order given");
+            Assert.That(created[1]!["next_run_at"], Is.Not.Null);
+        });
+        Assert.That(await TestDatabase.CountsAsync(), Is.EqualTo("targets=250 schedules=250 runs=50 attempts=0"));
+        Assert.That(await TestDatabase.JobOfLatestRunAsync(created[0]!["id"]!.GetValue<long>()), Is.Not.Empty, "an immediate run is handed to Hangfire");
+    }
+
+    [Test]
+    public async Task A_bulk_request_over_the_limit_is_refused_whole()
+    {
+        var items = string.Join(", ", Enumerable.Repeat($$$"""{"schedule_type": "ONCE", "run_at": "+1h", "target": {"url": "{{{Url}}}"}}""", 1001));
+        var (status, body) = await Client.CreateSchedules(Json($$"""{"schedules": [{{items}}]}""")).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(body!["errors"]!["schedules"]![0]!.GetValue<string>(), Does.Contain("at most 1000"));
+        Assert.That(await TestDatabase.CountsAsync(), Is.EqualTo("targets=0 schedules=0 runs=0 attempts=0"));
+    }
 }

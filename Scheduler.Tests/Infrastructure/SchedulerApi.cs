@@ -20,6 +20,9 @@ public interface ISchedulerApi
     [Post("/schedules")]
     Task<HttpResponseMessage> CreateSchedule([Body] HttpContent body);
 
+    [Post("/schedules/bulk")]
+    Task<HttpResponseMessage> CreateSchedules([Body] HttpContent body);
+
     [Get("/schedules/{id}")]
     Task<HttpResponseMessage> GetSchedule(long id);
 

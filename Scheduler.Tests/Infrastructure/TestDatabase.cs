@@ -46,6 +46,18 @@ public static class TestDatabase
         return (T)Convert.ChangeType((await command.ExecuteScalarAsync())!, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// The Hangfire job of the schedule's latest run, once the API has handed the committed run over (it does so
+    /// just after answering, in the background).
+    /// </summary>
+    public static Task<string> JobOfLatestRunAsync(long scheduleId) =>
+        Eventually.ValueAsync(async () =>
+        {
+            await using var connection = await OpenAsync();
+            await using var command = new NpgsqlCommand($"SELECT hangfire_job_id FROM scheduler.runs WHERE schedule_id = {scheduleId} ORDER BY id DESC LIMIT 1", connection);
+            return await command.ExecuteScalarAsync() as string;
+        }, TimeSpan.FromSeconds(30), $"schedule {scheduleId}'s run to be handed to Hangfire");
+
     /// <summary>Row counts of every scheduler table, to prove a rejected request wrote nothing.</summary>
     public static async Task<string> CountsAsync() =>
         await ScalarAsync<string>("""

@@ -42,7 +42,9 @@ internal sealed class Dispatcher(
             var listener = await ListenAsync(stopping);
             await store.DispatchAllDueAsync(enqueuer, settings, result => Log.Dispatched(logger, result.Claimed, result.ToEnqueue.Count, result.Skipped), stopping);
 
-            var untilNext = await store.TimeUntilNextAsync(settings.LeadTime, stopping) ?? settings.MaxIdle;
+            // Everything due within the lead time was taken: the next look is when the earliest occurrence
+            // left is the dispatch window into it, so the occurrences of that window go together.
+            var untilNext = await store.TimeUntilNextAsync(settings.LeadTime, stopping) is { } until ? until + settings.DispatchWindow : settings.MaxIdle;
             await SleepAsync(listener, untilNext < settings.MaxIdle ? untilNext : settings.MaxIdle, settings.LeadTime, stopping);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -120,12 +122,25 @@ internal sealed class Dispatcher(
     {
         if (_listener is not null)
         {
+            if (_listener.State == System.Data.ConnectionState.Open)
+            {
+                // Pooled connections are not reset when reused (CoreServiceCollectionExtensions): stop listening first.
+                try
+                {
+                    await using var unlisten = new NpgsqlCommand("UNLISTEN *", _listener);
+                    await unlisten.ExecuteNonQueryAsync();
+                }
+                catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException)
+                {
+                    // A broken connection is not returned to the pool.
+                }
+            }
             await _listener.DisposeAsync();
             _listener = null;
         }
     }
 
-    public void Dispose() => _listener?.Dispose();
+    public void Dispose() => DropListenerAsync().GetAwaiter().GetResult();
 
     public override string ToString() => "Scheduler dispatcher";
 }

@@ -3,42 +3,87 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Model;
+using Scheduler.Core.Persistence;
 using Scheduler.Core.Security;
 
 namespace Scheduler.Worker.Execution;
 
 /// <summary>
-/// The worker's reads and writes of a run, each a single statement or batch (one round trip, one commit):
-/// load the plan, claim the run under a lease, renew the lease, record the outcome, hand the run back.
+/// The worker's reads and writes of a run, each a single statement (one round trip, one commit): load the
+/// plan, claim the run under a lease, renew the lease, record the outcome, hand the run back. The frequent
+/// three (load, claim, record) of runs going on at once share round trips and commits
+/// (<see cref="StatementBatcher"/>): a batch job's fifty runs load in one query and claim in one commit.
 /// Lease decisions use the database's clock, so workers on different machines agree.
 /// </summary>
-internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOptions> options, SecretProtector secrets)
+internal sealed class RunLedger
 {
     private static readonly string Running = WireName.Of(RunStatus.Running);
     private static readonly string Pending = WireName.Of(RunStatus.Pending);
 
+    private readonly NpgsqlDataSource database;
+    private readonly IOptions<ExecutionOptions> options;
+    private readonly SecretProtector secrets;
+    private readonly WriteBatcher<(long RunId, TaskCompletionSource<RunPlan?> Plan)> _loads;
+    private readonly StatementBatcher _statements;
+
+    public RunLedger(NpgsqlDataSource database, IOptions<ExecutionOptions> options, SecretProtector secrets)
+    {
+        (this.database, this.options, this.secrets) = (database, options, secrets);
+        _loads = new WriteBatcher<(long, TaskCompletionSource<RunPlan?>)>(LoadManyAsync, maxWeight: 200);
+        _statements = new StatementBatcher(database);
+    }
+
     private TimeSpan Lease => TimeSpan.FromSeconds(options.Value.LeaseSeconds);
 
-    public async Task<RunPlan?> LoadAsync(long runId, CancellationToken cancellationToken)
+    /// <summary>The run and everything its call needs; null when there is no such run.</summary>
+    public Task<RunPlan?> LoadAsync(long runId, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("""
-            SELECT r.id, r.schedule_id, r.due_at, r.status, s.schedule_type, s.expected_http_status, s.no_response,
-                   s.job_name, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, s.overlap_policy,
-                   (SELECT count(*)::int FROM scheduler.runs e
-                    WHERE e.schedule_id = r.schedule_id AND e.id <> r.id AND e.status IN ('PENDING', 'RUNNING') AND e.due_at < r.due_at),
-                   r.attempt_count, r.next_attempt_at, s.max_delay_seconds, s.max_attempts, s.retry_initial_interval_seconds,
-                   s.retry_max_interval_seconds, r.retry_requested, s.job_args::text, t.signing_secret, s.callback_url, s.error_callback_url
-            FROM scheduler.runs r
-            JOIN scheduler.schedules s ON s.id = r.schedule_id
-            LEFT JOIN scheduler.targets t ON t.id = s.target_id
-            WHERE r.id = $1
-            """);
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = runId });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        var plan = new TaskCompletionSource<RunPlan?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _loads.Post((runId, plan));
+        return plan.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task LoadManyAsync(IReadOnlyList<(long RunId, TaskCompletionSource<RunPlan?> Plan)> requests)
+    {
+        var plans = new Dictionary<long, RunPlan>();
+        try
         {
-            return null;
+            await using var command = database.CreateCommand("""
+                SELECT r.id, r.schedule_id, r.due_at, r.status, s.schedule_type, s.expected_http_status, s.no_response,
+                       s.job_name, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, s.overlap_policy,
+                       (SELECT count(*)::int FROM scheduler.runs e
+                        WHERE e.schedule_id = r.schedule_id AND e.id <> r.id AND e.status IN ('PENDING', 'RUNNING') AND e.due_at < r.due_at),
+                       r.attempt_count, r.next_attempt_at, s.max_delay_seconds, s.max_attempts, s.retry_initial_interval_seconds,
+                       s.retry_max_interval_seconds, r.retry_requested, s.job_args::text, t.signing_secret, s.callback_url, s.error_callback_url
+                FROM scheduler.runs r
+                JOIN scheduler.schedules s ON s.id = r.schedule_id
+                LEFT JOIN scheduler.targets t ON t.id = s.target_id
+                WHERE r.id = ANY ($1)
+                """);
+            command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = requests.Select(r => r.RunId).Distinct().ToArray() });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                var plan = ReadPlan(reader);
+                plans[plan.RunId] = plan;
+            }
         }
+        catch (Exception ex)
+        {
+            foreach (var (_, plan) in requests)
+            {
+                plan.TrySetException(ex);
+            }
+            return;
+        }
+        foreach (var (runId, plan) in requests)
+        {
+            plan.TrySetResult(plans.GetValueOrDefault(runId));
+        }
+    }
+
+    private RunPlan ReadPlan(NpgsqlDataReader reader)
+    {
         var hasTarget = !reader.IsDBNull(8);
         return new RunPlan(
             RunId: reader.GetInt64(0),
@@ -79,7 +124,18 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
     /// </summary>
     public async Task<RunClaim?> ClaimAsync(long runId, string worker, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand($"""
+        var claim = await _statements.ExecuteAsync(() => Command(ClaimSql, runId, worker, Lease, now), runId,
+            reader => new RunClaim(runId, reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetBoolean(3)));
+        if (claim?.LostAttempts is not null)
+        {
+            await AddRemarkAsync(runId,
+                $"Recovered: {claim.LostAttempts} was lost when its worker stopped renewing the lease; {worker} re-executed the run as attempt {claim.AttemptNumber}.",
+                cancellationToken);
+        }
+        return claim;
+    }
+
+    private static readonly string ClaimSql = $"""
             WITH before AS (
                 SELECT id, retry_requested FROM scheduler.runs WHERE id = $1
             ), claimed AS (
@@ -106,28 +162,7 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
                    (SELECT string_agg('attempt ' || attempt_number || ' by ' || COALESCE(worker, 'an unknown worker'), ', ') FROM lost),
                    attempt.manual
             FROM attempt
-            """);
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = runId });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker });
-        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = Lease });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-        RunClaim claim;
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            if (!await reader.ReadAsync(cancellationToken))
-            {
-                return null;
-            }
-            claim = new RunClaim(runId, reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetBoolean(3));
-        }
-        if (claim.LostAttempts is not null)
-        {
-            await AddRemarkAsync(runId,
-                $"Recovered: {claim.LostAttempts} was lost when its worker stopped renewing the lease; {worker} re-executed the run as attempt {claim.AttemptNumber}.",
-                cancellationToken);
-        }
-        return claim;
-    }
+            """;
 
     /// <summary>The earlier runs of the same schedule that have not ended, and the latest of them.</summary>
     public async Task<(int Count, long? LatestRunId)> EarlierRunsActiveAsync(RunPlan plan, CancellationToken cancellationToken)
@@ -216,57 +251,60 @@ internal sealed class RunLedger(NpgsqlDataSource database, IOptions<ExecutionOpt
     /// delivery created.
     /// </summary>
     public async Task<(bool Recorded, long? DeliveryId)> FinishAsync(
-        RunClaim claim, string worker, DateTimeOffset dueAt, CallOutcome outcome, DateTimeOffset? retryAt,
+        RunClaim claim, long scheduleId, string worker, DateTimeOffset dueAt, CallOutcome outcome, DateTimeOffset? retryAt,
         (string Url, DeliveryKind Kind)? callback, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
         ArgumentNullException.ThrowIfNull(outcome);
-        await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(Command("""
-            UPDATE scheduler.attempts
-            SET status = $2, started_at = $3, completed_at = $4, status_code = $5, latency_ms = $6,
-                response_size_bytes = $7, error_type = $8, error_message = $9
-            WHERE id = $1
-            """,
-            claim.AttemptId, WireName.Of(outcome.AttemptStatus), outcome.StartedAt, outcome.CompletedAt, outcome.StatusCode,
-            outcome.LatencyMs, outcome.ResponseSizeBytes, Wire(outcome.ErrorType), outcome.ErrorMessage));
-        var oneShot = $"('{WireName.Of(ScheduleType.Immediate)}', '{WireName.Of(ScheduleType.Once)}')";
         var final = retryAt is null;
-        batch.BatchCommands.Add(Command($"""
-            WITH finished AS (
-                UPDATE scheduler.runs
-                SET status = $3, completed_at = $4, latency_ms = $5, status_code = $6, response_size_bytes = $7,
-                    response_excerpt = $8, error_type = $9, error_message = $10, stack_trace = $11,
-                    started_at = CASE WHEN lateness_ms IS NULL THEN $12 ELSE started_at END,
-                    lateness_ms = COALESCE(lateness_ms, $13), next_attempt_at = $14,
-                    callback_status = CASE WHEN $15::text IS NULL THEN callback_status ELSE '{WireName.Of(DeliveryStatus.Pending)}' END,
-                    lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-                WHERE id = $1 AND lease_owner = $2
-                RETURNING id, schedule_id
-            ), schedule AS (
-                UPDATE scheduler.schedules s
-                SET last_run_at = $12,
-                    -- A one-shot schedule is complete when its own run ends (not a manual extra run).
-                    status = CASE WHEN $17 AND s.schedule_type IN {oneShot} AND s.status = '{WireName.Of(ScheduleStatus.Active)}' AND s.next_run_at IS NULL
-                                  THEN '{WireName.Of(ScheduleStatus.Completed)}' ELSE s.status END
-                FROM finished
-                WHERE s.id = finished.schedule_id
-            ), delivery AS (
-                INSERT INTO scheduler.callback_deliveries (run_id, schedule_id, kind, url, status, attempt_count, created_at, updated_at)
-                SELECT id, schedule_id, $16, $15, '{WireName.Of(DeliveryStatus.Pending)}', 0, now(), now()
-                FROM finished WHERE $15::text IS NOT NULL
-                RETURNING id
-            )
-            SELECT (SELECT count(*) FROM finished), (SELECT id FROM delivery)
-            """,
-            claim.RunId, worker, WireName.Of(final ? outcome.Status : RunStatus.Pending), final ? outcome.CompletedAt : null,
-            outcome.LatencyMs, outcome.StatusCode, outcome.ResponseSizeBytes, outcome.ResponseExcerpt, Wire(outcome.ErrorType),
-            outcome.ErrorMessage, outcome.StackTrace, outcome.StartedAt, Math.Max(0, (outcome.StartedAt - dueAt).TotalMilliseconds),
-            retryAt, callback?.Url, callback is { } c ? WireName.Of(c.Kind) : null, final));
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return (reader.GetInt64(0) == 1, reader.IsDBNull(1) ? null : reader.GetInt64(1));
+        var result = await _statements.ExecuteAsync(
+            () => Command(FinishSql,
+                claim.RunId, worker, WireName.Of(final ? outcome.Status : RunStatus.Pending), final ? outcome.CompletedAt : null,
+                outcome.LatencyMs, outcome.StatusCode, outcome.ResponseSizeBytes, outcome.ResponseExcerpt, Wire(outcome.ErrorType),
+                outcome.ErrorMessage, outcome.StackTrace, outcome.StartedAt, Math.Max(0, (outcome.StartedAt - dueAt).TotalMilliseconds),
+                retryAt, callback?.Url, callback is { } c ? WireName.Of(c.Kind) : null, final,
+                claim.AttemptId, WireName.Of(outcome.AttemptStatus), outcome.CompletedAt),
+            scheduleId,
+            reader => new FinishRow(reader.GetInt64(0) == 1, reader.IsDBNull(1) ? null : reader.GetInt64(1)));
+        return result is null ? (false, null) : (result.Recorded, result.DeliveryId);
     }
+
+    private sealed record FinishRow(bool Recorded, long? DeliveryId);
+
+    // One statement: the attempt, the run (only while this worker holds it), the schedule's last run, the callback delivery.
+    private static readonly string FinishSql = $"""
+        WITH attempt AS (
+            UPDATE scheduler.attempts
+            SET status = $19, started_at = $12, completed_at = $20, status_code = $6, latency_ms = $5,
+                response_size_bytes = $7, error_type = $9, error_message = $10
+            WHERE id = $18
+        ), finished AS (
+            UPDATE scheduler.runs
+            SET status = $3, completed_at = $4, latency_ms = $5, status_code = $6, response_size_bytes = $7,
+                response_excerpt = $8, error_type = $9, error_message = $10, stack_trace = $11,
+                started_at = CASE WHEN lateness_ms IS NULL THEN $12 ELSE started_at END,
+                lateness_ms = COALESCE(lateness_ms, $13), next_attempt_at = $14,
+                callback_status = CASE WHEN $15::text IS NULL THEN callback_status ELSE '{WireName.Of(DeliveryStatus.Pending)}' END,
+                lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+            WHERE id = $1 AND lease_owner = $2
+            RETURNING id, schedule_id
+        ), schedule AS (
+            UPDATE scheduler.schedules s
+            SET last_run_at = $12,
+                -- A one-shot schedule is complete when its own run ends (not a manual extra run).
+                status = CASE WHEN $17 AND s.schedule_type IN ('{WireName.Of(ScheduleType.Immediate)}', '{WireName.Of(ScheduleType.Once)}')
+                                   AND s.status = '{WireName.Of(ScheduleStatus.Active)}' AND s.next_run_at IS NULL
+                              THEN '{WireName.Of(ScheduleStatus.Completed)}' ELSE s.status END
+            FROM finished
+            WHERE s.id = finished.schedule_id
+        ), delivery AS (
+            INSERT INTO scheduler.callback_deliveries (run_id, schedule_id, kind, url, status, attempt_count, created_at, updated_at)
+            SELECT id, schedule_id, $16, $15, '{WireName.Of(DeliveryStatus.Pending)}', 0, now(), now()
+            FROM finished WHERE $15::text IS NOT NULL
+            RETURNING id
+        )
+        SELECT (SELECT count(*) FROM finished), (SELECT id FROM delivery)
+        """;
 
     /// <summary>A PENDING run that may no longer start (max_delay_seconds): SKIPPED with the reason, without a call.</summary>
     public async Task<bool> SkipPendingAsync(long runId, string remark, DateTimeOffset now, CancellationToken cancellationToken)

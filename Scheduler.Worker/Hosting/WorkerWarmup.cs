@@ -26,7 +26,7 @@ internal sealed class WorkerWarmup(RunLedger ledger, HttpCallExecutor executor, 
             "http://127.0.0.1:9/", "GET", new Dictionary<string, string>(), null, 1, 0);
         _ = await ledger.EarlierRunsActiveAsync(plan, cancellationToken);
         var outcome = await executor.CallAsync(plan, 1, cancellationToken);
-        _ = await ledger.FinishAsync(new RunClaim(none, none, 1, null), worker.Name, now, outcome, null, null, cancellationToken);
+        _ = await ledger.FinishAsync(new RunClaim(none, none, 1, null), none, worker.Name, now, outcome, null, null, cancellationToken);
         _ = InvocationData.SerializeJob(Job.FromExpression<IRunJob>(job => job.ExecuteAsync(none, none, default, null, CancellationToken.None)));
         _ = InvocationData.SerializeJob(Job.FromExpression<IRunBatchJob>(job => job.ExecuteAsync(new[] { none }, "", default, null, CancellationToken.None)));
         Log.WarmedUp(logger, time.GetElapsedTime(started).TotalMilliseconds);

@@ -151,7 +151,7 @@ internal sealed class RunExecution(
             : outcome.Status == RunStatus.Success ? plan.CallbackUrl is { } success ? (success, DeliveryKind.Success) : null
             : (plan.ErrorCallbackUrl ?? plan.CallbackUrl) is { } error ? (error, DeliveryKind.Error) : null;
 
-        var (recorded, deliveryId) = await ledger.FinishAsync(claim, worker.Name, plan.DueAt, outcome, retryAt, callback, CancellationToken.None);
+        var (recorded, deliveryId) = await ledger.FinishAsync(claim, plan.ScheduleId, worker.Name, plan.DueAt, outcome, retryAt, callback, CancellationToken.None);
         if (!recorded)
         {
             Log.LeaseLost(logger, plan.RunId, claim.AttemptNumber);

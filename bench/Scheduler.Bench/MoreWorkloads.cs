@@ -32,7 +32,7 @@ internal static class MoreWorkloads
     }
 
     /// <summary>
-    /// W4: N INTERVAL-60 s schedules created through the API (16 clients), their first runs spread over a
+    /// W4: N INTERVAL-60 s schedules created through the API in bulk (1,000 a request), their first runs spread over a
     /// minute; then held: sustained runs/s against the occurrences due, lateness, and how fast the database grows.
     /// </summary>
     public static async Task ScaleAsync(HttpClient api, ArrivalTarget target, int count, TimeSpan hold, TimeSpan createBudget, string? database, JsonObject result)
@@ -44,22 +44,34 @@ internal static class MoreWorkloads
         // A system that cannot keep up also creates slowly (the firing schedules load it): creation stops
         // after its budget, and the figures say how far it got.
         using var budget = new CancellationTokenSource(createBudget);
+        // In bulk, as a user loading many schedules would: POST /schedules/bulk, 1,000 a request, 4 at a time.
+        const int PerRequest = 1000;
         try
         {
-            await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = budget.Token }, async (i, ct) =>
+            await Parallel.ForEachAsync(Enumerable.Range(0, (count + PerRequest - 1) / PerRequest), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = budget.Token }, async (chunk, ct) =>
             {
-                // Spread over the minute: about count/60 runs fall due every second.
-                var start = TimeProvider.System.GetUtcNow().AddSeconds(5 + (i % 60));
-                var path = $"/s/{i}";
-                await PostAsync(api, new JsonObject
+                var items = new JsonArray();
+                var starts = new List<(string Path, DateTimeOffset Start)>();
+                for (var i = chunk * PerRequest; i < Math.Min(count, (chunk + 1) * PerRequest); i++)
                 {
-                    ["schedule_type"] = "INTERVAL",
-                    ["interval_seconds"] = 60,
-                    ["start_at"] = start.ToString("O", CultureInfo.InvariantCulture),
-                    ["target"] = new JsonObject { ["url"] = target.BaseUrl + path },
-                }, CancellationToken.None);
-                due[path] = start;
-                Interlocked.Increment(ref created);
+                    // Spread over the minute: about count/60 runs fall due every second.
+                    var start = TimeProvider.System.GetUtcNow().AddSeconds(5 + (i % 60));
+                    var path = $"/s/{i}";
+                    items.Add(new JsonObject
+                    {
+                        ["schedule_type"] = "INTERVAL",
+                        ["interval_seconds"] = 60,
+                        ["start_at"] = start.ToString("O", CultureInfo.InvariantCulture),
+                        ["target"] = new JsonObject { ["url"] = target.BaseUrl + path },
+                    });
+                    starts.Add((path, start));
+                }
+                await PostAsync(api, "/schedules/bulk", new JsonObject { ["schedules"] = items }, CancellationToken.None);
+                foreach (var (path, start) in starts)
+                {
+                    due[path] = start;
+                }
+                Interlocked.Add(ref created, starts.Count);
             });
         }
         catch (OperationCanceledException) when (budget.IsCancellationRequested)
@@ -154,12 +166,15 @@ internal static class MoreWorkloads
         result["api_latency_ms_max"] = sorted.Length == 0 ? double.NaN : Math.Round(sorted[^1], 1);
     }
 
-    private static async Task PostAsync(HttpClient api, JsonObject body, CancellationToken cancellationToken)
+    private static Task PostAsync(HttpClient api, JsonObject body, CancellationToken cancellationToken) =>
+        PostAsync(api, "/schedules", body, cancellationToken);
+
+    private static async Task PostAsync(HttpClient api, string path, JsonObject body, CancellationToken cancellationToken)
     {
-        using var response = await api.PostAsJsonAsync(new Uri("/schedules", UriKind.Relative), body, cancellationToken);
+        using var response = await api.PostAsJsonAsync(new Uri(path, UriKind.Relative), body, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
-            throw new InvalidOperationException($"POST /schedules answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
+            throw new InvalidOperationException($"POST {path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
         }
     }
 

@@ -22,9 +22,12 @@ if (Environment.GetEnvironmentVariable("SCHEDULER_API_KEY") is { Length: > 0 } k
 }
 var result = new JsonObject { ["system"] = "scheduler", ["workers"] = options.Workers };
 
-// Steady state, not start-up: a few calls through the whole path first, so every worker process has
-// compiled it (a fresh .NET process spends a few hundred milliseconds on its first jobs). Not measured.
-await Workloads.WarmUpAsync(api, target, options.Workers * 20);
+// Steady state, not start-up: a burst through the whole path first, so every process has compiled it. Not measured.
+if (options.WarmUp > 0)
+{
+    MoreWorkloads.Progress($"warm-up: {options.WarmUp} IMMEDIATE runs (not measured)");
+    await Workloads.WarmUpAsync(api, target, options.WarmUp);
+}
 
 if (options.Burst > 0)
 {
@@ -65,7 +68,7 @@ return 0;
 
 namespace Scheduler.Bench
 {
-    internal sealed record BenchOptions(Uri Api, int Workers, int Burst, int Delayed, int Recurring, int ApiRate, int ApiSeconds, int Scale, int ScaleSeconds, int ScaleCreateSeconds, string? Database, string? Json)
+    internal sealed record BenchOptions(Uri Api, int Workers, int WarmUp, int Burst, int Delayed, int Recurring, int ApiRate, int ApiSeconds, int Scale, int ScaleSeconds, int ScaleCreateSeconds, string? Database, string? Json)
     {
         public static BenchOptions Parse(string[] args)
         {
@@ -77,6 +80,7 @@ namespace Scheduler.Bench
             return new BenchOptions(
                 new Uri(Get("--api", "http://127.0.0.1:8080")),
                 int.Parse(Get("--workers", "1"), CultureInfo.InvariantCulture),
+                int.Parse(Get("--warmup", "6000"), CultureInfo.InvariantCulture),
                 int.Parse(Get("--burst", "0"), CultureInfo.InvariantCulture),
                 int.Parse(Get("--delayed", "200"), CultureInfo.InvariantCulture),
                 int.Parse(Get("--recurring", "20"), CultureInfo.InvariantCulture),

@@ -1,0 +1,186 @@
+using System.Data;
+using Hangfire.PostgreSql;
+using Hangfire.Storage;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Scheduler.Core.Hosting;
+
+/// <summary>
+/// Hangfire's PostgreSQL job queue (the same <c>jobqueue</c> table, the same <c>NOTIFY new_job</c> on
+/// enqueue, so the dashboard and every process agree), fetched with one LISTEN connection per process.
+/// Hangfire.PostgreSql's long polling gives every idle Hangfire worker a LISTEN connection of its own, so
+/// each enqueued job wakes every idle worker of every process, and each wakes a server backend and runs a
+/// fetch: measured here, with 2 worker processes of 20 workers, that was most of PostgreSQL's CPU during a
+/// burst. Here a notification wakes one waiting worker of each process; a worker that fetched a job wakes
+/// the next, so a batch of jobs drains without waiting for the poll interval, and an empty fetch ends the chain.
+/// </summary>
+internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
+{
+    private const string Channel = "new_job";
+
+    private readonly PostgreSqlStorage _storage;
+    private readonly string _connectionString;
+    private readonly string _schema;
+    private readonly TimeSpan _invisibility;
+    private readonly TimeSpan _pollInterval;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _startLock = new();
+    private Task? _listening;
+
+    public SharedListenerJobQueue(PostgreSqlStorage storage, string connectionString, PostgreSqlStorageOptions options, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        (_storage, _connectionString, _schema, _invisibility, _pollInterval, _logger) =
+            (storage, connectionString, options.SchemaName, options.InvisibilityTimeout, options.QueuePollInterval, logger);
+    }
+
+    public void Enqueue(IDbConnection connection, string queue, string jobId)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        // Runs inside Hangfire's transaction: the row and the notification are committed together.
+        using var insert = (NpgsqlCommand)connection.CreateCommand();
+        insert.CommandText = $"INSERT INTO \"{_schema}\".jobqueue (jobid, queue) VALUES ($1, $2)";
+        insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = long.Parse(jobId, System.Globalization.CultureInfo.InvariantCulture) });
+        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = queue });
+        insert.ExecuteNonQuery();
+        using var notify = (NpgsqlCommand)connection.CreateCommand();
+        notify.CommandText = $"NOTIFY {Channel}";
+        notify.ExecuteNonQuery();
+    }
+
+    public IFetchedJob Dequeue(string[] queues, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(queues);
+        EnsureListening();
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (TryFetch(queues) is { } job)
+            {
+                // There may be more: the next waiting worker looks too (it ends the chain if there are none).
+                WakeOne();
+                return job;
+            }
+            _wake.Wait(_pollInterval, cancellationToken);
+        }
+    }
+
+    /// <summary>Takes the oldest visible job of the queues: never fetched, or fetched by a worker that stopped renewing it.</summary>
+    private PostgreSqlFetchedJob? TryFetch(string[] queues)
+    {
+        try
+        {
+            using var connection = new NpgsqlConnection(_connectionString);
+            connection.Open();
+            using var fetch = new NpgsqlCommand($"""
+                UPDATE "{_schema}".jobqueue q SET fetchedat = now()
+                FROM (
+                    SELECT id FROM "{_schema}".jobqueue
+                    WHERE queue = ANY ($1) AND (fetchedat IS NULL OR fetchedat < now() - $2)
+                    ORDER BY fetchedat NULLS FIRST, jobid
+                    LIMIT 1
+                    FOR UPDATE SKIP LOCKED
+                ) next
+                WHERE q.id = next.id
+                RETURNING q.id, q.jobid, q.queue, q.fetchedat
+                """, connection);
+            fetch.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = queues });
+            fetch.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _invisibility });
+            using var reader = fetch.ExecuteReader();
+            if (!reader.Read())
+            {
+                return null;
+            }
+            return new PostgreSqlFetchedJob(_storage, reader.GetInt64(0), reader.GetInt64(1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                reader.GetString(2), reader.GetDateTime(3));
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            // The database is away: wait a poll interval, as an empty fetch does, and try again.
+            Log.JobFetchFailed(_logger, ex.Message);
+            return null;
+        }
+    }
+
+    private void WakeOne()
+    {
+        // One pending wake-up is enough: a woken worker fetches until the queue is empty.
+        if (_wake.CurrentCount == 0)
+        {
+            _wake.Release();
+        }
+    }
+
+    private void EnsureListening()
+    {
+        if (_listening is not null)
+        {
+            return;
+        }
+        lock (_startLock)
+        {
+            _listening ??= Task.Run(ListenAsync);
+        }
+    }
+
+    private async Task ListenAsync()
+    {
+        var stopping = _stopping.Token;
+        var builder = new NpgsqlConnectionStringBuilder(_connectionString) { Pooling = false, KeepAlive = 30 };
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(builder.ConnectionString);
+                connection.Notification += (_, _) => WakeOne();
+                await connection.OpenAsync(stopping);
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stopping);
+                }
+                // Jobs enqueued while no one listened are fetched now.
+                WakeOne();
+                while (!stopping.IsCancellationRequested)
+                {
+                    await connection.WaitAsync(stopping);
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or System.Net.Sockets.SocketException)
+            {
+                // Until the listener is back, waiting workers poll.
+                Log.JobListenerLost(_logger, ex.Message);
+                WakeOne();
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), stopping);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+        _wake.Dispose();
+    }
+}
+
+/// <summary>Serves <see cref="SharedListenerJobQueue"/> for Scheduler's queues; the dashboard's queue views are Hangfire.PostgreSql's own.</summary>
+internal sealed class SharedListenerJobQueueProvider(SharedListenerJobQueue queue, IPersistentJobQueueProvider monitoring) : IPersistentJobQueueProvider
+{
+    public IPersistentJobQueue GetJobQueue() => queue;
+
+    public IPersistentJobQueueMonitoringApi GetJobQueueMonitoringApi() => monitoring.GetJobQueueMonitoringApi();
+}
