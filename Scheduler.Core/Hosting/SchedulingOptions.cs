@@ -40,7 +40,7 @@ public sealed class SchedulingOptions
     /// Runs dispatched together go into Hangfire jobs of up to this many, which execute them concurrently;
     /// 1 gives every run its own job.
     /// </summary>
-    public int MaxRunsPerJob { get; set; } = 50;
+    public int MaxRunsPerJob { get; set; } = 200;
 
     /// <summary>The shortest interval a schedule may ask for.</summary>
     public int MinIntervalSeconds { get; set; } = 1;

@@ -5,8 +5,12 @@ using Scheduler.Core.Model;
 
 namespace Scheduler.Core.Jobs;
 
-/// <summary>A committed run to hand to Hangfire.</summary>
-public sealed record RunToEnqueue(long RunId, long ScheduleId, DateTimeOffset DueAt);
+/// <summary>A committed run to hand to Hangfire, to start at <see cref="DueAt"/> or, for a retry, at <paramref name="At"/>.</summary>
+public sealed record RunToEnqueue(long RunId, long ScheduleId, DateTimeOffset DueAt, DateTimeOffset? At = null)
+{
+    /// <summary>When its job should be taken up: the due time, or the retry's time when later.</summary>
+    public DateTimeOffset NotBefore => At is { } at && at > DueAt ? at : DueAt;
+}
 
 /// <summary>
 /// Hands committed runs to Hangfire and records each job id on its run. Called after the runs' rows are
@@ -24,10 +28,10 @@ public sealed class RunEnqueuer(IBackgroundJobClient jobs, NpgsqlDataSource data
     }
 
     /// <summary>
-    /// Enqueues the runs, up to <paramref name="maxPerJob"/> in one Hangfire job (runs due close together,
-    /// as the dispatcher hands them over, share the engine's per-job cost). A run due later than
-    /// <see cref="EnqueueAhead"/> from now goes to Hangfire's scheduled set instead, which hands it over up
-    /// to a second early; the worker then waits. Returns each run's job id.
+    /// Hands the runs to Hangfire, up to <paramref name="maxPerJob"/> in one job: runs that may start now or
+    /// within <see cref="EnqueueAhead"/> go to the queue (<see cref="QueueNow"/>), later ones and retries to
+    /// Hangfire's scheduled set, those starting within <see cref="ScheduleGrouping"/> of each other in one job
+    /// scheduled for the first of them (each run still waits for its own time). Returns each run's job id.
     /// </summary>
     public async Task<IReadOnlyList<string>> EnqueueManyAsync(IReadOnlyList<RunToEnqueue> runs, CancellationToken cancellationToken, int maxPerJob = 1)
     {
@@ -38,23 +42,20 @@ public sealed class RunEnqueuer(IBackgroundJobClient jobs, NpgsqlDataSource data
         }
         var now = time.GetUtcNow();
         var jobIds = new string[runs.Count];
-        var order = Enumerable.Range(0, runs.Count).OrderBy(i => runs[i].DueAt).ToArray();
+        var order = Enumerable.Range(0, runs.Count).OrderBy(i => runs[i].NotBefore).ToArray();
         for (var start = 0; start < order.Length;)
         {
             var first = runs[order[start]];
-            if (first.DueAt > now + EnqueueAhead || maxPerJob <= 1)
-            {
-                jobIds[order[start]] = EnqueueOne(first, now);
-                start++;
-                continue;
-            }
+            var queueNow = QueueNow(first, now);
             var end = start;
-            while (end + 1 < order.Length && end + 1 - start < maxPerJob && runs[order[end + 1]].DueAt <= now + EnqueueAhead)
+            while (end + 1 < order.Length && end + 1 - start < maxPerJob
+                   && runs[order[end + 1]] is var next
+                   && (queueNow ? QueueNow(next, now) : !QueueNow(next, now) && next.NotBefore - first.NotBefore <= ScheduleGrouping))
             {
                 end++;
             }
             var batch = order[start..(end + 1)];
-            var jobId = batch.Length == 1 ? EnqueueOne(first, now) : EnqueueBatch(batch.Select(i => runs[i]).ToArray());
+            var jobId = batch.Length == 1 ? EnqueueOne(first, now) : EnqueueBatch(batch.Select(i => runs[i]).ToArray(), queueNow ? null : first.NotBefore);
             foreach (var i in batch)
             {
                 jobIds[i] = jobId;
@@ -65,29 +66,47 @@ public sealed class RunEnqueuer(IBackgroundJobClient jobs, NpgsqlDataSource data
         return jobIds;
     }
 
+    /// <summary>
+    /// A run due within <see cref="EnqueueAhead"/> goes to the queue now and its worker holds it until its time
+    /// (the dispatcher's runs, due within the lead time); a retry waits in the scheduled set until its time,
+    /// so that no worker holds it (and its lease) meanwhile.
+    /// </summary>
+    private static bool QueueNow(RunToEnqueue run, DateTimeOffset now) =>
+        run.At is { } at ? at <= now : run.DueAt <= now + EnqueueAhead;
+
     private string EnqueueOne(RunToEnqueue run, DateTimeOffset now)
     {
         var (runId, scheduleId, dueAt) = (run.RunId, run.ScheduleId, run.DueAt.UtcDateTime);
-        return run.DueAt <= now + EnqueueAhead
+        return QueueNow(run, now)
             ? jobs.Enqueue<IRunJob>(job => job.ExecuteAsync(runId, scheduleId, dueAt, null, CancellationToken.None))
-            : jobs.Schedule<IRunJob>(job => job.ExecuteAsync(runId, scheduleId, dueAt, null, CancellationToken.None), run.DueAt);
+            : jobs.Schedule<IRunJob>(job => job.ExecuteAsync(runId, scheduleId, dueAt, null, CancellationToken.None), run.NotBefore);
     }
 
-    private string EnqueueBatch(RunToEnqueue[] batch)
+    private string EnqueueBatch(RunToEnqueue[] batch, DateTimeOffset? at)
     {
         var ids = batch.Select(r => r.RunId).ToArray();
         var shown = string.Join(", ", batch.Take(5).Select(r => $"#{r.RunId} (schedule #{r.ScheduleId})"));
         var label = ids.Length > 5 ? $"{shown}, … ({ids.Length} runs)" : shown;
-        var firstDue = batch[0].DueAt.UtcDateTime;
-        return jobs.Enqueue<IRunBatchJob>(job => job.ExecuteAsync(ids, label, firstDue, null, CancellationToken.None));
+        var firstDue = batch[0].NotBefore.UtcDateTime;
+        return at is { } when
+            ? jobs.Schedule<IRunBatchJob>(job => job.ExecuteAsync(ids, label, firstDue, null, CancellationToken.None), when)
+            : jobs.Enqueue<IRunBatchJob>(job => job.ExecuteAsync(ids, label, firstDue, null, CancellationToken.None));
     }
+
+    /// <summary>Later runs (retries) starting this close together share a scheduled job; each still waits for its own time.</summary>
+    public static readonly TimeSpan ScheduleGrouping = TimeSpan.FromSeconds(1);
 
     private async Task RecordJobIdsAsync(long[] runIds, string[] jobIds, CancellationToken cancellationToken)
     {
+        // The jobs may already be running: a run a worker is claiming or recording now is skipped, not waited
+        // for (waiting on rows that workers lock in another order deadlocked), and the claim records its job.
         await using var command = database.CreateCommand("""
+            WITH free AS (
+                SELECT id FROM scheduler.runs WHERE id = ANY ($1) ORDER BY id FOR UPDATE SKIP LOCKED
+            )
             UPDATE scheduler.runs r SET hangfire_job_id = v.job_id
-            FROM unnest($1::bigint[], $2::text[]) AS v(run_id, job_id)
-            WHERE r.id = v.run_id
+            FROM unnest($1::bigint[], $2::text[]) AS v(run_id, job_id), free
+            WHERE r.id = v.run_id AND free.id = v.run_id
             """);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = runIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = jobIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });

@@ -7,13 +7,13 @@ using Scheduler.Core.Persistence;
 namespace Scheduler.Core.Jobs;
 
 /// <summary>
-/// Hands committed runs to Hangfire in the background, so a request that commits a run answers at once and
-/// runs committed together share Hangfire jobs. A burst of immediate runs is the case it is for: creating a
-/// Hangfire job costs several round trips and commits (and wakes the waiting Hangfire workers), so while one
-/// hand-off is in flight the runs committed meanwhile collect and go together, up to
-/// <see cref="SchedulingOptions.MaxRunsPerJob"/> per job. A lone run still gets a job of its own at once.
+/// Hands committed runs to Hangfire in the background, several to a job: the API's immediate runs (so a
+/// request that commits a run answers at once) and the worker's retries (so a target failing under load does
+/// not cost a Hangfire job per failed call). Creating a Hangfire job costs several round trips and commits,
+/// so while one hand-off is in flight the runs committed meanwhile collect and go together, up to
+/// <see cref="SchedulingOptions.MaxRunsPerJob"/> per job; a lone run still gets a job of its own at once.
 /// The runs are committed before they are posted: if the process dies before the hand-off, they stay PENDING
-/// without a job and reconciliation queues them (ADR 0007).
+/// and reconciliation queues them (ADR 0007).
 /// </summary>
 public sealed class RunHandOff
 {

@@ -18,6 +18,8 @@ public sealed class MultiWorkerDispatchTests : SystemTestBase
         ["Execution__LeaseSeconds"] = "5",
         ["Execution__LeaseRenewalSeconds"] = "1",
         ["Scheduling__MisfireThreshold"] = "00:00:01",
+        // A job per run, so both workers take some (with batches one worker may take every job).
+        ["Scheduling__MaxRunsPerJob"] = "1",
     };
 
     [Test]

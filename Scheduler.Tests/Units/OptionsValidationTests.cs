@@ -25,13 +25,14 @@ public sealed class OptionsValidationTests
     });
 
     [Test]
-    public void The_hangfire_pool_is_raised_to_fit_the_workers_and_never_lowered() => Assert.Multiple(() =>
+    public void The_hangfire_pool_fits_the_workers_and_a_given_size_is_never_lowered() => Assert.Multiple(() =>
     {
-        static int Pool(string connectionString, int workers) => new Npgsql.NpgsqlConnectionStringBuilder(
-            CoreServiceCollectionExtensions.HangfireConnectionString(new DatabaseOptions { HangfireConnectionString = connectionString }, new EngineOptions { WorkerCount = workers })).MaxPoolSize;
-        Assert.That(Pool("Host=x;Maximum Pool Size=50", 60), Is.EqualTo(130), "each idle worker holds a LISTEN connection and needs another to fetch");
-        Assert.That(Pool("Host=x", 20), Is.EqualTo(100), "Npgsql's default already fits");
+        static int Pool(string connectionString, int workers, bool server = true) => new Npgsql.NpgsqlConnectionStringBuilder(
+            CoreServiceCollectionExtensions.HangfireConnectionString(new DatabaseOptions { HangfireConnectionString = connectionString }, new EngineOptions { WorkerCount = workers }, server)).MaxPoolSize;
+        Assert.That(Pool("Host=x;Maximum Pool Size=50", 60), Is.EqualTo(130), "each worker holds a connection while it processes a job and needs another for its state");
+        Assert.That(Pool("Host=x", 20), Is.EqualTo(50), "Npgsql's default is replaced by what the workers need");
         Assert.That(Pool("Host=x;Maximum Pool Size=500", 20), Is.EqualTo(500));
+        Assert.That(Pool("Host=x", 20, server: false), Is.EqualTo(20), "the API only creates jobs");
     });
 
     [Test]

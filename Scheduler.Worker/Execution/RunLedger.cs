@@ -11,8 +11,9 @@ namespace Scheduler.Worker.Execution;
 /// <summary>
 /// The worker's reads and writes of a run, each a single statement (one round trip, one commit): load the
 /// plan, claim the run under a lease, renew the lease, record the outcome, hand the run back. The frequent
-/// three (load, claim, record) of runs going on at once share round trips and commits
-/// (<see cref="StatementBatcher"/>): a batch job's fifty runs load in one query and claim in one commit.
+/// three (load, claim, record) of the runs going on at once are set-based statements over arrays
+/// (<see cref="StatementBatcher{TRequest, TRow}"/>): a batch job's runs load in one query, claim in one
+/// statement and record in one, each a single commit.
 /// Lease decisions use the database's clock, so workers on different machines agree.
 /// </summary>
 internal sealed class RunLedger
@@ -23,63 +24,46 @@ internal sealed class RunLedger
     private readonly NpgsqlDataSource database;
     private readonly IOptions<ExecutionOptions> options;
     private readonly SecretProtector secrets;
-    private readonly WriteBatcher<(long RunId, TaskCompletionSource<RunPlan?> Plan)> _loads;
-    private readonly StatementBatcher _statements;
+    private readonly StatementBatcher<long, RunPlan> _loads;
+    private readonly StatementBatcher<ClaimRequest, RunClaim> _claims;
+    private readonly StatementBatcher<FinishRequest, FinishRow> _finishes;
 
     public RunLedger(NpgsqlDataSource database, IOptions<ExecutionOptions> options, SecretProtector secrets)
     {
         (this.database, this.options, this.secrets) = (database, options, secrets);
-        _loads = new WriteBatcher<(long, TaskCompletionSource<RunPlan?>)>(LoadManyAsync, maxWeight: 200);
-        _statements = new StatementBatcher(database);
+        _loads = new StatementBatcher<long, RunPlan>(LoadManyAsync, runId => runId);
+        _claims = new StatementBatcher<ClaimRequest, RunClaim>(ClaimManyAsync, claim => claim.RunId, exclusive: true);
+        _finishes = new StatementBatcher<FinishRequest, FinishRow>(FinishManyAsync, finish => finish.Claim.RunId, exclusive: true);
     }
 
     private TimeSpan Lease => TimeSpan.FromSeconds(options.Value.LeaseSeconds);
 
     /// <summary>The run and everything its call needs; null when there is no such run.</summary>
-    public Task<RunPlan?> LoadAsync(long runId, CancellationToken cancellationToken)
-    {
-        var plan = new TaskCompletionSource<RunPlan?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _loads.Post((runId, plan));
-        return plan.Task.WaitAsync(cancellationToken);
-    }
+    public Task<RunPlan?> LoadAsync(long runId, CancellationToken cancellationToken) => _loads.ExecuteAsync(runId).WaitAsync(cancellationToken);
 
-    private async Task LoadManyAsync(IReadOnlyList<(long RunId, TaskCompletionSource<RunPlan?> Plan)> requests)
+    private async Task<IReadOnlyDictionary<long, RunPlan>> LoadManyAsync(IReadOnlyList<long> runIds)
     {
+        await using var command = database.CreateCommand("""
+            SELECT r.id, r.schedule_id, r.due_at, r.status, s.schedule_type, s.expected_http_status, s.no_response,
+                   s.job_name, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, s.overlap_policy,
+                   (SELECT count(*)::int FROM scheduler.runs e
+                    WHERE e.schedule_id = r.schedule_id AND e.id <> r.id AND e.status IN ('PENDING', 'RUNNING') AND e.due_at < r.due_at),
+                   r.attempt_count, r.next_attempt_at, s.max_delay_seconds, s.max_attempts, s.retry_initial_interval_seconds,
+                   s.retry_max_interval_seconds, r.retry_requested, s.job_args::text, t.signing_secret, s.callback_url, s.error_callback_url
+            FROM scheduler.runs r
+            JOIN scheduler.schedules s ON s.id = r.schedule_id
+            LEFT JOIN scheduler.targets t ON t.id = s.target_id
+            WHERE r.id = ANY ($1)
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = runIds.Distinct().ToArray() });
         var plans = new Dictionary<long, RunPlan>();
-        try
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
         {
-            await using var command = database.CreateCommand("""
-                SELECT r.id, r.schedule_id, r.due_at, r.status, s.schedule_type, s.expected_http_status, s.no_response,
-                       s.job_name, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, s.overlap_policy,
-                       (SELECT count(*)::int FROM scheduler.runs e
-                        WHERE e.schedule_id = r.schedule_id AND e.id <> r.id AND e.status IN ('PENDING', 'RUNNING') AND e.due_at < r.due_at),
-                       r.attempt_count, r.next_attempt_at, s.max_delay_seconds, s.max_attempts, s.retry_initial_interval_seconds,
-                       s.retry_max_interval_seconds, r.retry_requested, s.job_args::text, t.signing_secret, s.callback_url, s.error_callback_url
-                FROM scheduler.runs r
-                JOIN scheduler.schedules s ON s.id = r.schedule_id
-                LEFT JOIN scheduler.targets t ON t.id = s.target_id
-                WHERE r.id = ANY ($1)
-                """);
-            command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = requests.Select(r => r.RunId).Distinct().ToArray() });
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                var plan = ReadPlan(reader);
-                plans[plan.RunId] = plan;
-            }
+            var plan = ReadPlan(reader);
+            plans[plan.RunId] = plan;
         }
-        catch (Exception ex)
-        {
-            foreach (var (_, plan) in requests)
-            {
-                plan.TrySetException(ex);
-            }
-            return;
-        }
-        foreach (var (runId, plan) in requests)
-        {
-            plan.TrySetResult(plans.GetValueOrDefault(runId));
-        }
+        return plans;
     }
 
     private RunPlan ReadPlan(NpgsqlDataReader reader)
@@ -122,10 +106,9 @@ internal sealed class RunLedger
     /// attempts of a dead worker, starts a new attempt and returns it; null when someone else holds the run
     /// or it has ended.
     /// </summary>
-    public async Task<RunClaim?> ClaimAsync(long runId, string worker, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<RunClaim?> ClaimAsync(long runId, string worker, DateTimeOffset now, string? jobId, CancellationToken cancellationToken)
     {
-        var claim = await _statements.ExecuteAsync(() => Command(ClaimSql, runId, worker, Lease, now), runId,
-            reader => new RunClaim(runId, reader.GetInt64(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetBoolean(3)));
+        var claim = await _claims.ExecuteAsync(new ClaimRequest(runId, worker, now, jobId));
         if (claim?.LostAttempts is not null)
         {
             await AddRemarkAsync(runId,
@@ -135,34 +118,64 @@ internal sealed class RunLedger
         return claim;
     }
 
+    private sealed record ClaimRequest(long RunId, string Worker, DateTimeOffset StartedAt, string? JobId);
+
+    private async Task<IReadOnlyDictionary<long, RunClaim>> ClaimManyAsync(IReadOnlyList<ClaimRequest> requests)
+    {
+        var claims = new Dictionary<long, RunClaim>();
+        // One process has one worker name; claims of different names (tests) go in their own statements.
+        foreach (var byWorker in requests.GroupBy(r => r.Worker))
+        {
+            await using var command = database.CreateCommand(ClaimSql);
+            command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = byWorker.Select(r => r.RunId).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = byWorker.Select(r => r.StartedAt).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = byWorker.Select(r => r.JobId).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = byWorker.Key });
+            command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = Lease });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                var runId = reader.GetInt64(0);
+                claims[runId] = new RunClaim(runId, reader.GetInt64(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4));
+            }
+        }
+        return claims;
+    }
+
+    // Takes each run that is PENDING, or RUNNING under an expired lease (its worker died): the lost attempts of a
+    // dead worker are marked, a new attempt starts. ("before" is the row as it was: the update clears retry_requested.)
     private static readonly string ClaimSql = $"""
-            WITH before AS (
-                SELECT id, retry_requested FROM scheduler.runs WHERE id = $1
-            ), claimed AS (
-                UPDATE scheduler.runs r
-                SET status = '{Running}', lease_owner = $2, lease_expires_at = now() + $3, retry_requested = false,
-                    attempt_count = attempt_count + 1, started_at = COALESCE(started_at, $4), updated_at = now()
-                FROM before
-                WHERE r.id = before.id
-                  AND (r.status = '{Pending}' OR (r.status = '{Running}' AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now())))
-                RETURNING r.id, r.schedule_id, r.attempt_count, before.retry_requested
-            ), lost AS (
-                UPDATE scheduler.attempts a
-                SET status = '{WireName.Of(AttemptStatus.Lost)}', completed_at = now(), error_type = '{WireName.Of(ErrorType.WorkerLost)}',
-                    error_message = 'Its worker stopped renewing the lease (killed, hung or cut off); ' || $2 || ' took the run over.'
-                FROM claimed
-                WHERE a.run_id = claimed.id AND a.status = '{WireName.Of(AttemptStatus.Running)}'
-                RETURNING a.attempt_number, a.worker
-            ), attempt AS (
-                INSERT INTO scheduler.attempts (run_id, schedule_id, attempt_number, status, manual, worker, started_at)
-                SELECT id, schedule_id, attempt_count, '{WireName.Of(AttemptStatus.Running)}', retry_requested, $2, $4 FROM claimed
-                RETURNING id, attempt_number, manual
-            )
-            SELECT attempt.id, attempt.attempt_number,
-                   (SELECT string_agg('attempt ' || attempt_number || ' by ' || COALESCE(worker, 'an unknown worker'), ', ') FROM lost),
-                   attempt.manual
-            FROM attempt
-            """;
+        WITH input AS (
+            SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS i(run_id, started_at, job_id)
+        ), before AS (
+            SELECT r.id, r.retry_requested FROM scheduler.runs r JOIN input i ON i.run_id = r.id
+        ), claimed AS (
+            UPDATE scheduler.runs r
+            SET status = '{Running}', lease_owner = $4, lease_expires_at = now() + $5, retry_requested = false,
+                attempt_count = r.attempt_count + 1, started_at = COALESCE(r.started_at, i.started_at), updated_at = now(),
+                hangfire_job_id = COALESCE(i.job_id, r.hangfire_job_id)
+            FROM before b JOIN input i ON i.run_id = b.id
+            WHERE r.id = b.id
+              AND (r.status = '{Pending}' OR (r.status = '{Running}' AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now())))
+            RETURNING r.id, r.schedule_id, r.attempt_count, b.retry_requested, i.started_at
+        ), lost AS (
+            UPDATE scheduler.attempts a
+            SET status = '{WireName.Of(AttemptStatus.Lost)}', completed_at = now(), error_type = '{WireName.Of(ErrorType.WorkerLost)}',
+                error_message = 'Its worker stopped renewing the lease (killed, hung or cut off); ' || $4 || ' took the run over.'
+            FROM claimed
+            WHERE a.run_id = claimed.id AND a.status = '{WireName.Of(AttemptStatus.Running)}'
+            RETURNING a.run_id, a.attempt_number, a.worker
+        ), attempt AS (
+            INSERT INTO scheduler.attempts (run_id, schedule_id, attempt_number, status, manual, worker, started_at)
+            SELECT id, schedule_id, attempt_count, '{WireName.Of(AttemptStatus.Running)}', retry_requested, $4, started_at FROM claimed
+            RETURNING run_id, id, attempt_number, manual
+        )
+        SELECT attempt.run_id, attempt.id, attempt.attempt_number,
+               (SELECT string_agg('attempt ' || l.attempt_number || ' by ' || COALESCE(l.worker, 'an unknown worker'), ', ')
+                FROM lost l WHERE l.run_id = attempt.run_id),
+               attempt.manual
+        FROM attempt
+        """;
 
     /// <summary>The earlier runs of the same schedule that have not ended, and the latest of them.</summary>
     public async Task<(int Count, long? LatestRunId)> EarlierRunsActiveAsync(RunPlan plan, CancellationToken cancellationToken)
@@ -256,54 +269,101 @@ internal sealed class RunLedger
     {
         ArgumentNullException.ThrowIfNull(claim);
         ArgumentNullException.ThrowIfNull(outcome);
-        var final = retryAt is null;
-        var result = await _statements.ExecuteAsync(
-            () => Command(FinishSql,
-                claim.RunId, worker, WireName.Of(final ? outcome.Status : RunStatus.Pending), final ? outcome.CompletedAt : null,
-                outcome.LatencyMs, outcome.StatusCode, outcome.ResponseSizeBytes, outcome.ResponseExcerpt, Wire(outcome.ErrorType),
-                outcome.ErrorMessage, outcome.StackTrace, outcome.StartedAt, Math.Max(0, (outcome.StartedAt - dueAt).TotalMilliseconds),
-                retryAt, callback?.Url, callback is { } c ? WireName.Of(c.Kind) : null, final,
-                claim.AttemptId, WireName.Of(outcome.AttemptStatus), outcome.CompletedAt),
-            scheduleId,
-            reader => new FinishRow(reader.GetInt64(0) == 1, reader.IsDBNull(1) ? null : reader.GetInt64(1)));
-        return result is null ? (false, null) : (result.Recorded, result.DeliveryId);
+        var row = await _finishes.ExecuteAsync(new FinishRequest(claim, scheduleId, worker, dueAt, outcome, retryAt, callback));
+        return row is null ? (false, null) : (row.Recorded, row.DeliveryId);
+    }
+
+    private sealed record FinishRequest(RunClaim Claim, long ScheduleId, string Worker, DateTimeOffset DueAt, CallOutcome Outcome, DateTimeOffset? RetryAt,
+        (string Url, DeliveryKind Kind)? Callback)
+    {
+        public bool Final => RetryAt is null;
     }
 
     private sealed record FinishRow(bool Recorded, long? DeliveryId);
 
-    // One statement: the attempt, the run (only while this worker holds it), the schedule's last run, the callback delivery.
+    private async Task<IReadOnlyDictionary<long, FinishRow>> FinishManyAsync(IReadOnlyList<FinishRequest> requests)
+    {
+        var rows = new Dictionary<long, FinishRow>();
+        foreach (var byWorker in requests.GroupBy(r => r.Worker))
+        {
+            var list = byWorker.OrderBy(r => r.ScheduleId).ToList();
+            await using var command = database.CreateCommand(FinishSql);
+            void Add<T>(Func<FinishRequest, T> value, NpgsqlTypes.NpgsqlDbType type) =>
+                command.Parameters.Add(new NpgsqlParameter<T[]> { TypedValue = list.Select(value).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | type });
+            Add(r => r.Claim.RunId, NpgsqlTypes.NpgsqlDbType.Bigint);
+            Add(r => r.Claim.AttemptId, NpgsqlTypes.NpgsqlDbType.Bigint);
+            Add(r => WireName.Of(r.Final ? r.Outcome.Status : RunStatus.Pending), NpgsqlTypes.NpgsqlDbType.Text);
+            Add(r => r.Final ? r.Outcome.CompletedAt : (DateTimeOffset?)null, NpgsqlTypes.NpgsqlDbType.TimestampTz);
+            Add(r => r.Outcome.LatencyMs, NpgsqlTypes.NpgsqlDbType.Double);
+            Add(r => r.Outcome.StatusCode, NpgsqlTypes.NpgsqlDbType.Integer);
+            Add(r => r.Outcome.ResponseSizeBytes, NpgsqlTypes.NpgsqlDbType.Bigint);
+            Add(r => r.Outcome.ResponseExcerpt, NpgsqlTypes.NpgsqlDbType.Text);
+            Add(r => Wire(r.Outcome.ErrorType), NpgsqlTypes.NpgsqlDbType.Text);
+            Add(r => r.Outcome.ErrorMessage, NpgsqlTypes.NpgsqlDbType.Text);
+            Add(r => r.Outcome.StackTrace, NpgsqlTypes.NpgsqlDbType.Text);
+            Add(r => r.Outcome.StartedAt, NpgsqlTypes.NpgsqlDbType.TimestampTz);
+            Add(r => Math.Max(0, (r.Outcome.StartedAt - r.DueAt).TotalMilliseconds), NpgsqlTypes.NpgsqlDbType.Double);
+            Add(r => r.RetryAt, NpgsqlTypes.NpgsqlDbType.TimestampTz);
+            Add(r => r.Callback?.Url, NpgsqlTypes.NpgsqlDbType.Text);
+            Add(r => r.Callback is { } c ? WireName.Of(c.Kind) : null, NpgsqlTypes.NpgsqlDbType.Text);
+            Add(r => r.Final, NpgsqlTypes.NpgsqlDbType.Boolean);
+            Add(r => WireName.Of(r.Outcome.AttemptStatus), NpgsqlTypes.NpgsqlDbType.Text);
+            Add(r => r.Outcome.CompletedAt, NpgsqlTypes.NpgsqlDbType.TimestampTz);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = byWorker.Key });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                rows[reader.GetInt64(0)] = new FinishRow(reader.GetBoolean(1), reader.IsDBNull(2) ? null : reader.GetInt64(2));
+            }
+        }
+        return rows;
+    }
+
+    // One statement for many runs: the attempts, the runs (only those this worker still holds), their schedules'
+    // last run (and COMPLETED for a one-shot schedule whose own run ended), the callback deliveries.
     private static readonly string FinishSql = $"""
-        WITH attempt AS (
-            UPDATE scheduler.attempts
-            SET status = $19, started_at = $12, completed_at = $20, status_code = $6, latency_ms = $5,
-                response_size_bytes = $7, error_type = $9, error_message = $10
-            WHERE id = $18
+        WITH input AS (
+            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::float8[], $6::int[], $7::bigint[],
+                                 $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::float8[], $14::timestamptz[],
+                                 $15::text[], $16::text[], $17::bool[], $18::text[], $19::timestamptz[])
+                AS i(run_id, attempt_id, status, completed_at, latency_ms, status_code, response_size_bytes, response_excerpt,
+                     error_type, error_message, stack_trace, started_at, lateness_ms, next_attempt_at, callback_url, callback_kind,
+                     final, attempt_status, attempt_completed_at)
+        ), attempt AS (
+            UPDATE scheduler.attempts a
+            SET status = i.attempt_status, started_at = i.started_at, completed_at = i.attempt_completed_at, status_code = i.status_code,
+                latency_ms = i.latency_ms, response_size_bytes = i.response_size_bytes, error_type = i.error_type, error_message = i.error_message
+            FROM input i
+            WHERE a.id = i.attempt_id
         ), finished AS (
-            UPDATE scheduler.runs
-            SET status = $3, completed_at = $4, latency_ms = $5, status_code = $6, response_size_bytes = $7,
-                response_excerpt = $8, error_type = $9, error_message = $10, stack_trace = $11,
-                started_at = CASE WHEN lateness_ms IS NULL THEN $12 ELSE started_at END,
-                lateness_ms = COALESCE(lateness_ms, $13), next_attempt_at = $14,
-                callback_status = CASE WHEN $15::text IS NULL THEN callback_status ELSE '{WireName.Of(DeliveryStatus.Pending)}' END,
+            UPDATE scheduler.runs r
+            SET status = i.status, completed_at = i.completed_at, latency_ms = i.latency_ms, status_code = i.status_code,
+                response_size_bytes = i.response_size_bytes, response_excerpt = i.response_excerpt, error_type = i.error_type,
+                error_message = i.error_message, stack_trace = i.stack_trace,
+                started_at = CASE WHEN r.lateness_ms IS NULL THEN i.started_at ELSE r.started_at END,
+                lateness_ms = COALESCE(r.lateness_ms, i.lateness_ms), next_attempt_at = i.next_attempt_at,
+                callback_status = CASE WHEN i.callback_url IS NULL THEN r.callback_status ELSE '{WireName.Of(DeliveryStatus.Pending)}' END,
                 lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-            WHERE id = $1 AND lease_owner = $2
-            RETURNING id, schedule_id
+            FROM input i
+            WHERE r.id = i.run_id AND r.lease_owner = $20
+            RETURNING r.id, r.schedule_id, i.started_at, i.final, i.callback_url, i.callback_kind
         ), schedule AS (
             UPDATE scheduler.schedules s
-            SET last_run_at = $12,
+            SET last_run_at = f.last_run_at,
                 -- A one-shot schedule is complete when its own run ends (not a manual extra run).
-                status = CASE WHEN $17 AND s.schedule_type IN ('{WireName.Of(ScheduleType.Immediate)}', '{WireName.Of(ScheduleType.Once)}')
+                status = CASE WHEN f.final AND s.schedule_type IN ('{WireName.Of(ScheduleType.Immediate)}', '{WireName.Of(ScheduleType.Once)}')
                                    AND s.status = '{WireName.Of(ScheduleStatus.Active)}' AND s.next_run_at IS NULL
                               THEN '{WireName.Of(ScheduleStatus.Completed)}' ELSE s.status END
-            FROM finished
-            WHERE s.id = finished.schedule_id
+            FROM (SELECT schedule_id, max(started_at) AS last_run_at, bool_or(final) AS final FROM finished GROUP BY schedule_id) f
+            WHERE s.id = f.schedule_id
         ), delivery AS (
             INSERT INTO scheduler.callback_deliveries (run_id, schedule_id, kind, url, status, attempt_count, created_at, updated_at)
-            SELECT id, schedule_id, $16, $15, '{WireName.Of(DeliveryStatus.Pending)}', 0, now(), now()
-            FROM finished WHERE $15::text IS NOT NULL
-            RETURNING id
+            SELECT id, schedule_id, callback_kind, callback_url, '{WireName.Of(DeliveryStatus.Pending)}', 0, now(), now()
+            FROM finished WHERE callback_url IS NOT NULL
+            RETURNING id, run_id
         )
-        SELECT (SELECT count(*) FROM finished), (SELECT id FROM delivery)
+        SELECT i.run_id, f.id IS NOT NULL, d.id
+        FROM input i LEFT JOIN finished f ON f.id = i.run_id LEFT JOIN delivery d ON d.run_id = i.run_id
         """;
 
     /// <summary>A PENDING run that may no longer start (max_delay_seconds): SKIPPED with the reason, without a call.</summary>

@@ -1,90 +1,70 @@
-using Npgsql;
 using Scheduler.Core.Persistence;
 
 namespace Scheduler.Worker.Execution;
 
 /// <summary>
-/// Runs the single-row statements of concurrent runs (claims, outcomes) together: the statements waiting
-/// while one batch is in flight go as the next <see cref="NpgsqlBatch"/>, one round trip and one implicit
-/// transaction, so fifty runs of a batch job make one commit instead of fifty. A caller's result is
-/// given only once the whole batch has committed. If a batch fails (a deadlock, a constraint), its
-/// statements are run again one by one, so each fails or succeeds on its own.
+/// Runs one set-based statement for the runs going on at once: the requests that wait while one statement is
+/// in flight go together into the next (<see cref="WriteBatcher{T}"/>), as arrays, so fifty runs of a batch
+/// job load in one query, claim in one statement and commit once. A caller gets its run's row only after the
+/// statement has committed. If a batch fails (a deadlock, a constraint), each request is run alone, so each
+/// fails or succeeds on its own.
 /// </summary>
-internal sealed class StatementBatcher
+/// <param name="execute">Runs the statement for the requests; returns a row per run id that produced one.</param>
+/// <param name="runIdOf">The run a request is about.</param>
+/// <param name="exclusive">
+/// Only one request per run in a statement (claims): a second request for a run already in the batch gets no
+/// row, as if another worker held the run.
+/// </param>
+/// <param name="maxPerBatch">The most requests one statement carries.</param>
+internal sealed class StatementBatcher<TRequest, TRow>(
+    Func<IReadOnlyList<TRequest>, Task<IReadOnlyDictionary<long, TRow>>> execute, Func<TRequest, long> runIdOf, bool exclusive = false, int maxPerBatch = 200)
+    where TRow : class
 {
-    private readonly NpgsqlDataSource _database;
-    private readonly WriteBatcher<Request> _batcher;
+    private sealed record Pending(TRequest Request, TaskCompletionSource<TRow?> Row);
 
-    public StatementBatcher(NpgsqlDataSource database, int maxPerBatch = 100)
+    private readonly WriteBatcher<Pending> _batcher = new(batch => RunAsync(batch, execute, runIdOf, exclusive), maxPerBatch);
+
+    public Task<TRow?> ExecuteAsync(TRequest request)
     {
-        _database = database;
-        _batcher = new WriteBatcher<Request>(RunAsync, maxPerBatch);
+        var pending = new Pending(request, new TaskCompletionSource<TRow?>(TaskCreationOptions.RunContinuationsAsynchronously));
+        _batcher.Post(pending);
+        return pending.Row.Task;
     }
 
-    /// <summary>A statement, the order key that keeps concurrent batches from deadlocking, and how to read its one row.</summary>
-    private sealed record Request(Func<NpgsqlBatchCommand> Command, long OrderKey, Func<NpgsqlDataReader, object?> Read, TaskCompletionSource<object?> Result);
-
-    /// <summary>
-    /// Runs the statement in the next batch and returns its first row read by <paramref name="read"/>, or
-    /// default when it returned none. Statements of one batch lock rows in <paramref name="orderKey"/> order.
-    /// </summary>
-    public async Task<T?> ExecuteAsync<T>(Func<NpgsqlBatchCommand> command, long orderKey, Func<NpgsqlDataReader, T> read)
+    private static async Task RunAsync(IReadOnlyList<Pending> batch, Func<IReadOnlyList<TRequest>, Task<IReadOnlyDictionary<long, TRow>>> execute,
+        Func<TRequest, long> runIdOf, bool exclusive)
     {
-        var request = new Request(command, orderKey, reader => read(reader), new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously));
-        _batcher.Post(request);
-        return await request.Result.Task is T row ? row : default;
-    }
-
-    private async Task RunAsync(IReadOnlyList<Request> requests)
-    {
-        var ordered = requests.OrderBy(r => r.OrderKey).ToArray();
-        object?[] rows;
+        var included = batch;
+        if (exclusive)
+        {
+            var seen = new HashSet<long>();
+            included = batch.Where(p => seen.Add(runIdOf(p.Request))).ToList();
+            foreach (var duplicate in batch.Except(included))
+            {
+                duplicate.Row.TrySetResult(null);
+            }
+        }
+        IReadOnlyDictionary<long, TRow> rows;
         try
         {
-            rows = await ExecuteBatchAsync(ordered);
+            rows = await execute(included.Select(p => p.Request).ToList());
         }
-        catch (Exception) when (ordered.Length > 1)
+        catch (Exception) when (included.Count > 1)
         {
-            foreach (var request in ordered)
+            foreach (var pending in included)
             {
-                await RunAsync([request]);
+                await RunAsync([pending], execute, runIdOf, exclusive);
             }
             return;
         }
         catch (Exception ex)
         {
-            ordered[0].Result.TrySetException(ex);
+            included[0].Row.TrySetException(ex);
             return;
         }
-        for (var i = 0; i < ordered.Length; i++)
+        foreach (var pending in included)
         {
-            ordered[i].Result.TrySetResult(rows[i]);
+            pending.Row.TrySetResult(rows.GetValueOrDefault(runIdOf(pending.Request)));
         }
-    }
-
-    private async Task<object?[]> ExecuteBatchAsync(Request[] requests)
-    {
-        await using var batch = _database.CreateBatch();
-        foreach (var request in requests)
-        {
-            batch.BatchCommands.Add(request.Command());
-        }
-        var rows = new object?[requests.Length];
-        await using (var reader = await batch.ExecuteReaderAsync())
-        {
-            for (var i = 0; i < requests.Length; i++)
-            {
-                if (i > 0)
-                {
-                    await reader.NextResultAsync();
-                }
-                rows[i] = await reader.ReadAsync() ? requests[i].Read(reader) : null;
-            }
-            // Read to the end: the commit's outcome comes after the last result.
-            while (await reader.NextResultAsync())
-            {
-            }
-        }
-        return rows;
     }
 }

@@ -38,6 +38,7 @@ internal static class WorkerHostingExtensions
         services.AddSingleton<HttpCallExecutor>();
         services.AddSingleton<GuardedConnector>();
         services.AddSingleton<RunExecution>();
+        services.AddSingleton<RunHandOff>();
         services.AddScoped<IRunJob, RunJob>();
         services.AddScoped<IRunBatchJob, RunBatchJob>();
         services.AddScoped<ICallbackJob, CallbackJob>();

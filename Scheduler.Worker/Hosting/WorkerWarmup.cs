@@ -19,7 +19,7 @@ internal sealed class WorkerWarmup(RunLedger ledger, HttpCallExecutor executor, 
         const long none = -1;
         var now = time.GetUtcNow();
         _ = await ledger.LoadAsync(none, cancellationToken);
-        _ = await ledger.ClaimAsync(none, worker.Name, now, cancellationToken);
+        _ = await ledger.ClaimAsync(none, worker.Name, now, null, cancellationToken);
         _ = await ledger.RenewLeaseAsync(none, worker.Name, cancellationToken);
         _ = await ledger.ReadLeaseAsync(none, cancellationToken);
         var plan = new RunPlan(none, none, now, RunStatus.Pending, ScheduleType.Immediate, OverlapPolicy.Skip, [], false, null,

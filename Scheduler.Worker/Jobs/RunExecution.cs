@@ -21,6 +21,7 @@ internal sealed class RunExecution(
     HttpCallExecutor executor,
     NamedJobRunner namedJobs,
     RunEnqueuer enqueuer,
+    RunHandOff handOff,
     CallbackEnqueuer callbacks,
     WorkerIdentity worker,
     TimeProvider time,
@@ -29,8 +30,9 @@ internal sealed class RunExecution(
 {
     /// <param name="runId">The run.</param>
     /// <param name="manualRequeue">The job was requeued by hand (the dashboard): a finished run gets another attempt.</param>
+    /// <param name="jobId">The Hangfire job executing the run, recorded on it when claimed.</param>
     /// <param name="cancellationToken">Shutdown.</param>
-    public async Task ExecuteAsync(long runId, bool manualRequeue, CancellationToken cancellationToken)
+    public async Task ExecuteAsync(long runId, bool manualRequeue, string? jobId, CancellationToken cancellationToken)
     {
         var plan = await ledger.LoadAsync(runId, cancellationToken);
         if (plan is null)
@@ -76,7 +78,7 @@ internal sealed class RunExecution(
 
         // Claim first, then wait: the dispatcher queues runs a little ahead, so at the due time only the
         // call itself remains to be done.
-        var claim = await ClaimAsync(plan, cancellationToken);
+        var claim = await ClaimAsync(plan, jobId, cancellationToken);
         if (claim is null)
         {
             return;
@@ -162,8 +164,9 @@ internal sealed class RunExecution(
         if (retryAt is { } at)
         {
             // Committed as PENDING with next_attempt_at first: if this process dies before the job exists,
-            // reconciliation finds the run and schedules the retry.
-            await enqueuer.RetryAtAsync(new RunToEnqueue(plan.RunId, plan.ScheduleId, plan.DueAt), at, CancellationToken.None);
+            // reconciliation finds the run and schedules the retry. Retries falling close together (a target
+            // that went down under load) share scheduled jobs.
+            handOff.Post(new RunToEnqueue(plan.RunId, plan.ScheduleId, plan.DueAt, at));
             Log.RetryScheduled(logger, plan.RunId, claim.AttemptNumber + 1, maxAttempts, at);
         }
         if (deliveryId is { } delivery)
@@ -216,13 +219,13 @@ internal sealed class RunExecution(
     /// Claims the run. When another worker holds it, waits once for that lease to run out: if the holder
     /// renewed it meanwhile it is alive and keeps the run; if not, it died and the run is taken over.
     /// </summary>
-    private async Task<RunClaim?> ClaimAsync(RunPlan plan, CancellationToken cancellationToken)
+    private async Task<RunClaim?> ClaimAsync(RunPlan plan, string? jobId, CancellationToken cancellationToken)
     {
         DateTimeOffset? observedExpiry = null;
         while (true)
         {
             var now = time.GetUtcNow();
-            var claim = await ledger.ClaimAsync(plan.RunId, worker.Name, now > plan.NotBefore ? now : plan.NotBefore, cancellationToken);
+            var claim = await ledger.ClaimAsync(plan.RunId, worker.Name, now > plan.NotBefore ? now : plan.NotBefore, jobId, cancellationToken);
             if (claim is not null)
             {
                 if (claim.LostAttempts is not null)

@@ -7,7 +7,7 @@ namespace Scheduler.Worker.Jobs;
 internal sealed class RunJob(RunExecution execution) : IRunJob
 {
     public Task ExecuteAsync(long runId, long scheduleId, DateTime dueAtUtc, PerformContext? context, CancellationToken cancellationToken) =>
-        execution.ExecuteAsync(runId, RequeuedByHand(context), cancellationToken);
+        execution.ExecuteAsync(runId, RequeuedByHand(context), context?.BackgroundJob.Id, cancellationToken);
 
     /// <summary>True once per manual requeue: the mark is cleared as it is read.</summary>
     internal static bool RequeuedByHand(PerformContext? context)
@@ -31,7 +31,8 @@ internal sealed class RunBatchJob(RunExecution execution) : IRunBatchJob
     {
         ArgumentNullException.ThrowIfNull(runIds);
         var manual = RunJob.RequeuedByHand(context);
-        var runs = runIds.Select(id => execution.ExecuteAsync(id, manual, cancellationToken)).ToArray();
+        var jobId = context?.BackgroundJob.Id;
+        var runs = runIds.Select(id => execution.ExecuteAsync(id, manual, jobId, cancellationToken)).ToArray();
         try
         {
             await Task.WhenAll(runs);
