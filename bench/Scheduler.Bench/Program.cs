@@ -80,7 +80,7 @@ namespace Scheduler.Bench
             return new BenchOptions(
                 new Uri(Get("--api", "http://127.0.0.1:8080")),
                 int.Parse(Get("--workers", "1"), CultureInfo.InvariantCulture),
-                int.Parse(Get("--warmup", "6000"), CultureInfo.InvariantCulture),
+                int.Parse(Get("--warmup", "15000"), CultureInfo.InvariantCulture),
                 int.Parse(Get("--burst", "0"), CultureInfo.InvariantCulture),
                 int.Parse(Get("--delayed", "200"), CultureInfo.InvariantCulture),
                 int.Parse(Get("--recurring", "20"), CultureInfo.InvariantCulture),

@@ -22,8 +22,8 @@ internal static class Workloads
     /// </summary>
     public static async Task WarmUpAsync(HttpClient api, ArrivalTarget target, int count)
     {
-        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, _) =>
-            await PostAsync(api, new JsonObject { ["schedule_type"] = "IMMEDIATE", ["target"] = new JsonObject { ["url"] = $"{target.BaseUrl}/warm/{i}" } }));
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+            await MoreWorkloads.PostBodyAsync(api, "/schedules", MoreWorkloads.ImmediateBody($"{target.BaseUrl}/warm/{i}"), ct));
         await WaitForAsync(() => target.Arrivals.Count(a => a.Path.StartsWith("/warm/", StringComparison.Ordinal)) >= count, TimeSpan.FromSeconds(120));
     }
 
