@@ -28,6 +28,7 @@ public sealed class MultiWorkerDispatchTests : SystemTestBase
         await StartWorkerForTestAsync();
         await StartWorkerForTestAsync();
         var ids = new List<long>();
+        var created = TimeProvider.System.GetUtcNow();
         for (var i = 0; i < 10; i++)
         {
             // ALLOW: this test is about duplicates, so a slow first call (fresh processes) must not skip occurrences.
@@ -41,6 +42,7 @@ public sealed class MultiWorkerDispatchTests : SystemTestBase
         {
             await Client.PauseSchedule(id).ReadAsync();
         }
+        var paused = TimeProvider.System.GetUtcNow();
 
         var runs = new List<JsonNode>();
         foreach (var id in ids)
@@ -49,7 +51,8 @@ public sealed class MultiWorkerDispatchTests : SystemTestBase
         }
         Assert.That(runs.Select(r => r.Status()), Is.All.EqualTo("SUCCESS"),
             string.Join(Environment.NewLine, runs.Select(r => $"{r["id"]} {r.Status()} due {r.Time("due_at"):HH:mm:ss.fff} started {r["started_at"]} completed {r["completed_at"]} {r["remarks"]?.ToJsonString()}")));
-        Assert.That(runs.Count / 10.0, Is.InRange(5, 8), "about six occurrences per schedule");
+        // Each schedule fires once a second from its creation until its pause: about six, more on a slow machine.
+        Assert.That(runs.Count / 10.0, Is.InRange(5, (paused - created).TotalSeconds + 1), "one run per occurrence between creation and pause");
         var keys = Target.ReceivedOn("/both").GroupBy(r => r.Header("Idempotency-Key")).ToList();
         Assert.That(keys, Has.Count.EqualTo(runs.Count), "one call per run");
         Assert.That(keys.Where(k => k.Count() > 1).Select(k => k.Key), Is.Empty, "no occurrence called twice");
@@ -63,7 +66,7 @@ public sealed class MultiWorkerDispatchTests : SystemTestBase
     {
         var worker = await StartWorkerForTestAsync();
         var (_, schedule) = await Client.CreateSchedule(SchedulerApiExtensions.Json($$$"""
-            {"schedule_type": "WINDOW", "interval_seconds": 1, "duration_seconds": 10, "catch_up_policy": "{{{catchUp}}}",
+            {"schedule_type": "WINDOW", "interval_seconds": 1, "duration_seconds": 15, "catch_up_policy": "{{{catchUp}}}",
              "target": {"url": "{{{Target.Url("/window")}}}"}}
             """)).ReadAsync();
         var id = schedule!["id"]!.GetValue<long>();
@@ -84,7 +87,7 @@ public sealed class MultiWorkerDispatchTests : SystemTestBase
         Assert.Multiple(() =>
         {
             Assert.That(runs.Select(r => r.Time("due_at")), Has.All.LessThan(end), "nothing runs at or after the window's end");
-            Assert.That(runs.Max(r => r.Time("due_at")), Is.EqualTo(start.AddSeconds(9)), "the window ran to its last occurrence");
+            Assert.That(runs.Max(r => r.Time("due_at")), Is.EqualTo(start.AddSeconds(14)), "the window ran to its last occurrence");
             // Once the new worker's dispatcher runs, occurrences are on time again.
             Assert.That(runs.Where(r => r.Time("due_at") > restartedAt.AddSeconds(1)).Select(r => r["trigger"]!.GetValue<string>()), Is.All.EqualTo("SCHEDULED"));
             switch (catchUp)
@@ -95,7 +98,7 @@ public sealed class MultiWorkerDispatchTests : SystemTestBase
                     break;
                 case "ALL":
                     Assert.That(catchUps, Has.Count.GreaterThanOrEqualTo(2), "each missed occurrence ran");
-                    Assert.That(runs.Select(r => r.Time("due_at")), Is.EqualTo(Enumerable.Range(0, 10).Select(s => start.AddSeconds(s))), "no occurrence lost");
+                    Assert.That(runs.Select(r => r.Time("due_at")), Is.EqualTo(Enumerable.Range(0, 15).Select(s => start.AddSeconds(s))), "no occurrence lost");
                     break;
                 default:
                     Assert.That(catchUps, Is.Empty);
