@@ -61,6 +61,9 @@ public abstract class SystemTestBase
             {
                 await TestContext.Out.WriteLineAsync($"----- {process.Name} (pid {process.Id}) -----{Environment.NewLine}{process.Output}");
             }
+            // The logs are long and CI shows only the end of the output: say again, last, what failed.
+            var result = TestContext.CurrentContext.Result;
+            await TestContext.Out.WriteLineAsync($"----- FAILED {TestContext.CurrentContext.Test.FullName}: {result.Message}");
         }
         foreach (var worker in _testWorkers)
         {
