@@ -313,8 +313,7 @@ public sealed class CeleryTasksTests : SystemTestBase
 
         // No worker yet: the broker loses the task (its Hangfire job is gone), as seed 004's silent failure.
         // The API hands runs to Hangfire in the background: wait for the job, or it would be made after the loss.
-        await Eventually.UntilAsync(async () => await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.runs WHERE hangfire_job_id IS NULL") == 0,
-            TimeSpan.FromSeconds(10), "the run to be handed to Hangfire");
+        await TestDatabase.JobOfLatestRunAsync(id);
         await TestDatabase.ExecuteAsync("""
             DELETE FROM hangfire.jobqueue; DELETE FROM hangfire.job;
             UPDATE scheduler.runs SET hangfire_job_id = NULL, due_at = due_at - interval '1 minute', created_at = created_at - interval '1 minute';
