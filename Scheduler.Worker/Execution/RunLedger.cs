@@ -144,11 +144,17 @@ internal sealed class RunLedger
 
     // Takes each run that is PENDING, or RUNNING under an expired lease (its worker died): the lost attempts of a
     // dead worker are marked, a new attempt starts. ("before" is the row as it was: the update clears retry_requested.)
+    // The runs are locked by primary key and their state is tested on the locked rows, never in the update's own
+    // WHERE: there the planner may look runs up by status, and with statistics taken before a burst (no PENDING
+    // runs) it chose a bitmap over every active run's index entries, dead ones included: 6-14 ms a claim.
     private static readonly string ClaimSql = $"""
         WITH input AS (
             SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS i(run_id, started_at, job_id)
-        ), before AS (
-            SELECT r.id, r.retry_requested FROM scheduler.runs r JOIN input i ON i.run_id = r.id
+        ), before AS MATERIALIZED (
+            SELECT r.id, r.status, r.lease_expires_at, r.retry_requested FROM scheduler.runs r
+            WHERE r.id = ANY ($1)
+            ORDER BY r.id
+            FOR UPDATE
         ), claimed AS (
             UPDATE scheduler.runs r
             SET status = '{Running}', lease_owner = $4, lease_expires_at = now() + $5, retry_requested = false,
@@ -156,7 +162,7 @@ internal sealed class RunLedger
                 hangfire_job_id = COALESCE(i.job_id, r.hangfire_job_id)
             FROM before b JOIN input i ON i.run_id = b.id
             WHERE r.id = b.id
-              AND (r.status = '{Pending}' OR (r.status = '{Running}' AND (r.lease_expires_at IS NULL OR r.lease_expires_at < now())))
+              AND (b.status = '{Pending}' OR (b.status = '{Running}' AND (b.lease_expires_at IS NULL OR b.lease_expires_at < now())))
             RETURNING r.id, r.schedule_id, r.attempt_count, b.retry_requested, i.started_at
         ), lost AS (
             UPDATE scheduler.attempts a
