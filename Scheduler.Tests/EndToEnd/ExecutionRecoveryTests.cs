@@ -18,10 +18,7 @@ public sealed class ExecutionRecoveryTests : SystemTestBase
         // The first attempt failed and the second is scheduled in Hangfire: then the worker dies. (The worker
         // hands retries to Hangfire in the background just after the commit; killed before that, the retry is
         // reconciliation's to find, which is another test.)
-        await Eventually.UntilAsync(async () => await TestDatabase.ScalarAsync<long>($"""
-            SELECT count(*) FROM scheduler.runs r JOIN hangfire.job j ON j.id = r.hangfire_job_id::bigint
-            WHERE r.schedule_id = {id} AND r.status = 'PENDING' AND r.next_attempt_at IS NOT NULL AND j.statename = 'Scheduled'
-            """) == 1, Seconds(30), "the retry to be scheduled in Hangfire");
+        await Eventually.UntilAsync(async () => await TestDatabase.ScheduledRetriesAsync(id) == 1, Seconds(30), "the retry to be scheduled in Hangfire");
         first.Kill();
 
         await StartWorkerForTestAsync();

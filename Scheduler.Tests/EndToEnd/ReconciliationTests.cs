@@ -80,11 +80,8 @@ public sealed class ReconciliationTests : SystemTestBase
             {"schedule_type": "IMMEDIATE", "retry": {"max_attempts": 3, "initial_interval_seconds": 3600, "max_interval_seconds": 3600},
              "target": {"url": "{{{Target.Url("/flaky")}}}"}}
             """);
-        await Eventually.UntilAsync(async () => await TestDatabase.ScalarAsync<long>(
-            """
-            SELECT count(*) FROM scheduler.runs r JOIN hangfire.job j ON j.id = r.hangfire_job_id::bigint
-            WHERE r.status = 'PENDING' AND r.next_attempt_at IS NOT NULL AND j.statename = 'Scheduled'
-            """) == 1, Deadline, "the first attempt to fail with a retry scheduled an hour away");
+        await Eventually.UntilAsync(async () => await TestDatabase.ScheduledRetriesAsync(scheduleId) == 1, Deadline,
+            "the first attempt to fail with a retry scheduled an hour away");
         // The retry's job is lost, and its time has come.
         await BreakAsync("""
             DELETE FROM hangfire.jobqueue WHERE jobid IN (SELECT hangfire_job_id::bigint FROM scheduler.runs);

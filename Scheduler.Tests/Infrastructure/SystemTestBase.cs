@@ -55,14 +55,14 @@ public abstract class SystemTestBase
     [TearDown]
     public async Task DumpLogsOnFailureAndStopTestWorkersAsync()
     {
-        if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
+        var result = TestContext.CurrentContext.Result;
+        if (result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
         {
             foreach (var process in Processes().Concat(_testWorkers))
             {
                 await TestContext.Out.WriteLineAsync($"----- {process.Name} (pid {process.Id}) -----{Environment.NewLine}{process.Output}");
             }
             // The logs are long and CI shows only the end of the output: say again, last, what failed.
-            var result = TestContext.CurrentContext.Result;
             await TestContext.Out.WriteLineAsync($"----- FAILED {TestContext.CurrentContext.Test.FullName}: {result.Message}");
         }
         foreach (var worker in _testWorkers)

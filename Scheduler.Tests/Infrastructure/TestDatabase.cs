@@ -58,6 +58,17 @@ public static class TestDatabase
             return await command.ExecuteScalarAsync() as string;
         }, TimeSpan.FromSeconds(30), $"schedule {scheduleId}'s run to be handed to Hangfire");
 
+    /// <summary>
+    /// Runs PENDING with a retry whose Hangfire job waits in the scheduled set (a worker hands the retry over just
+    /// after committing it): of one schedule, or of every schedule.
+    /// </summary>
+    public static Task<long> ScheduledRetriesAsync(long? scheduleId = null) =>
+        ScalarAsync<long>($"""
+            SELECT count(*) FROM scheduler.runs r JOIN hangfire.job j ON j.id = r.hangfire_job_id::bigint
+            WHERE r.status = 'PENDING' AND r.next_attempt_at IS NOT NULL AND j.statename = 'Scheduled'
+              {(scheduleId is { } id ? $"AND r.schedule_id = {id}" : "")}
+            """);
+
     /// <summary>Row counts of every scheduler table, to prove a rejected request wrote nothing.</summary>
     public static async Task<string> CountsAsync() =>
         await ScalarAsync<string>("""
