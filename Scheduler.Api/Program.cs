@@ -25,6 +25,7 @@ return await ProcessHost.RunAsync("api", async () =>
     app.MapCompat();
     app.MapSchedulerDocs();
     app.MapSchedulerDashboard();
+    app.RefuseCompatRouteConflicts();
 
     await app.RunAsync();
     return 0;

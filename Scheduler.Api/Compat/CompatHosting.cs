@@ -24,23 +24,22 @@ internal static class CompatHosting
     public static WebApplication MapCompat(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<IOptions<CompatOptions>>().Value;
-        if (options.CallmePrefix.Length > 0)
-        {
-            app.MapGroup(options.CallmePrefix).WithTags("Compat: callme (seed 002)").MapCallme();
-        }
-        if (options.TasksPrefix.Length > 0)
-        {
-            app.MapGroup(options.TasksPrefix).WithTags("Compat: tasks RPC (seed 003)").MapTasksRpc();
-        }
-        if (options.CeleryPrefix.Length > 0)
-        {
-            app.MapGroup(options.CeleryPrefix).WithTags("Compat: reliable tasks (seed 004)").MapCeleryTasks();
-        }
-        if (options.FrappePrefix.Length > 0)
-        {
-            app.MapGroup(options.FrappePrefix).WithTags("Compat: Schedule Requests (seed 000)").MapScheduleRequests();
-        }
+        Map(app, nameof(CompatOptions.CallmePrefix), options.CallmePrefix, "Compat: callme (seed 002)", g => g.MapCallme());
+        Map(app, nameof(CompatOptions.TasksPrefix), options.TasksPrefix, "Compat: tasks RPC (seed 003)", g => g.MapTasksRpc());
+        Map(app, nameof(CompatOptions.CeleryPrefix), options.CeleryPrefix, "Compat: reliable tasks (seed 004)", g => g.MapCeleryTasks());
+        Map(app, nameof(CompatOptions.FrappePrefix), options.FrappePrefix, "Compat: Schedule Requests (seed 000)", g => g.MapScheduleRequests());
         return app;
+    }
+
+    private static void Map(WebApplication app, string setting, string prefix, string tag, Func<RouteGroupBuilder, RouteGroupBuilder> map)
+    {
+        if (prefix.Length == 0)
+        {
+            return;
+        }
+        // "/" serves the adapter at the root: at the seed's own paths, beside the native API.
+        var group = app.MapGroup(prefix == "/" ? "" : prefix).WithTags(tag).WithMetadata(new CompatAdapter(setting, prefix));
+        map(group);
     }
 
     private static readonly JsonSerializerOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

@@ -7,16 +7,16 @@ public sealed class CompatOptions
 {
     public const string Section = "Compat";
 
-    /// <summary>Seed 002's callme API; empty turns it off.</summary>
+    /// <summary>Seed 002's callme API; <c>/</c> serves it at the root, empty turns it off.</summary>
     public string CallmePrefix { get; set; } = "/callme";
 
-    /// <summary>Seed 003's tasks RPC (<c>tasks.create</c>, …); empty turns it off.</summary>
+    /// <summary>Seed 003's tasks RPC (<c>tasks.create</c>, …); <c>/</c> serves it at the root, empty turns it off.</summary>
     public string TasksPrefix { get; set; } = "/api";
 
-    /// <summary>Seed 004's reliable tasks endpoint; empty turns it off.</summary>
+    /// <summary>Seed 004's reliable tasks endpoint; <c>/</c> serves it at the root, empty turns it off.</summary>
     public string CeleryPrefix { get; set; } = "/celery";
 
-    /// <summary>Seed 000's Schedule Requests; empty turns it off.</summary>
+    /// <summary>Seed 000's Schedule Requests; <c>/</c> serves it at the root, empty turns it off.</summary>
     public string FrappePrefix { get; set; } = "/frappe";
 
     /// <summary>The named job seed 004's <c>POST /tasks</c> runs with <c>{"data": …}</c>.</summary>
@@ -33,9 +33,9 @@ internal sealed class CompatOptionsValidator : IValidateOptions<CompatOptions>
         var errors = new List<string>();
         foreach (var (key, prefix) in new[] { ("CallmePrefix", options.CallmePrefix), ("TasksPrefix", options.TasksPrefix), ("CeleryPrefix", options.CeleryPrefix), ("FrappePrefix", options.FrappePrefix) })
         {
-            if (prefix.Length > 0 && (!prefix.StartsWith('/') || prefix.EndsWith('/') || prefix.Contains(' ', StringComparison.Ordinal)))
+            if (prefix is not ("" or "/") && (!prefix.StartsWith('/') || prefix.EndsWith('/') || prefix.Contains(' ', StringComparison.Ordinal)))
             {
-                errors.Add($"Compat:{key} '{prefix}' must be empty (off) or a path like /callme (leading slash, no trailing slash).");
+                errors.Add($"Compat:{key} '{prefix}' must be empty (off), / (the root) or a path like /callme (leading slash, no trailing slash).");
             }
         }
         if (string.IsNullOrWhiteSpace(options.CeleryJob))

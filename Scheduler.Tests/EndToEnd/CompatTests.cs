@@ -422,3 +422,46 @@ public sealed class ScheduleRequestsTests : SystemTestBase
         Assert.That(error["exception"]!.GetValue<string>(), Does.Contain("echo"), "lists the jobs there are");
     }
 }
+
+/// <summary>Every adapter at the root (prefix /), beside the native API: seed 004's and seed 002's clients call their own paths, unchanged.</summary>
+public sealed class CompatAtRootTests : SystemTestBase
+{
+    protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
+    {
+        ["Compat__CallmePrefix"] = "/",
+        ["Compat__TasksPrefix"] = "/",
+        ["Compat__CeleryPrefix"] = "/",
+        ["Compat__FrappePrefix"] = "/",
+    };
+
+    [Test]
+    public async Task The_seeds_own_paths_are_served_at_the_root_beside_the_native_api()
+    {
+        using var http = CreateHttpClient(Api.BaseAddress!);
+        // Seed 004: curl -X POST -d '{"data": "test data"}' http://localhost:5000/tasks
+        var (status, _, accepted) = await CompatClient.SendAsync(http, HttpMethod.Post, "/tasks", """{"data": "test data"}""");
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Accepted), accepted?.ToJsonString());
+        var id = accepted!["id"]!.GetValue<long>();
+        await Eventually.UntilAsync(async () =>
+        {
+            var (_, _, task) = await CompatClient.SendAsync(http, HttpMethod.Get, $"/tasks/{id}");
+            return task!["status"]!.GetValue<string>() == "SUCCESS";
+        }, TimeSpan.FromSeconds(30), "the task to succeed");
+
+        // Seed 002: curl -XPUT --data '{"trigger_at":"+6h", "callback":…}' callme:6777/task/simpletask
+        var (created, _, message) = await CompatClient.SendAsync(http, HttpMethod.Put, "/task/simpletask", """{"trigger_at":"+6h", "callback":"http://example.com/that-thing/run-it"}""");
+        Assert.That(created, Is.EqualTo(HttpStatusCode.Created), message?.ToJsonString());
+        var (_, _, entries) = await CompatClient.SendAsync(http, HttpMethod.Get, "/task/simpletask?pretty");
+        Assert.That(entries!.AsObject().Single().Value!["task_name"]!.GetValue<string>(), Is.EqualTo("simpletask"));
+
+        // Seeds 003 and 000 at the root too, and the native API as always.
+        var (rpc, _, envelope) = await CompatClient.SendAsync(http, HttpMethod.Post, "/tasks.create", """{"name":"daily", "job_name":"echo", "recurring_interval":"EVERY_DAY"}""");
+        Assert.That(rpc, Is.EqualTo(HttpStatusCode.OK), envelope?.ToJsonString());
+        var (frappe, _, added) = await CompatClient.SendAsync(http, HttpMethod.Post, "/add_request", """{"method": "echo"}""");
+        Assert.That(frappe, Is.EqualTo(HttpStatusCode.OK), added?.ToJsonString());
+        var (native, schedule) = await Client.GetSchedule(id).ReadAsync();
+        Assert.That(native, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(schedule!["source"]!.GetValue<string>(), Is.EqualTo("celery"));
+        Assert.That(await TestDatabase.CountsAsync(), Does.StartWith("targets=1 schedules=4 "));
+    }
+}

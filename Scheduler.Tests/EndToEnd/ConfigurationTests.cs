@@ -24,6 +24,20 @@ public sealed class ConfigurationTests
     }
 
     [Test]
+    public async Task An_adapter_placed_over_another_endpoint_stops_the_api_naming_both()
+    {
+        // Under /hangfire, callme's routes would take requests from the dashboard's /hangfire/{**path}.
+        await using var started = SchedulerProcess.StartRaw("api", [], new Dictionary<string, string>
+        {
+            ["Compat__CallmePrefix"] = "/hangfire",
+            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+        });
+        var exitCode = await started.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.That(exitCode, Is.Not.Zero, started.Output);
+        Assert.That(started.Output, Does.Contain("route conflict: PUT /hangfire/task/{name} (Compat:CallmePrefix=/hangfire)").And.Contain("/hangfire/{**path}"));
+    }
+
+    [Test]
     public async Task Migrate_is_an_explicit_step_that_can_run_again()
     {
         await using var migrate = SchedulerProcess.StartRaw("api", ["migrate"], new Dictionary<string, string>());
