@@ -1,11 +1,15 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Scheduler.Core.Jobs;
 using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Endpoints;
 
-/// <summary>The named jobs schedules may run (seed 003's FUNCTIONS): built-ins and those the workers registered.</summary>
+/// <summary>
+/// The named jobs schedules may run (seed 003's FUNCTIONS): built-ins and those the workers registered. Only
+/// jobs users may schedule are named jobs; maintenance (retention, reconciliation) is not listed.
+/// </summary>
 public static class JobsApi
 {
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
@@ -15,13 +19,14 @@ public static class JobsApi
         return app;
     }
 
-    public sealed record JobResponse(string Name, string? Description, JsonElement? ArgsExample, DateTimeOffset UpdatedAt);
+    /// <summary>A named job; <c>args</c> lists the arguments it takes with their bounds (null: any JSON).</summary>
+    public sealed record JobResponse(string Name, string? Description, JsonElement? ArgsExample, IReadOnlyList<NamedJobArg>? Args, DateTimeOffset UpdatedAt);
 
     public static async Task<Ok<List<JobResponse>>> ListJobs(SchedulerDbContext db, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
         var jobs = await db.JobTypes.AsNoTracking().OrderBy(j => j.Name).ToListAsync(cancellationToken);
         return TypedResults.Ok(jobs.Select(j => new JobResponse(j.Name, j.Description,
-            j.ArgsExample is null ? null : JsonDocument.Parse(j.ArgsExample).RootElement.Clone(), j.UpdatedAt)).ToList());
+            j.ArgsExample is null ? null : JsonDocument.Parse(j.ArgsExample).RootElement.Clone(), NamedJobArg.Deserialize(j.ArgsSpec), j.UpdatedAt)).ToList());
     }
 }

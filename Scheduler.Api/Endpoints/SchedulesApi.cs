@@ -356,9 +356,10 @@ public static class SchedulesApi
             {
                 errors.Add("target_id", "give target_id (an existing target), target (an inline target object) or job_name (a named job).");
             }
-            else if (request.Args is { } newArgs && schedule.JobName is not null)
+            else if (request.Args is { } newArgs && schedule.JobName is { } current)
             {
-                SetArgs(schedule, newArgs, errors);
+                var spec = await services.Db.JobTypes.Where(j => j.Name == current).Select(j => j.ArgsSpec).FirstOrDefaultAsync(cancellationToken);
+                SetArgs(schedule, newArgs, NamedJobArg.Deserialize(spec), errors);
             }
             return;
         }
@@ -384,14 +385,11 @@ public static class SchedulesApi
         }
         else if (request.JobName is { } jobName)
         {
-            if (await services.Db.JobTypes.AnyAsync(j => j.Name == jobName, cancellationToken))
+            if (await services.Db.JobTypes.AsNoTracking().FirstOrDefaultAsync(j => j.Name == jobName, cancellationToken) is { } job)
             {
                 (schedule.Target, schedule.TargetId, schedule.JobName) = (null, null, jobName);
                 schedule.JobArgs = null;
-                if (request.Args is { } jobArgs)
-                {
-                    SetArgs(schedule, jobArgs, errors);
-                }
+                SetArgs(schedule, request.Args, NamedJobArg.Deserialize(job.ArgsSpec), errors);
             }
             else
             {
@@ -401,9 +399,19 @@ public static class SchedulesApi
         }
     }
 
-    private static void SetArgs(Schedule schedule, System.Text.Json.JsonElement args, ValidationErrors errors)
+    /// <summary>The job's args, checked against the arguments it declares (<see cref="NamedJobArg"/>): types and bounds.</summary>
+    private static void SetArgs(Schedule schedule, System.Text.Json.JsonElement? args, IReadOnlyList<NamedJobArg>? spec, ValidationErrors errors)
     {
-        var json = args.GetRawText();
+        var before = errors.Count;
+        foreach (var (field, message) in NamedJobArg.Check(schedule.JobName!, spec, args))
+        {
+            errors.Add(field, message);
+        }
+        if (args is null || errors.Count != before)
+        {
+            return;
+        }
+        var json = args.Value.GetRawText();
         if (json.Length > ScheduleSettings.MaxArgsLength)
         {
             errors.Add("args", $"must be at most {ScheduleSettings.MaxArgsLength} characters of JSON.");

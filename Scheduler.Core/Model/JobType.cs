@@ -13,5 +13,8 @@ public sealed class JobType
     /// <summary>An example of the JSON <c>args</c> the job takes.</summary>
     public string? ArgsExample { get; set; }
 
+    /// <summary>The arguments the job takes with their bounds (<see cref="Jobs.NamedJobArg"/>, as JSON); null when it takes any JSON.</summary>
+    public string? ArgsSpec { get; set; }
+
     public DateTimeOffset UpdatedAt { get; set; }
 }

@@ -36,9 +36,9 @@ public sealed class DatabaseMigrator(IOptions<DatabaseOptions> options, ILogger<
             foreach (var job in BuiltInJobs.All)
             {
                 await db.Database.ExecuteSqlInterpolatedAsync($"""
-                    INSERT INTO scheduler.job_types (name, description, args_example, updated_at)
-                    VALUES ({job.Name}, {job.Description}, {job.ArgsExample}::jsonb, now())
-                    ON CONFLICT (name) DO UPDATE SET description = excluded.description, args_example = excluded.args_example
+                    INSERT INTO scheduler.job_types (name, description, args_example, args_spec, updated_at)
+                    VALUES ({job.Name}, {job.Description}, {job.ArgsExample}::jsonb, {NamedJobArg.Serialize(job.Args)}::jsonb, now())
+                    ON CONFLICT (name) DO UPDATE SET description = excluded.description, args_example = excluded.args_example, args_spec = excluded.args_spec
                     """, cancellationToken);
             }
         }

@@ -140,6 +140,7 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             jobType.HasKey(j => j.Name);
             jobType.Property(j => j.Name).HasMaxLength(200);
             jobType.Property(j => j.ArgsExample).HasColumnType("jsonb");
+            jobType.Property(j => j.ArgsSpec).HasColumnType("jsonb");
         });
 
         modelBuilder.Entity<CallbackDelivery>(delivery =>

@@ -166,11 +166,58 @@ public sealed class ExecutionTests : SystemTestBase
 
         var (status, problem) = await Client.CreateSchedule(Json("""{"schedule_type": "IMMEDIATE", "job_name": "send_email"}""")).ReadAsync();
         Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest));
-        Assert.That(problem!["errors"]!["job_name"]![0]!.GetValue<string>(), Does.Contain("echo").And.Contain("retention"));
+        Assert.That(problem!["errors"]!["job_name"]![0]!.GetValue<string>(), Does.Contain("echo").And.Contain("sleep"));
 
         using var http = CreateHttpClient(Api.BaseAddress!);
         var jobs = JsonNode.Parse(await http.GetStringAsync(new Uri("/jobs", UriKind.Relative)))!.AsArray();
-        Assert.That(jobs.Select(j => j!["name"]!.GetValue<string>()), Is.SupersetOf(new[] { "echo", "fail", "retention", "sleep" }));
+        Assert.That(jobs.Select(j => j!["name"]!.GetValue<string>()), Is.SupersetOf(new[] { "echo", "fail", "sleep" }));
+    }
+
+    [Test]
+    public async Task Maintenance_jobs_cannot_be_scheduled_and_named_job_args_are_checked_with_bounds()
+    {
+        // Retention is maintenance: not listed, not schedulable through the API or an adapter.
+        using var http = CreateHttpClient(Api.BaseAddress!);
+        var jobs = JsonNode.Parse(await http.GetStringAsync(new Uri("/jobs", UriKind.Relative)))!.AsArray();
+        Assert.That(jobs.Select(j => j!["name"]!.GetValue<string>()), Does.Not.Contain("retention"));
+        var sleep = jobs.Single(j => j!["name"]!.GetValue<string>() == "sleep")!;
+        Assert.That(sleep["args"]![0]!["max"]!.GetValue<double>(), Is.EqualTo(3600), "GET /jobs shows each argument's bounds");
+
+        var before = await TestDatabase.CountsAsync();
+        var (status, problem) = await Client.CreateSchedule(Json("""
+            {"schedule_type": "IMMEDIATE", "job_name": "retention", "args": {"older_than_days": 0}}
+            """)).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest), problem?.ToJsonString());
+        Assert.That(problem!["errors"]!.AsObject().Select(e => e.Key), Does.Contain("job_name"));
+        var (rpc, _, refused) = await CompatClient.SendAsync(http, HttpMethod.Post, "/api/tasks.create",
+            """{"name": "wipe", "job_name": "retention", "recurring_interval": "ONE_OFF", "recurring_details": "{\"day_of_month\":\"*\", \"day_of_week\":\"*\", \"month_of_year\":\"*\", \"minute\":\"*\", \"hour\":\"*\"}"}""");
+        Assert.That(rpc, Is.EqualTo(HttpStatusCode.BadRequest), refused?.ToJsonString());
+        Assert.That(refused!["error"]!.GetValue<string>(), Does.Contain("'retention' is not a named job"), "refused for its job, not its timing");
+        var (frappe, text, _) = await CompatClient.SendAsync(http, HttpMethod.Post, "/frappe/add_request", """{"method": "retention", "data": {"older_than_days": 0}}""");
+        Assert.That(frappe, Is.EqualTo(HttpStatusCode.ExpectationFailed), text);
+
+        // Each job's args are checked against what it declares: type, bounds, unknown names.
+        foreach (var (json, field) in new[]
+        {
+            ("""{"job_name": "sleep", "args": {"seconds": -1}}""", "args.seconds"),
+            ("""{"job_name": "sleep", "args": {"seconds": 1e12}}""", "args.seconds"),
+            ("""{"job_name": "sleep", "args": {"seconds": "5"}}""", "args.seconds"),
+            ("""{"job_name": "sleep", "args": {"secs": 5}}""", "args.secs"),
+            ("""{"job_name": "sleep", "args": [5]}""", "args"),
+            ("""{"job_name": "fail", "args": {"message": 42}}""", "args.message"),
+        })
+        {
+            var (bad, badProblem) = await Client.CreateSchedule(Json($$"""{"schedule_type": "IMMEDIATE", {{json[1..]}}""")).ReadAsync();
+            Assert.That(bad, Is.EqualTo(HttpStatusCode.BadRequest), json);
+            Assert.That(badProblem!["errors"]!.AsObject().Select(e => e.Key), Does.Contain(field), badProblem.ToJsonString());
+        }
+        Assert.That(await TestDatabase.CountsAsync(), Is.EqualTo(before), "nothing written");
+
+        // An update's args are checked against the schedule's job too.
+        var id = await Client.CreateScheduleAsync("""{"schedule_type": "ONCE", "run_at": "+1d", "job_name": "sleep", "args": {"seconds": 2}}""");
+        var (update, updateProblem) = await Client.UpdateSchedule(id, Json("""{"args": {"seconds": -5}}""")).ReadAsync();
+        Assert.That(update, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(updateProblem!["errors"]!.AsObject().Select(e => e.Key), Does.Contain("args.seconds"));
     }
 
     [Test]

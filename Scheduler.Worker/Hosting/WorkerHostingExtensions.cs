@@ -46,7 +46,6 @@ internal static class WorkerHostingExtensions
 
         // Named jobs: the built-ins; an application adds its own the same way.
         services.AddSingleton<RetentionJob>();
-        services.AddSingleton<INamedJob>(sp => sp.GetRequiredService<RetentionJob>());
         services.AddSingleton<INamedJob, EchoJob>();
         services.AddSingleton<INamedJob, SleepJob>();
         services.AddSingleton<INamedJob, FailJob>();

@@ -18,6 +18,8 @@ internal abstract class BuiltInJob(string name) : INamedJob
 
     public string? ArgsExample => _info.ArgsExample;
 
+    public IReadOnlyList<NamedJobArg>? Args => _info.Args;
+
     public virtual TimeSpan Timeout => TimeSpan.FromMinutes(1);
 
     public abstract Task<JsonNode?> RunAsync(NamedJobContext context, CancellationToken cancellationToken);
@@ -59,19 +61,21 @@ internal sealed class FailJob() : BuiltInJob(BuiltInJobs.Fail)
 }
 
 /// <summary>
-/// Deletes runs that ended more than <c>older_than_days</c> ago, with their attempts and deliveries, in
-/// batches so no lock is held long. (The runs table is to be partitioned by time, when retention will
-/// drop partitions instead.)
+/// Deletes runs that ended more than <see cref="ExecutionOptions.RetentionDays"/> ago, with their attempts
+/// and deliveries, in batches so no lock is held long. Maintenance, not a named job: it runs only as the
+/// recurring Hangfire job (<see cref="MaintenanceJob"/>), so no API caller can point it at the history.
+/// (The runs table is to be partitioned by time, when retention will drop partitions instead.)
 /// </summary>
-internal sealed class RetentionJob(NpgsqlDataSource database, IOptions<ExecutionOptions> options) : BuiltInJob(BuiltInJobs.Retention)
+internal sealed class RetentionJob(NpgsqlDataSource database, IOptions<ExecutionOptions> options)
 {
     private const int BatchSize = 5_000;
 
-    public override TimeSpan Timeout => TimeSpan.FromHours(1);
-
-    public override async Task<JsonNode?> RunAsync(NamedJobContext context, CancellationToken cancellationToken)
+    /// <summary>Deletes the old runs; returns what it did, in words.</summary>
+    public async Task<string> RunAsync(CancellationToken cancellationToken)
     {
-        var days = Arg<int>(context, "older_than_days") ?? options.Value.RetentionDays;
+        // Bounded by the options' validator (1 to 36500 days); checked here too, since 0 would delete every finished run.
+        var days = options.Value.RetentionDays;
+        ArgumentOutOfRangeException.ThrowIfLessThan(days, 1);
         long deleted = 0;
         while (true)
         {
@@ -90,11 +94,6 @@ internal sealed class RetentionJob(NpgsqlDataSource database, IOptions<Execution
                 break;
             }
         }
-        return new JsonObject
-        {
-            ["deleted_runs"] = deleted,
-            ["older_than_days"] = days,
-            ["message"] = string.Create(CultureInfo.InvariantCulture, $"Deleted {deleted} run(s) that ended more than {days} day(s) ago."),
-        };
+        return string.Create(CultureInfo.InvariantCulture, $"Deleted {deleted} run(s) that ended more than {days} day(s) ago.");
     }
 }

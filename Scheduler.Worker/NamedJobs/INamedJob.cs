@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Scheduler.Core.Jobs;
 
 namespace Scheduler.Worker.NamedJobs;
 
@@ -20,6 +21,12 @@ public interface INamedJob
 
     /// <summary>An example of the <c>args</c> the job takes, as JSON, for <c>GET /jobs</c>.</summary>
     string? ArgsExample { get; }
+
+    /// <summary>
+    /// The arguments the job takes, with their bounds: the API refuses other <c>args</c> with a 400 naming
+    /// them, and the worker checks them again before running. Null takes any JSON.
+    /// </summary>
+    IReadOnlyList<NamedJobArg>? Args => null;
 
     /// <summary>How long one attempt may take before it is abandoned as TIMEOUT.</summary>
     TimeSpan Timeout { get; }

@@ -27,14 +27,16 @@ internal sealed class NamedJobRegistration(
     {
         var jobs = runner.Jobs.OrderBy(j => j.Name, StringComparer.Ordinal).ToList();
         await using var command = database.CreateCommand("""
-            INSERT INTO scheduler.job_types (name, description, args_example, updated_at)
-            SELECT v.name, v.description, v.args_example::jsonb, now()
-            FROM unnest($1::text[], $2::text[], $3::text[]) AS v(name, description, args_example)
-            ON CONFLICT (name) DO UPDATE SET description = excluded.description, args_example = excluded.args_example, updated_at = now()
+            INSERT INTO scheduler.job_types (name, description, args_example, args_spec, updated_at)
+            SELECT v.name, v.description, v.args_example::jsonb, v.args_spec::jsonb, now()
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(name, description, args_example, args_spec)
+            ON CONFLICT (name) DO UPDATE SET description = excluded.description, args_example = excluded.args_example,
+                args_spec = excluded.args_spec, updated_at = now()
             """);
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = jobs.Select(j => j.Name).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = jobs.Select(j => j.Description).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = jobs.Select(j => j.ArgsExample).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = jobs.Select(j => NamedJobArg.Serialize(j.Args)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         await command.ExecuteNonQueryAsync(cancellationToken);
 
         Keep(RetentionJobId, options.Value.RetentionCron, job => job.RetentionAsync(CancellationToken.None));
@@ -58,7 +60,7 @@ internal sealed class NamedJobRegistration(
 }
 
 /// <summary>The recurring maintenance jobs' implementation.</summary>
-internal sealed class MaintenanceJob(RetentionJob retention, Reconciler reconciler, TimeProvider time, ILogger<MaintenanceJob> logger) : IMaintenanceJob
+internal sealed class MaintenanceJob(RetentionJob retention, Reconciler reconciler, ILogger<MaintenanceJob> logger) : IMaintenanceJob
 {
     public async Task<string> ReconcileAsync(CancellationToken cancellationToken)
     {
@@ -70,7 +72,6 @@ internal sealed class MaintenanceJob(RetentionJob retention, Reconciler reconcil
 
     public async Task RetentionAsync(CancellationToken cancellationToken)
     {
-        var result = await retention.RunAsync(new NamedJobContext(0, 0, time.GetUtcNow(), 1, null), cancellationToken);
-        Log.RetentionRan(logger, result?["message"]?.GetValue<string>() ?? "");
+        Log.RetentionRan(logger, await retention.RunAsync(cancellationToken));
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Scheduler.Core.Hosting;
+using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
 using Scheduler.Worker.Execution;
 
@@ -30,6 +31,12 @@ internal sealed class NamedJobRunner(IEnumerable<INamedJob> jobs, TimeProvider t
         try
         {
             var args = plan.JobArgs is null ? (JsonElement?)null : JsonDocument.Parse(plan.JobArgs).RootElement;
+            // The API checked them; a schedule from before the job declared its arguments may still hold others.
+            if (NamedJobArg.Check(job.Name, job.Args, args).Select(p => $"{p.Field} {p.Message}").ToList() is { Count: > 0 } problems)
+            {
+                return new CallOutcome(RunStatus.Failed, startedAt, time.GetUtcNow(), Elapsed(), ErrorType: ErrorType.JobFailed,
+                    ErrorMessage: $"Invalid args for '{job.Name}': {string.Join("; ", problems)}");
+            }
             var result = await job.RunAsync(new NamedJobContext(plan.RunId, plan.ScheduleId, plan.DueAt, attempt, args), linked.Token);
             var json = result?.ToJsonString() ?? "null";
             var limit = plan.NoResponse ? 0 : options.Value.ResponseExcerptBytes;

@@ -227,6 +227,10 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasColumnType("jsonb")
                         .HasColumnName("args_example");
 
+                    b.Property<string>("ArgsSpec")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("args_spec");
+
                     b.Property<string>("Description")
                         .HasColumnType("text")
                         .HasColumnName("description");
