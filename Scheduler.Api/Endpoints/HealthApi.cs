@@ -1,6 +1,5 @@
 using Npgsql;
 using Scheduler.Core.Hosting;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Endpoints;
 
@@ -41,18 +40,8 @@ public static class HealthApi
         }
     }
 
-    public static async Task<IResult> GetReadiness(DatabaseMigrator migrator, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var missing = await migrator.CheckAsync(cancellationToken);
-            return missing.Count == 0
-                ? TypedResults.Ok(new ProbeResponse("ready", null))
-                : TypedResults.Json(new ProbeResponse("not_ready", "database schema is not current"), statusCode: StatusCodes.Status503ServiceUnavailable);
-        }
-        catch (NpgsqlException)
-        {
-            return TypedResults.Json(new ProbeResponse("not_ready", "database unreachable"), statusCode: StatusCodes.Status503ServiceUnavailable);
-        }
-    }
+    public static async Task<IResult> GetReadiness(DatabaseReadiness readiness, CancellationToken cancellationToken) =>
+        await readiness.WhyNotReadyAsync(cancellationToken) is { } reason
+            ? TypedResults.Json(new ProbeResponse("not_ready", reason), statusCode: StatusCodes.Status503ServiceUnavailable)
+            : TypedResults.Ok(new ProbeResponse("ready", null));
 }

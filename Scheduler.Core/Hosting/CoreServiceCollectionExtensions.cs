@@ -71,6 +71,7 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<SecretProtector>();
         services.TryAddSingleton<SecretsInterceptor>();
         services.TryAddSingleton<DatabaseMigrator>();
+        services.TryAddSingleton<DatabaseReadiness>();
         services.TryAddSingleton<RunEnqueuer>();
         services.TryAddSingleton<CallbackEnqueuer>();
         services.TryAddSingleton<Scheduling.DispatchStore>();

@@ -21,4 +21,19 @@ public sealed class WorkerHeartbeats(IOptions<DatabaseOptions> database, IOption
         command.Parameters.AddWithValue("window", Window);
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>
+    /// How long ago the Hangfire server named <paramref name="serverName"/> last wrote its heartbeat (Hangfire ids
+    /// its server "name:guid", in lower case); null when it has no row (not announced yet, or removed as dead).
+    /// </summary>
+    public async Task<TimeSpan?> SinceLastHeartbeatAsync(string serverName, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(serverName);
+        await using var connection = new NpgsqlConnection(database.Value.HangfireConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            $"SELECT now() - max(lastheartbeat) FROM \"{database.Value.HangfireSchema}\".server WHERE starts_with(id, @prefix)", connection);
+        command.Parameters.AddWithValue("prefix", serverName.ToLowerInvariant() + ":");
+        return await command.ExecuteScalarAsync(cancellationToken) as TimeSpan?;
+    }
 }

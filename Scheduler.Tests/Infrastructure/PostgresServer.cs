@@ -26,6 +26,12 @@ public abstract class PostgresServer : IAsyncDisposable
     /// <summary>Restarts the server (a fast shutdown, then a start); only the local cluster can.</summary>
     public virtual Task RestartAsync() => throw new NotSupportedException($"Cannot restart PostgreSQL from {Description}.");
 
+    /// <summary>Stops the server (a fast shutdown) until <see cref="ResumeAsync"/>; only the local cluster can.</summary>
+    public virtual Task PauseAsync() => throw new NotSupportedException($"Cannot stop PostgreSQL from {Description}.");
+
+    /// <summary>Starts the server <see cref="PauseAsync"/> stopped.</summary>
+    public virtual Task ResumeAsync() => throw new NotSupportedException($"Cannot start PostgreSQL from {Description}.");
+
     /// <summary>The running server, once the test assembly has started it.</summary>
     public static PostgresServer? Current { get; internal set; }
 
@@ -137,6 +143,10 @@ public abstract class PostgresServer : IAsyncDisposable
             await StopServerAsync();
             await StartServerAsync();
         }
+
+        public override Task PauseAsync() => StopServerAsync();
+
+        public override Task ResumeAsync() => StartServerAsync();
 
         private string[] AsOwner(params string[] command) => _asRoot ? ["runuser", "-u", "postgres", "--", .. command] : command;
 

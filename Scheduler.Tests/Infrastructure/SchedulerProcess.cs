@@ -33,7 +33,7 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
 
     public string Name { get; }
 
-    /// <summary>The API's address; null for a worker.</summary>
+    /// <summary>The API's address, or a worker's health port (<c>/health/live</c>, <c>/health/ready</c>).</summary>
     public Uri? BaseAddress { get; }
 
     public int Id => _process.Id;
@@ -162,6 +162,13 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
     private static SchedulerProcess Start(string name, string directory, string dll, string[] arguments,
         IReadOnlyDictionary<string, string> settings, Uri? baseAddress)
     {
+        if (dll == "Scheduler.Worker.dll")
+        {
+            // Workers started together would all take the default health port (8081): each gets a free one.
+            var healthPort = settings.TryGetValue("Worker__HttpPort", out var given) ? given : FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            settings = new Dictionary<string, string>(settings) { ["Worker__HttpPort"] = healthPort };
+            baseAddress = new Uri($"http://127.0.0.1:{healthPort}");
+        }
         var info = new ProcessStartInfo("dotnet", [Path.Combine(directory, dll), .. arguments])
         {
             WorkingDirectory = directory,

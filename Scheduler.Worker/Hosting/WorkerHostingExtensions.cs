@@ -28,6 +28,11 @@ internal static class WorkerHostingExtensions
 
         var services = builder.Services;
         services.AddSchedulerCore(builder.Configuration, "worker");
+        services.AddOptions<WorkerHttpOptions>().BindConfiguration(WorkerHttpOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<WorkerHttpOptions>, WorkerHttpOptionsValidator>();
+        services.AddSingleton<WorkerHealth>();
+        // First of all: probes are answered while the worker waits for the schema, and until it has stopped.
+        services.AddHostedService<WorkerHealthServer>();
         // Before the Hangfire server, so the server starts only once the schema is there.
         services.AddSchemaReadinessGate();
         services.AddHostedService<WorkerWarmup>();

@@ -1,0 +1,60 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Scheduler.Core.Hosting;
+using Scheduler.Worker.Execution;
+
+namespace Scheduler.Worker.Hosting;
+
+/// <summary>
+/// What the worker's probes report. Live: the process answers and, once its Hangfire server runs, that server
+/// keeps writing heartbeats. Ready: PostgreSQL answers and the schema is current.
+/// </summary>
+internal sealed class WorkerHealth
+{
+    private readonly DatabaseReadiness _readiness;
+    private readonly WorkerHeartbeats _heartbeats;
+    private readonly WorkerIdentity _identity;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly IOptions<EngineOptions> _engine;
+    private readonly TimeProvider _time;
+    private DateTimeOffset? _startedAt;
+
+    public WorkerHealth(DatabaseReadiness readiness, WorkerHeartbeats heartbeats, WorkerIdentity identity,
+        IHostApplicationLifetime lifetime, IOptions<EngineOptions> engine, TimeProvider time)
+    {
+        _readiness = readiness;
+        _heartbeats = heartbeats;
+        _identity = identity;
+        _lifetime = lifetime;
+        _engine = engine;
+        _time = time;
+        lifetime.ApplicationStarted.Register(() => _startedAt = time.GetUtcNow());
+    }
+
+    public Task<string?> WhyNotReadyAsync(CancellationToken cancellationToken) => _readiness.WhyNotReadyAsync(cancellationToken);
+
+    /// <summary>Null when live; otherwise why a restart would help.</summary>
+    public async Task<string?> WhyNotLiveAsync(CancellationToken cancellationToken)
+    {
+        // Still waiting for the schema (bounded by Database:StartupWait, after which the process exits), or
+        // draining on SIGTERM (bounded by the termination grace): a restart would only cut either short.
+        if (_startedAt is not { } startedAt || _lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            return null;
+        }
+        TimeSpan? sinceHeartbeat;
+        try
+        {
+            sinceHeartbeat = await _heartbeats.SinceLastHeartbeatAsync(_identity.Name, cancellationToken);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            // A database outage makes every worker unready; restarting them all would not bring it back.
+            return null;
+        }
+        // A server removed as dead announces itself again at its next heartbeat, so a missing row counts from the start.
+        var silentFor = sinceHeartbeat ?? _time.GetUtcNow() - startedAt;
+        var limit = _engine.Value.ServerTimeout;
+        return silentFor > limit ? $"no Hangfire server heartbeat for {silentFor.TotalSeconds:0} s (Hangfire:ServerTimeout {limit.TotalSeconds:0} s)" : null;
+    }
+}
