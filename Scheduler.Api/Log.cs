@@ -20,4 +20,7 @@ internal static partial class Log
 
     [LoggerMessage(2005, LogLevel.Warning, "Schedules committed, but the dispatchers could not be woken ({Message}); they will see them at their next look")]
     public static partial void DispatchersNotWoken(ILogger logger, string message);
+
+    [LoggerMessage(2021, LogLevel.Information, "{Kind} {Id} now points at another origin; dropped what was not given again for it: {Dropped}")]
+    public static partial void SecretsDropped(ILogger logger, string kind, long id, string dropped);
 }

@@ -22,8 +22,30 @@ public sealed class CompatOptions
     /// <summary>The named job seed 004's <c>POST /tasks</c> runs with <c>{"data": …}</c>.</summary>
     public string CeleryJob { get; set; } = "echo";
 
-    /// <summary>Seed 000's callback profiles: named header sets (<c>Compat:CallbackProfiles:erp:Authorization</c>).</summary>
-    public Dictionary<string, Dictionary<string, string>> CallbackProfiles { get; set; } = [];
+    /// <summary>
+    /// Seed 000's callback profiles: named header sets (<c>Compat:CallbackProfiles:erp:Headers:Authorization</c>),
+    /// each sent only to the URLs configured with it (<c>Compat:CallbackProfiles:erp:Urls:0</c>).
+    /// </summary>
+    public Dictionary<string, CallbackProfile> CallbackProfiles { get; set; } = [];
+}
+
+/// <summary>A callback profile: headers (often credentials) and the only URLs they may be sent to.</summary>
+public sealed class CallbackProfile
+{
+    public Dictionary<string, string> Headers { get; set; } = [];
+
+    /// <summary>
+    /// Where callbacks with this profile may go: a callback URL matches one of these when it has the same
+    /// scheme, host and port and its path starts with this URL's path.
+    /// </summary>
+    public List<string> Urls { get; set; } = [];
+
+    /// <summary>Whether <paramref name="url"/> is one this profile's headers may be sent to.</summary>
+    public bool Allows(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var callback) && Urls.Any(allowed =>
+            Uri.TryCreate(allowed, UriKind.Absolute, out var uri)
+            && Uri.Compare(uri, callback, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0
+            && callback.AbsolutePath.StartsWith(uri.AbsolutePath, StringComparison.Ordinal));
 }
 
 internal sealed class CompatOptionsValidator : IValidateOptions<CompatOptions>
@@ -36,6 +58,17 @@ internal sealed class CompatOptionsValidator : IValidateOptions<CompatOptions>
             if (prefix is not ("" or "/") && (!prefix.StartsWith('/') || prefix.EndsWith('/') || prefix.Contains(' ', StringComparison.Ordinal)))
             {
                 errors.Add($"Compat:{key} '{prefix}' must be empty (off), / (the root) or a path like /callme (leading slash, no trailing slash).");
+            }
+        }
+        foreach (var (profileName, profile) in options.CallbackProfiles)
+        {
+            if (profile.Urls.Count == 0 || profile.Urls.Any(u => !Uri.TryCreate(u, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+            {
+                errors.Add($"Compat:CallbackProfiles:{profileName}:Urls must list the http(s) URLs its headers may be sent to (Compat:CallbackProfiles:{profileName}:Urls:0=https://erp.example.com/callbacks/).");
+            }
+            if (profile.Headers.Count == 0)
+            {
+                errors.Add($"Compat:CallbackProfiles:{profileName}:Headers is empty (Compat:CallbackProfiles:{profileName}:Headers:Authorization=...).");
             }
         }
         if (string.IsNullOrWhiteSpace(options.CeleryJob))

@@ -68,11 +68,19 @@ internal static class ScheduleRequestsApi
         Dictionary<string, string>? headers = null;
         if (CompatHosting.Text(body, "callback_profile") is { Length: > 0 } profile)
         {
-            if (!options.Value.CallbackProfiles.TryGetValue(profile, out var profileHeaders))
+            if (!options.Value.CallbackProfiles.TryGetValue(profile, out var configured))
             {
-                return Error($"callback_profile '{profile}' is not configured (Compat:CallbackProfiles:{profile}:<header>); configured: {string.Join(", ", options.Value.CallbackProfiles.Keys)}");
+                return Error($"callback_profile '{profile}' is not configured (Compat:CallbackProfiles:{profile}:Headers:<header>); configured: {string.Join(", ", options.Value.CallbackProfiles.Keys)}");
             }
-            headers = new Dictionary<string, string>(profileHeaders);
+            // A profile's headers go only where it was configured to send them, never to a URL the caller picks.
+            foreach (var field in new[] { "callback_url", "error_callback_url" })
+            {
+                if (CompatHosting.Text(body, field) is { Length: > 0 } callback && !configured.Allows(callback))
+                {
+                    return Error($"{field} '{callback}' is not one of the URLs callback_profile '{profile}' may be sent to (Compat:CallbackProfiles:{profile}:Urls)");
+                }
+            }
+            headers = new Dictionary<string, string>(configured.Headers);
         }
         var isJob = await services.Db.JobTypes.AnyAsync(j => j.Name == method, cancellationToken);
         if (!isJob && !(Uri.TryCreate(method, UriKind.Absolute, out var url) && url.Scheme is "http" or "https"))

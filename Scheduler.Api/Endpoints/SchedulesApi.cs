@@ -28,7 +28,7 @@ public static class SchedulesApi
         api.MapGet("", ListSchedules).WithName("ListSchedules").WithSummary("List schedules.");
         api.MapGet("/{id:long}", GetSchedule).WithName("GetSchedule").WithSummary("Get a schedule.");
         api.MapPut("/{id:long}", UpdateSchedule).WithName("UpdateSchedule")
-            .WithSummary("Change a schedule; fields not given keep their values. The next occurrence is recomputed.");
+            .WithSummary("Change a schedule; fields not given keep their values. The next occurrence is recomputed. A callback URL at another origin drops the secret callback headers not given again.");
         api.MapDelete("/{id:long}", DeleteSchedule).WithName("DeleteSchedule")
             .WithSummary("Delete a schedule: its pending runs are CANCELLED, its history stays.");
         api.MapPost("/{id:long}/pause", PauseSchedule).WithName("PauseSchedule").WithSummary("Pause an ACTIVE schedule.");
@@ -200,7 +200,17 @@ public static class SchedulesApi
         var errors = new ValidationErrors();
         ApplyName(request, schedule, errors);
         await ApplyWhatAsync(request, schedule, services, now, isNew: false, errors, cancellationToken);
+        string?[] callbacksBefore = [schedule.CallbackUrl, schedule.ErrorCallbackUrl];
         ScheduleSettings.Apply(request, schedule, errors);
+        if (SecretDestinations.Moved(callbacksBefore, [schedule.CallbackUrl, schedule.ErrorCallbackUrl]))
+        {
+            var dropped = new List<string>();
+            schedule.CallbackHeaders = SecretDestinations.WithoutUnsentSecrets(schedule.CallbackHeaders, request.CallbackHeaders, dropped);
+            if (dropped.Count > 0)
+            {
+                Log.SecretsDropped(services.Logger, "Schedule", id, string.Join(", ", dropped));
+            }
+        }
         var timingChanged = request.ScheduleType is not null || request.RunAt is not null || request.IntervalSeconds is not null
                             || request.DurationSeconds is not null || request.StartAt is not null || request.EndAt is not null
                             || request.CronExpression is not null || request.TimeZone is not null;

@@ -5,6 +5,7 @@ using Scheduler.Api.Contracts;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
+using Scheduler.Core.Security;
 
 namespace Scheduler.Api.Endpoints;
 
@@ -18,7 +19,7 @@ public static class TargetsApi
         api.MapGet("", ListTargets).WithName("ListTargets").WithSummary("List targets.");
         api.MapGet("/{id:long}", GetTarget).WithName("GetTarget").WithSummary("Get a target.");
         api.MapPut("/{id:long}", UpdateTarget).WithName("UpdateTarget")
-            .WithSummary("Change a target; fields not given keep their values. Schedules using it call the new values.");
+            .WithSummary("Change a target; fields not given keep their values. Schedules using it call the new values. A url at another origin drops the secret headers and signing secret not given again.");
         api.MapDelete("/{id:long}", DeleteTarget).WithName("DeleteTarget")
             .WithSummary("Delete a target that no live schedule uses.");
         return app;
@@ -95,6 +96,20 @@ public static class TargetsApi
         if (updated.Name is not null && await NameTakenAsync(services.Db, updated.Name, id, cancellationToken))
         {
             return ValidationErrors.Problem("name", $"Target with name '{updated.Name}' already exists.");
+        }
+        if (SecretDestinations.Moved([target.Url], [updated.Url]))
+        {
+            var dropped = new List<string>();
+            updated.Headers = SecretDestinations.WithoutUnsentSecrets(updated.Headers, request.Headers, dropped);
+            if (updated.SigningSecret is not null && request.SigningSecret is null or SecretProtector.Masked)
+            {
+                updated.SigningSecret = null;
+                dropped.Add("signing_secret");
+            }
+            if (dropped.Count > 0)
+            {
+                Log.SecretsDropped(services.Logger, "Target", id, string.Join(", ", dropped));
+            }
         }
         (target.Name, target.Url, target.Method, target.Headers, target.BodyTemplate, target.TimeoutSeconds, target.SigningSecret) =
             (updated.Name, updated.Url, updated.Method, updated.Headers, updated.BodyTemplate, updated.TimeoutSeconds, updated.SigningSecret);

@@ -349,7 +349,8 @@ public sealed class ScheduleRequestsTests : SystemTestBase
 {
     protected override IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
     {
-        ["Compat__CallbackProfiles__erp__X-Erp-Token"] = "erp-token-1",
+        ["Compat__CallbackProfiles__erp__Headers__X-Erp-Token"] = "erp-token-1",
+        ["Compat__CallbackProfiles__erp__Urls__0"] = Target.Url("/erp/"),
         ["Execution__RetryInitialIntervalSeconds"] = "1",
     };
 
@@ -366,6 +367,17 @@ public sealed class ScheduleRequestsTests : SystemTestBase
         var name = request["name"]!.GetValue<string>();
         Assert.That(name, Does.Match("^SR-[0-9]{5,}$"));
         Assert.That(request["status"]!.GetValue<string>(), Is.AnyOf("Pending", "Processing", "Success"));
+
+        // The profile's headers go only to the URLs configured with it.
+        var (elsewhere, _, refused) = await CompatClient.SendAsync(http, HttpMethod.Post, "/frappe/add_request", $$$"""
+            {"method": "echo", "callback_url": "{{{Target.Url("/erp/callback")}}}", "error_callback_url": "https://collector.example.com/erp/", "callback_profile": "erp"}
+            """);
+        Assert.That(elsewhere, Is.EqualTo(HttpStatusCode.ExpectationFailed), refused?.ToJsonString());
+        Assert.That(refused!["exception"]!.GetValue<string>(), Does.Contain("error_callback_url").And.Contain("Compat:CallbackProfiles:erp:Urls"));
+        var (otherPath, _, _) = await CompatClient.SendAsync(http, HttpMethod.Post, "/frappe/add_request", $$$"""
+            {"method": "echo", "callback_url": "{{{Target.Url("/other/callback")}}}", "callback_profile": "erp"}
+            """);
+        Assert.That(otherPath, Is.EqualTo(HttpStatusCode.ExpectationFailed));
 
         var callback = (await Target.WaitForAsync("/erp/callback", 1, TimeSpan.FromSeconds(30))).Single();
         var payload = JsonNode.Parse(callback.Body)!;

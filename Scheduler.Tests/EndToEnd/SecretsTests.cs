@@ -92,6 +92,56 @@ public sealed class SecretsTests : SystemTestBase
     }
 
     [Test]
+    public async Task Secrets_do_not_follow_a_target_or_a_callback_to_another_origin()
+    {
+        await using var elsewhere = await TestTarget.StartAsync();
+        var (status, created) = await Client.CreateTarget(Json($$$"""
+            {"name": "moving-target", "url": "{{{Target.Url("/moving")}}}", "signing_secret": "{{{Signing}}}",
+             "headers": {"Authorization": "{{{Bearer}}}", "X-Plain": "visible"}}
+            """)).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Created), created?.ToJsonString());
+        var targetId = created!["id"]!.GetValue<long>();
+        var scheduleId = await Client.CreateScheduleAsync($$$"""
+            {"schedule_type": "ONCE", "run_at": "+1d", "target_id": {{{targetId}}}, "callback_url": "{{{Target.Url("/moving-callback")}}}",
+             "callback_headers": {"X-Callback-Token": "{{{CallbackToken}}}", "X-Plain": "visible"}}
+            """);
+
+        // Another path at the same origin keeps them (the masked answer sent back, or nothing).
+        var (samePath, sameBody) = await Client.UpdateTarget(targetId, Json($$$"""{"url": "{{{Target.Url("/moved")}}}", "headers": {"Authorization": "***", "X-Plain": "visible"}}""")).ReadAsync();
+        Assert.That(samePath, Is.EqualTo(HttpStatusCode.OK), sameBody?.ToJsonString());
+        await Client.TriggerSchedule(scheduleId).ReadAsync();
+        var kept = (await Target.WaitForAsync("/moved", 1, Seconds(30))).Single();
+        Assert.That((kept.Header("Authorization"), kept.Header("Scheduler-Signature") is not null), Is.EqualTo((Bearer, true)));
+        await Target.WaitForAsync("/moving-callback", 1, Seconds(30));
+
+        // Another port without the secrets given again: the target's secret headers and signing secret, and the
+        // callback's secret headers, are dropped; the plain headers stay.
+        var (moved, movedBody) = await Client.UpdateTarget(targetId, Json($$$"""{"url": "{{{elsewhere.Url("/stolen")}}}", "headers": {"Authorization": "***", "X-Plain": "visible"}}""")).ReadAsync();
+        Assert.That(moved, Is.EqualTo(HttpStatusCode.OK), movedBody?.ToJsonString());
+        Assert.That(movedBody!["headers"]!.AsObject().Select(h => h.Key), Is.EqualTo(new[] { "X-Plain" }));
+        Assert.That(movedBody["signing_secret"], Is.Null);
+        var (callbackMoved, callbackBody) = await Client.UpdateSchedule(scheduleId, Json($$$"""{"callback_url": "{{{elsewhere.Url("/stolen-callback")}}}"}""")).ReadAsync();
+        Assert.That(callbackMoved, Is.EqualTo(HttpStatusCode.OK), callbackBody?.ToJsonString());
+        await Client.TriggerSchedule(scheduleId).ReadAsync();
+        var call = (await elsewhere.WaitForAsync("/stolen", 1, Seconds(30))).Single();
+        var callback = (await elsewhere.WaitForAsync("/stolen-callback", 1, Seconds(30))).Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(call.Header("Authorization"), Is.Null, "the target's secret header stayed behind");
+            Assert.That(call.Header("Scheduler-Signature"), Is.Null, "the signing secret stayed behind");
+            Assert.That(call.Header("X-Plain"), Is.EqualTo("visible"));
+            Assert.That(callback.Header("X-Callback-Token"), Is.Null, "the callback's secret header stayed behind");
+            Assert.That(callback.Header("X-Plain"), Is.EqualTo("visible"));
+        });
+
+        // Given again in clear with the move, they go to the new origin.
+        var (resent, resentBody) = await Client.UpdateTarget(targetId, Json($$$"""{"url": "{{{Target.Url("/back")}}}", "headers": {"Authorization": "{{{Bearer}}}"}, "signing_secret": "{{{Signing}}}"}""")).ReadAsync();
+        Assert.That(resent, Is.EqualTo(HttpStatusCode.OK), resentBody?.ToJsonString());
+        Assert.That((resentBody!["headers"]!["Authorization"]!.GetValue<string>(), resentBody["signing_secret"]!.GetValue<string>()), Is.EqualTo(("***", "***")));
+        AssertNoSecret(Api.Output, "the API's log");
+    }
+
+    [Test]
     public void Secret_header_names_follow_the_rules() => Assert.Multiple(() =>
     {
         foreach (var name in new[] { "Authorization", "proxy-authorization", "Cookie", "X-Api-Key", "X-Auth-Token", "client_secret", "X-Password", "Session-Id" })
