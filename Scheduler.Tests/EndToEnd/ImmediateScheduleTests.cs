@@ -134,6 +134,25 @@ public sealed class ImmediateScheduleTests : SystemTestBase
     }
 
     [Test]
+    public async Task A_body_that_trickles_past_the_timeout_is_a_timeout_at_the_targets_timeout()
+    {
+        // Headers at once, then a byte every 100 ms for a minute: each read makes progress, the whole does not end.
+        Target.Respond("/trickle", TestTarget.Trickle(TimeSpan.FromMilliseconds(100), Seconds(60)));
+        var kept = await Client.CreateScheduleAsync($$$"""
+            {"schedule_type": "IMMEDIATE", "target": {"url": "{{{Target.Url("/trickle")}}}", "timeout_seconds": 2}, "retry": {"max_attempts": 1}}
+            """);
+        var discarded = await Client.CreateScheduleAsync($$$"""
+            {"schedule_type": "IMMEDIATE", "target": {"url": "{{{Target.Url("/trickle")}}}", "timeout_seconds": 2}, "retry": {"max_attempts": 1}, "no_response": true}
+            """);
+        foreach (var id in new[] { kept, discarded })
+        {
+            var run = await Client.WaitForFinishedRunAsync(id, Seconds(30));
+            AssertOutcome(run, "TIMEOUT", "timeout");
+            Assert.That(run["latency_ms"]!.GetValue<double>(), Is.GreaterThanOrEqualTo(1900).And.LessThan(10_000), "the deadline covers the body, not only the headers");
+        }
+    }
+
+    [Test]
     public async Task The_dashboard_lists_the_run_as_a_hangfire_job()
     {
         var scheduleId = await Client.CreateScheduleAsync($$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{Target.Url("/dash")}}}"}}""");

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Scheduler.Tests.Infrastructure;
@@ -9,6 +10,9 @@ namespace Scheduler.Tests.Infrastructure;
 /// <summary>One request as the target saw it, with the moment it arrived.</summary>
 public sealed record ReceivedRequest(string Method, string Path, IReadOnlyDictionary<string, string> Headers, string Body, DateTimeOffset ArrivedAt)
 {
+    /// <summary>The request target as sent: a path, or an absolute URI when the server was asked as a proxy.</summary>
+    public string RawTarget { get; init; } = Path;
+
     public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
 }
 
@@ -28,11 +32,12 @@ public sealed class TestTarget : IAsyncDisposable
 
     public IReadOnlyList<ReceivedRequest> Received => _received.ToArray();
 
-    public static async Task<TestTarget> StartAsync()
+    /// <summary>Starts on a free port of <paramref name="address"/> (any of 127.0.0.0/8 is this machine).</summary>
+    public static async Task<TestTarget> StartAsync(string address = "127.0.0.1")
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://{address}:0");
         var target = new TestTarget(builder.Build());
         target._app.Run(target.HandleAsync);
         await target._app.StartAsync();
@@ -100,6 +105,28 @@ public sealed class TestTarget : IAsyncDisposable
         }
     };
 
+    /// <summary>A handler that sends 200 and its headers at once, then one byte of body every <paramref name="interval"/> for <paramref name="duration"/>.</summary>
+    public static Func<HttpContext, Task> Trickle(TimeSpan interval, TimeSpan duration) => async context =>
+    {
+        context.Response.StatusCode = 200;
+        await context.Response.StartAsync(context.RequestAborted);
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+        var started = TimeProvider.System.GetTimestamp();
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (TimeProvider.System.GetElapsedTime(started) < duration && await timer.WaitForNextTickAsync(context.RequestAborted))
+            {
+                await context.Response.Body.WriteAsync("x"u8.ToArray(), context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The caller gave up: that is the point.
+        }
+    };
+
     public IReadOnlyList<ReceivedRequest> ReceivedOn(string path) => _received.Where(r => r.Path == path).ToList();
 
     public async Task<IReadOnlyList<ReceivedRequest>> WaitForAsync(string path, int count, TimeSpan timeout)
@@ -114,7 +141,9 @@ public sealed class TestTarget : IAsyncDisposable
         using var reader = new StreamReader(context.Request.Body);
         var body = await reader.ReadToEndAsync(context.RequestAborted);
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
-        _received.Enqueue(new ReceivedRequest(context.Request.Method, context.Request.Path, headers, body, arrivedAt));
+        // Kestrel takes absolute-form targets (a proxy's requests) and keeps them as sent.
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path;
+        _received.Enqueue(new ReceivedRequest(context.Request.Method, context.Request.Path, headers, body, arrivedAt) { RawTarget = rawTarget });
         if (_handlers.TryGetValue(context.Request.Path, out var handler))
         {
             await handler(context);
