@@ -13,10 +13,37 @@ public sealed class OutboundOptions
 
     /// <summary>CIDRs allowed although not public, e.g. <c>10.20.0.0/16</c> for an internal service.</summary>
     public List<string> AllowedNetworks { get; set; } = [];
+
+    /// <summary>
+    /// The proxy every call and callback goes through (<c>http://proxy.internal:3128</c>), or none. Only this
+    /// setting names a proxy: HTTP_PROXY, HTTPS_PROXY and ALL_PROXY are ignored, so the environment cannot
+    /// route calls round the SSRF guard. The guard still judges each target's address before the request is
+    /// handed to the proxy; the proxy's own address is trusted, being configured here.
+    /// </summary>
+    public string? Proxy { get; set; }
+
+    /// <summary>What a redirect to another origin (scheme, host or port) does with a call's secrets.</summary>
+    public CrossOriginRedirects CrossOriginRedirects { get; set; } = CrossOriginRedirects.FollowWithoutSecrets;
+
+    /// <summary>The proxy as a URI, when one is configured.</summary>
+    public Uri? ProxyUri => string.IsNullOrWhiteSpace(Proxy) ? null : new Uri(Proxy, UriKind.Absolute);
+}
+
+/// <summary>How a redirect to another origin is handled.</summary>
+public enum CrossOriginRedirects
+{
+    /// <summary>Followed without the headers marked secret and without the signature.</summary>
+    FollowWithoutSecrets,
+
+    /// <summary>Not followed: the redirect is the call's answer.</summary>
+    DoNotFollow,
 }
 
 internal sealed class OutboundOptionsValidator : IValidateOptions<OutboundOptions>
 {
+    // What SocketsHttpHandler can speak to a proxy.
+    private static readonly string[] ProxySchemes = ["http", "https", "socks4", "socks4a", "socks5"];
+
     public ValidateOptionsResult Validate(string? name, OutboundOptions options)
     {
         var errors = new List<string>();
@@ -26,6 +53,15 @@ internal sealed class OutboundOptionsValidator : IValidateOptions<OutboundOption
             {
                 errors.Add($"Outbound:AllowedNetworks:{i} '{options.AllowedNetworks[i]}' is not a CIDR (for example 10.20.0.0/16 or fd00::/8).");
             }
+        }
+        if (!string.IsNullOrWhiteSpace(options.Proxy)
+            && !(Uri.TryCreate(options.Proxy, UriKind.Absolute, out var proxy) && ProxySchemes.Contains(proxy.Scheme) && proxy.AbsolutePath == "/" && proxy.Query.Length == 0))
+        {
+            errors.Add($"Outbound:Proxy '{options.Proxy}' is not a proxy URL (for example http://proxy.internal:3128; schemes {string.Join(", ", ProxySchemes)}).");
+        }
+        if (!Enum.IsDefined(options.CrossOriginRedirects))
+        {
+            errors.Add($"Outbound:CrossOriginRedirects must be {string.Join(" or ", Enum.GetNames<CrossOriginRedirects>())}.");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

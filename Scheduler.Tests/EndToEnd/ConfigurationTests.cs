@@ -11,6 +11,8 @@ public sealed class ConfigurationTests
     [TestCase("api", "Execution__DefaultTimeoutSeconds", "-3", "Execution:DefaultTimeoutSeconds")]
     [TestCase("api", "ConnectionStrings__Scheduler", "", "ConnectionStrings:Scheduler")]
     [TestCase("api", "Hangfire__QueuePollInterval", "soon", "Hangfire:QueuePollInterval")]
+    [TestCase("worker", "Outbound__Proxy", "ftp://proxy:21", "Outbound:Proxy")]
+    [TestCase("worker", "Outbound__CrossOriginRedirects", "Sometimes", "Outbound:CrossOriginRedirects")]
     public async Task A_bad_setting_stops_the_process_with_a_message_naming_it(string process, string variable, string value, string named)
     {
         await using var started = SchedulerProcess.StartRaw(process, [], new Dictionary<string, string>

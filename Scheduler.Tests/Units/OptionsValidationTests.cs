@@ -1,4 +1,5 @@
 using Scheduler.Core.Hosting;
+using Scheduler.Core.Security;
 
 namespace Scheduler.Tests.Units;
 
@@ -33,6 +34,20 @@ public sealed class OptionsValidationTests
         Assert.That(Pool("Host=x", 20), Is.EqualTo(50), "Npgsql's default is replaced by what the workers need");
         Assert.That(Pool("Host=x;Maximum Pool Size=500", 20), Is.EqualTo(500));
         Assert.That(Pool("Host=x", 20, server: false), Is.EqualTo(20), "the API only creates jobs");
+    });
+
+    [Test]
+    public void Outbound_proxy_is_a_proxy_url_or_nothing() => Assert.Multiple(() =>
+    {
+        var validator = new OutboundOptionsValidator();
+        foreach (var good in new[] { null, "", "http://proxy.internal:3128", "http://user:p%40ss@10.0.0.1:3128/", "https://proxy:443", "socks5://127.0.0.1:1080" })
+        {
+            Assert.That(validator.Validate(null, new OutboundOptions { Proxy = good }).Succeeded, Is.True, good);
+        }
+        foreach (var bad in new[] { "proxy.internal:3128", "ftp://proxy:21", "http://proxy:3128/path", "http://proxy:3128/?q=1", "/relative" })
+        {
+            Assert.That(validator.Validate(null, new OutboundOptions { Proxy = bad }).Failures, Has.Some.Contains("Outbound:Proxy"), bad);
+        }
     });
 
     [Test]

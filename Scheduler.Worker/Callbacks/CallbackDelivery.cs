@@ -64,7 +64,8 @@ internal sealed class CallbackJob(
             {
                 using var response = await clients.CreateClient(HttpCallExecutor.ClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
                 statusCode = (int)response.StatusCode;
-                error = response.IsSuccessStatusCode ? null : $"HTTP {statusCode} {response.ReasonPhrase}".TrimEnd();
+                error = response.IsSuccessStatusCode ? null : $"HTTP {statusCode} {response.ReasonPhrase}".TrimEnd()
+                    + (request.Options.TryGetValue(RedirectFollower.NotFollowed, out var notFollowed) ? " " + notFollowed : "");
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

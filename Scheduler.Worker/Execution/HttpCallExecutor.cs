@@ -40,6 +40,10 @@ internal sealed class HttpCallExecutor(IHttpClientFactory clients, TimeProvider 
             var latency = Elapsed();
             var code = (int)response.StatusCode;
             var (status, errorType, message) = CallOutcome.ClassifyStatusCode(code, plan.ExpectedHttpStatus, response.ReasonPhrase);
+            if (message is not null && request.Options.TryGetValue(RedirectFollower.NotFollowed, out var notFollowed))
+            {
+                message += " " + notFollowed;
+            }
             var retryAfter = response.Headers.RetryAfter is { } header
                 ? RetryPolicy.RetryAfter(header, time.GetUtcNow())
                 : RetryPolicy.RetryAfter(response.Headers.TryGetValues("Retry-After", out var raw) ? raw.FirstOrDefault() : null, time.GetUtcNow());

@@ -5,6 +5,7 @@ using Hangfire;
 using Microsoft.Extensions.Options;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
+using Scheduler.Core.Security;
 using Hangfire.Server;
 using Scheduler.Worker.Dispatch;
 using Scheduler.Worker.Callbacks;
@@ -77,20 +78,27 @@ internal static class WorkerHostingExtensions
         services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>
             host.ShutdownTimeout = engine.Value.ShutdownTimeout + TimeSpan.FromSeconds(10));
 
+        services.AddTransient<RedirectFollower>();
+        services.AddTransient<ProxiedTargetGuard>();
         var http = services.AddHttpClient(HttpCallExecutor.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(sp =>
             {
                 var execution = sp.GetRequiredService<IOptions<ExecutionOptions>>().Value;
+                var proxy = sp.GetRequiredService<IOptions<OutboundOptions>>().Value.ProxyUri;
                 return new SocketsHttpHandler
                 {
                     // One pool per target host; connections are recycled so DNS changes are seen.
                     PooledConnectionLifetime = TimeSpan.FromSeconds(execution.PooledConnectionLifetimeSeconds),
                     PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
                     MaxConnectionsPerServer = 256,
-                    AllowAutoRedirect = execution.MaxRedirects > 0,
-                    MaxAutomaticRedirections = Math.Max(1, execution.MaxRedirects),
+                    // RedirectFollower follows them, keeping secrets with their origin.
+                    AllowAutoRedirect = false,
                     AutomaticDecompression = DecompressionMethods.None,
                     UseCookies = false,
+                    // Only Outbound:Proxy names a proxy: left on, the handler would take one from HTTP_PROXY,
+                    // HTTPS_PROXY or ALL_PROXY, and connect there instead of to the guarded target.
+                    UseProxy = proxy is not null,
+                    Proxy = proxy is null ? null : Proxy(proxy),
                     // The SSRF guard: every connection, redirects included, goes to a checked address.
                     ConnectCallback = sp.GetRequiredService<GuardedConnector>().ConnectAsync,
                 };
@@ -109,6 +117,19 @@ internal static class WorkerHostingExtensions
                 BreakDuration = TimeSpan.FromSeconds(execution.CircuitBreakerBreakSeconds),
             })).SelectPipelineByAuthority();
         }
+        // Inside the circuit breaker, which judges the call as a whole; the guard sees every hop.
+        http.AddHttpMessageHandler<RedirectFollower>().AddHttpMessageHandler<ProxiedTargetGuard>();
         return builder;
+    }
+
+    private static WebProxy Proxy(Uri address)
+    {
+        var proxy = new WebProxy(new UriBuilder(address) { UserName = "", Password = "" }.Uri) { BypassProxyOnLocal = false };
+        if (address.UserInfo.Length > 0)
+        {
+            var (user, password) = address.UserInfo.Split(':', 2) is [var u, var p] ? (u, p) : (address.UserInfo, "");
+            proxy.Credentials = new NetworkCredential(Uri.UnescapeDataString(user), Uri.UnescapeDataString(password));
+        }
+        return proxy;
     }
 }
