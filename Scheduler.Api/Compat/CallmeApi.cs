@@ -19,6 +19,9 @@ internal static partial class CallmeApi
     public const string Source = "callme";
     private const int PageSize = 100;
 
+    /// <summary>The last minute of year 9999: the latest time the model stores.</summary>
+    private const long MaxTriggerAt = 253_402_300_740;
+
     public static RouteGroupBuilder MapCallme(this RouteGroupBuilder group)
     {
         group.MapPut("/task/{name}", PutTask).WithName("CallmePutTask").WithSummary("callme: schedule a call (trigger_at, callback, …).");
@@ -83,7 +86,7 @@ internal static partial class CallmeApi
         {
             return (null, $"trigger_at {seconds} is in the past.");
         }
-        return seconds > 253_402_300_740 ? (null, $"{Expected}; {value} is too far in the future.") : (seconds, null);
+        return seconds > MaxTriggerAt ? (null, $"{Expected}; {value} is too far in the future.") : (seconds, null);
     }
 
     private static async Task<IResult> PutTask(HttpContext context, string name, [AsParameters] SchedulesApi.Services services, CancellationToken cancellationToken)
@@ -122,24 +125,41 @@ internal static partial class CallmeApi
             ExpectedHttpStatus: JsonSerializer.SerializeToElement(expected),
             Retry: new RetryRequest(retry + 1, null, null),
             MaxDelaySeconds: maxDelay * 60);
-        var key = $"{name}@{trigger.Value.ToString(CultureInfo.InvariantCulture)}";
+        var key = Key(name, trigger.Value);
 
-        var existing = await services.Db.Schedules.AsNoTracking()
-            .Where(s => s.Source == Source && s.ExternalKey == key && s.DeletedAt == null)
-            .Select(s => new { s.Id, Started = services.Db.Runs.Any(r => r.ScheduleId == s.Id && r.Status != RunStatus.Pending) })
-            .FirstOrDefaultAsync(cancellationToken);
-        if (existing is { Started: true })
+        // A PUT that finds no entry creates it; when a concurrent PUT created it first (the unique key
+        // refuses the second), this one looks again and updates it: one entry per name@trigger_at.
+        for (var attempt = 1; ; attempt++)
         {
-            return Error(context, $"task {key} has already run; use POST /reschedule/{key} to run it again", StatusCodes.Status409Conflict);
+            var existing = await services.Db.Schedules.AsNoTracking()
+                .Where(s => s.Source == Source && s.ExternalKey == key && s.DeletedAt == null)
+                .Select(s => new { s.Id, Started = services.Db.Runs.Any(r => r.ScheduleId == s.Id && r.Status != RunStatus.Pending) })
+                .FirstOrDefaultAsync(cancellationToken);
+            if (existing is { Started: true })
+            {
+                return Error(context, $"task {key} has already run; use POST /reschedule/{key} to run it again", StatusCodes.Status409Conflict);
+            }
+            if (existing is not null)
+            {
+                var (updated, updateErrors) = await SchedulesApi.UpdateAsync(existing.Id, request, services, null, cancellationToken);
+                return updated is null ? Error(context, updateErrors is null ? $"task {key} not found" : CompatHosting.Describe(updateErrors)) : Message(context, $"task {key} updated");
+            }
+            try
+            {
+                var (schedule, errors) = await SchedulesApi.CreateAsync(request, services, new SchedulesApi.ScheduleOrigin(Source, key), cancellationToken);
+                return schedule is null ? Error(context, CompatHosting.Describe(errors)) : Message(context, $"task {key} scheduled", StatusCodes.Status201Created);
+            }
+            catch (Exception ex) when (CompatHosting.IsKeyTaken(ex))
+            {
+                if (attempt == 2)
+                {
+                    return Error(context, $"task {key} is being changed by another request; try again", StatusCodes.Status409Conflict);
+                }
+            }
         }
-        if (existing is not null)
-        {
-            var (updated, updateErrors) = await SchedulesApi.UpdateAsync(existing.Id, request, services, null, cancellationToken);
-            return updated is null ? Error(context, updateErrors is null ? $"task {key} not found" : CompatHosting.Describe(updateErrors)) : Message(context, $"task {key} updated");
-        }
-        var (schedule, errors) = await SchedulesApi.CreateAsync(request, services, new SchedulesApi.ScheduleOrigin(Source, key), cancellationToken);
-        return schedule is null ? Error(context, CompatHosting.Describe(errors)) : Message(context, $"task {key} scheduled", StatusCodes.Status201Created);
     }
+
+    private static string Key(string name, long triggerAt) => $"{name}@{triggerAt.ToString(CultureInfo.InvariantCulture)}";
 
     private static bool TryInt(JsonObject body, string name, int fallback, out int value)
     {
@@ -217,11 +237,12 @@ internal static partial class CallmeApi
     private static JsonObject ToJson(Entry entry)
     {
         var s = entry.Schedule;
-        var at = s.ExternalKey![(s.ExternalKey!.LastIndexOf('@') + 1)..];
+        // name@trigger_at; a key the unique index's migration de-duplicated reads name@trigger_at#id.
+        var at = s.ExternalKey![(s.ExternalKey!.IndexOf('@', StringComparison.Ordinal) + 1)..].Split('#')[0];
         return new JsonObject
         {
             ["task_name"] = s.Name,
-            ["trigger_at"] = long.Parse(at, CultureInfo.InvariantCulture),
+            ["trigger_at"] = long.TryParse(at, NumberStyles.None, CultureInfo.InvariantCulture, out var triggerAt) ? triggerAt : s.RunAt?.ToUnixTimeSeconds(),
             ["callback"] = s.Target?.Url,
             ["callback_method"] = s.Target?.Method,
             ["payload"] = s.Target?.BodyTemplate ?? "",
@@ -260,20 +281,55 @@ internal static partial class CallmeApi
         {
             return Error(context, $"no task {key}", StatusCodes.Status404NotFound);
         }
-        var chosen = entries.Where(e => all || StateOf(e) == "failed").ToList();
-        var name = entries[0].Schedule.Name;
-        var newKey = $"{name}@{trigger.Value.ToString(CultureInfo.InvariantCulture)}";
+        var chosen = entries.Where(e => all || StateOf(e) == "failed").OrderBy(e => e.Schedule.RunAt).ThenBy(e => e.Schedule.Id).ToList();
+        if (chosen.Count == 0 && key.Contains('@', StringComparison.Ordinal))
+        {
+            return Error(context, $"task {key} is {StateOf(entries[0])}; only failed tasks are rescheduled unless all=true", StatusCodes.Status409Conflict);
+        }
+        var name = key.Split('@')[0];
+
+        // A name holds one entry per minute (its key is name@trigger_at): each entry moved takes the first
+        // minute at or after trigger_at that no other entry of the name holds, so entries rescheduled
+        // together all survive, each under its own key.
+        var taken = (await services.Db.Schedules.AsNoTracking()
+            .Where(s => s.Source == Source && s.DeletedAt == null && s.ExternalKey!.StartsWith(name + "@"))
+            .Select(s => s.ExternalKey!).ToListAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        var moves = new List<(Entry Entry, long At, string Key)>();
+        var at = trigger.Value;
         foreach (var entry in chosen)
         {
-            var request = new ScheduleRequest(null, null, null, "ONCE", JsonSerializer.SerializeToElement(trigger.Value), null, null, null, null, null, null, null, null);
-            var (updated, errors) = await SchedulesApi.UpdateAsync(entry.Schedule.Id, request, services, s => s.ExternalKey = newKey, cancellationToken);
-            if (updated is null)
+            while (taken.Contains(Key(name, at)) && Key(name, at) != entry.Schedule.ExternalKey)
             {
-                return Error(context, errors is null ? $"no task {key}" : CompatHosting.Describe(errors));
+                at += 60;
             }
+            taken.Add(Key(name, at));
+            moves.Add((entry, at, Key(name, at)));
         }
-        return chosen.Count == 0 && key.Contains('@', StringComparison.Ordinal)
-            ? Error(context, $"task {key} is {StateOf(entries[0])}; only failed tasks are rescheduled unless all=true", StatusCodes.Status409Conflict)
-            : Message(context, $"rescheduled {chosen.Count} task(s) of {name} to {trigger.Value.ToString(CultureInfo.InvariantCulture)}");
+        if (at > MaxTriggerAt)
+        {
+            return Error(context, $"trigger_at {trigger.Value} leaves no free minutes for {chosen.Count} task(s) of {name}");
+        }
+
+        // All of them or none: one transaction; a key another request took meanwhile is a 409.
+        try
+        {
+            await using var transaction = await services.Db.Database.BeginTransactionAsync(cancellationToken);
+            foreach (var (entry, newAt, newKey) in moves)
+            {
+                var request = new ScheduleRequest(null, null, null, "ONCE", JsonSerializer.SerializeToElement(newAt), null, null, null, null, null, null, null, null);
+                var (updated, errors) = await SchedulesApi.UpdateAsync(entry.Schedule.Id, request, services, s => s.ExternalKey = newKey, cancellationToken);
+                if (updated is null)
+                {
+                    return Error(context, errors is null ? $"no task {key}" : CompatHosting.Describe(errors));
+                }
+            }
+            await transaction.CommitAsync(cancellationToken);
+        }
+        catch (Exception ex) when (CompatHosting.IsKeyTaken(ex))
+        {
+            return Error(context, $"another request took a key of {name} meanwhile; nothing was rescheduled, try again", StatusCodes.Status409Conflict);
+        }
+        var message = $"rescheduled {chosen.Count} task(s) of {name} to {trigger.Value.ToString(CultureInfo.InvariantCulture)}";
+        return Message(context, moves.Count == 0 ? message : $"{message}: {string.Join(", ", moves.Select(m => m.Key))}");
     }
 }

@@ -2,8 +2,10 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Scheduler.Api.Endpoints;
 using Scheduler.Core.Model;
+using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Compat;
 
@@ -72,6 +74,14 @@ internal static class CompatHosting
             return optional && request.ContentLength is null or 0 ? (new JsonObject(), null) : (null, $"the body is not valid JSON: {ex.Message}");
         }
     }
+
+    /// <summary>
+    /// Whether a write failed because another live schedule of the adapter holds the key: the unique index
+    /// on (source, external_key), which decides races that a read before the write cannot.
+    /// </summary>
+    public static bool IsKeyTaken(Exception exception) =>
+        (exception as PostgresException ?? exception.InnerException as PostgresException)
+            is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: SchedulerDbContext.ExternalKeyIndex };
 
     /// <summary>One line listing each field's problems, for contracts whose errors are a single string.</summary>
     public static string Describe(ValidationErrors errors) =>

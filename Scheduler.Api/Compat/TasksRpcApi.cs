@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using Scheduler.Api.Contracts;
 using Scheduler.Api.Endpoints;
 using Scheduler.Core.Model;
+using Scheduler.Core.Scheduling;
 
 namespace Scheduler.Api.Compat;
 
@@ -20,18 +21,13 @@ internal static class TasksRpcApi
 
     private static readonly string[] DetailFields = ["minute", "hour", "day_of_month", "month_of_year", "day_of_week"];
 
-    /// <summary>Per interval, the value each unset (<c>*</c>) field takes: a daily task runs at 00:00, a quarterly one on the 1st of Jan, Apr, Jul, Oct.</summary>
-    private static readonly Dictionary<string, string[]> Defaults = new(StringComparer.Ordinal)
-    {
-        ["ONE_OFF"] = ["*", "*", "*", "*", "*"],
-        ["EVERY_MINUTE"] = ["*", "*", "*", "*", "*"],
-        ["EVERY_HOUR"] = ["0", "*", "*", "*", "*"],
-        ["EVERY_DAY"] = ["0", "0", "*", "*", "*"],
-        ["EVERY_WEEK"] = ["0", "0", "*", "*", "1"],
-        ["EVERY_MONTH"] = ["0", "0", "1", "*", "*"],
-        ["EVERY_QUARTER"] = ["0", "0", "1", "1,4,7,10", "*"],
-        ["EVERY_YEAR"] = ["0", "0", "1", "1", "*"],
-    };
+    /// <summary>
+    /// Per interval, the value each unset (<c>*</c>) field takes: the schedule presets' own (a daily task runs
+    /// at 00:00, a weekly one on Sunday as EVERY_WEEK does in /schedules, a quarterly one on the 1st of Jan,
+    /// Apr, Jul, Oct), so an interval means the same in both.
+    /// </summary>
+    private static readonly Dictionary<string, string[]> Defaults = new[] { KeyValuePair.Create("ONE_OFF", "* * * * *") }
+        .Concat(CronSpec.Presets).ToDictionary(p => p.Key, p => p.Value.Split(' '), StringComparer.Ordinal);
 
     public static RouteGroupBuilder MapTasksRpc(this RouteGroupBuilder group)
     {
@@ -59,10 +55,6 @@ internal static class TasksRpcApi
         {
             return Fail("name is required");
         }
-        if (await services.Db.Schedules.AnyAsync(s => s.Source == Source && s.ExternalKey == name && s.DeletedAt == null, cancellationToken))
-        {
-            return Fail($"a task named '{name}' already exists", StatusCodes.Status409Conflict);
-        }
         var (timing, data, error) = Recurrence(body, CompatHosting.Text(body, "recurring_interval") ?? "ONE_OFF", null, services.Time.GetUtcNow());
         if (timing is null)
         {
@@ -70,9 +62,19 @@ internal static class TasksRpcApi
         }
         data["creator"] = context.User.Identity?.Name;
         var request = timing with { Name = name, JobName = CompatHosting.Text(body, "job_name") ?? "" };
-        var (schedule, errors) = await SchedulesApi.CreateAsync(request, services, new SchedulesApi.ScheduleOrigin(Source, name, data.ToJsonString()), cancellationToken);
-        return schedule is null ? Fail(CompatHosting.Describe(errors)) : Envelope(await TaskAsync(services, schedule.Id, cancellationToken), null);
+        // The name is unique among live tasks: the unique key refuses a taken one, concurrent creates included.
+        try
+        {
+            var (schedule, errors) = await SchedulesApi.CreateAsync(request, services, new SchedulesApi.ScheduleOrigin(Source, name, data.ToJsonString()), cancellationToken);
+            return schedule is null ? Fail(CompatHosting.Describe(errors)) : Envelope(await TaskAsync(services, schedule.Id, cancellationToken), null);
+        }
+        catch (Exception ex) when (CompatHosting.IsKeyTaken(ex))
+        {
+            return NameTaken(name);
+        }
     }
+
+    private static IResult NameTaken(string name) => Fail($"a task named '{name}' already exists", StatusCodes.Status409Conflict);
 
     private static async Task<IResult> Info(HttpContext context, [AsParameters] SchedulesApi.Services services, CancellationToken cancellationToken)
     {
@@ -108,11 +110,21 @@ internal static class TasksRpcApi
         data["creator"] = stored["creator"]?.DeepClone();
         var newName = CompatHosting.Text(body, "name");
         var request = timing with { Name = newName, JobName = CompatHosting.Text(body, "job_name") };
-        var (updated, errors) = await SchedulesApi.UpdateAsync(id, request, services, s =>
+        (Schedule? Schedule, ValidationErrors? Errors) result;
+        try
         {
-            s.ExternalData = data.ToJsonString();
-            s.ExternalKey = newName ?? s.ExternalKey;
-        }, cancellationToken);
+            result = await SchedulesApi.UpdateAsync(id, request, services, s =>
+            {
+                s.ExternalData = data.ToJsonString();
+                s.ExternalKey = newName ?? s.ExternalKey;
+            }, cancellationToken);
+        }
+        catch (Exception ex) when (newName is not null && CompatHosting.IsKeyTaken(ex))
+        {
+            // Renamed onto another live task's name: refused by the unique key, nothing written.
+            return NameTaken(newName);
+        }
+        var (updated, errors) = result;
         return updated is null
             ? Fail(errors is null ? $"task {id} not found" : CompatHosting.Describe(errors), errors is null ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest)
             : Envelope(await TaskAsync(services, id, cancellationToken), null);

@@ -25,7 +25,7 @@ namespace Scheduler.Api.Contracts;
 /// <param name="Args">JSON arguments for the named job.</param>
 /// <param name="ExpectedHttpStatus">The status code (or list) that counts as success; default any 2xx.</param>
 /// <param name="Retry">Attempts and backoff for failed calls; defaults from configuration.</param>
-/// <param name="MaxDelaySeconds">A run whose first attempt would start more than this after its due time is SKIPPED.</param>
+/// <param name="MaxDelaySeconds">A run whose first attempt would start this long or more after its due time is SKIPPED (0: every run).</param>
 /// <param name="CallbackUrl">Receives the outcome of each run (POST, JSON).</param>
 /// <param name="ErrorCallbackUrl">Receives the outcome of failed runs instead of callback_url.</param>
 /// <param name="CallbackHeaders">Headers sent with callbacks.</param>

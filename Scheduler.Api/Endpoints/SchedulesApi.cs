@@ -182,13 +182,14 @@ public static class SchedulesApi
     /// Changes a schedule as PUT /schedules/{id} does (absent fields keep their values), and lets an
     /// adapter <paramref name="amend"/> its own fields in the same transaction. Returns the
     /// schedule, or the errors and nothing written, or neither when there is no such schedule.
+    /// An adapter that changes several schedules at once opens the transaction itself, and commits it.
     /// </summary>
     internal static async Task<(Schedule? Schedule, ValidationErrors? Errors)> UpdateAsync(
         long id, ScheduleRequest request, Services services, Action<Schedule>? amend, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(services);
-        await using var transaction = await services.Db.Database.BeginTransactionAsync(cancellationToken);
+        await using var transaction = services.Db.Database.CurrentTransaction is null ? await services.Db.Database.BeginTransactionAsync(cancellationToken) : null;
         var schedule = await LockAsync(services.Db, id, cancellationToken);
         if (schedule is null)
         {
@@ -230,7 +231,10 @@ public static class SchedulesApi
         }
         schedule.UpdatedAt = now;
         await SaveAndWakeDispatchersAsync(services.Db, schedule, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        if (transaction is not null)
+        {
+            await transaction.CommitAsync(cancellationToken);
+        }
         return (await ReloadAsync(services.Db, schedule, cancellationToken), null);
     }
 

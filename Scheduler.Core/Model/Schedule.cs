@@ -58,7 +58,7 @@ public sealed class Schedule
 
     public int? RetryMaxIntervalSeconds { get; set; }
 
-    /// <summary>Skip a run whose first attempt would start more than this after its due time (seed 002).</summary>
+    /// <summary>Skip a run whose first attempt would start this long or more after its due time (seed 002).</summary>
     public int? MaxDelaySeconds { get; set; }
 
     // Outcome delivery (seed 000).

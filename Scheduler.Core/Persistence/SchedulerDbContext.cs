@@ -16,6 +16,9 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
 {
     public const string Schema = "scheduler";
 
+    /// <summary>The unique index on a live schedule's (source, external_key); a violation of it means the key is taken.</summary>
+    public const string ExternalKeyIndex = "ix_schedules_source_external_key";
+
     public DbSet<Target> Targets => Set<Target>();
 
     public DbSet<Schedule> Schedules => Set<Schedule>();
@@ -87,7 +90,10 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             // The dispatcher's scan: live active schedules by next due time.
             schedule.HasIndex(s => s.NextRunAt).HasDatabaseName("ix_schedules_due")
                 .HasFilter("status = 'ACTIVE' AND deleted_at IS NULL");
-            schedule.HasIndex(s => new { s.Source, s.ExternalKey });
+            // An adapter's key names one live schedule (a callme name@time, a task name): concurrent writers
+            // cannot both take it, whatever they read first.
+            schedule.HasIndex(s => new { s.Source, s.ExternalKey }).HasDatabaseName(ExternalKeyIndex).IsUnique()
+                .HasFilter("external_key IS NOT NULL AND deleted_at IS NULL");
             schedule.ToTable(t =>
             {
                 CheckEnum<ScheduleType>(t, "schedules", "schedule_type");

@@ -170,6 +170,99 @@ public sealed class CallmeTests : SystemTestBase
         Assert.That(allStatus, Is.EqualTo(HttpStatusCode.OK));
     }
 
+    /// <summary>Makes an entry's minute come now (rather than wait up to two minutes), and waits for its run.</summary>
+    private async Task<JsonNode> RunNowAsync(long scheduleId, string delay = "0 seconds")
+    {
+        await TestDatabase.ExecuteAsync($"UPDATE scheduler.schedules SET run_at = now() + interval '{delay}', next_run_at = now() + interval '{delay}' WHERE id = {scheduleId}; NOTIFY scheduler_dispatch;");
+        return await Client.WaitForFinishedRunAsync(scheduleId, TimeSpan.FromSeconds(30));
+    }
+
+    [Test]
+    public async Task Failed_entries_rescheduled_together_each_keep_an_entry_of_their_own()
+    {
+        Target.Respond("/down", TestTarget.Status(500));
+        var ids = new List<long>();
+        foreach (var at in new[] { "+1m", "+2m" })
+        {
+            var (status, _, created) = await Put("/callme/task/pair", $$$"""{"trigger_at":"{{{at}}}", "callback":"{{{Target.Url("/down")}}}", "retry":0}""");
+            Assert.That(status, Is.EqualTo(HttpStatusCode.Created), created?.ToJsonString());
+            var (_, _, entry) = await Get($"/callme/status/{created!["message"]!.GetValue<string>().Split(' ')[1]}");
+            ids.Add(entry!["schedule_id"]!.GetValue<long>());
+        }
+        foreach (var id in ids)
+        {
+            Assert.That((await RunNowAsync(id)).Status(), Is.EqualTo("FAILED"));
+        }
+
+        var (rescheduled, _, message) = await CompatClient.SendAsync(Http, HttpMethod.Post, "/callme/reschedule/pair", """{"trigger_at":"2174245620"}""");
+        Assert.That(rescheduled, Is.EqualTo(HttpStatusCode.OK), message?.ToJsonString());
+        Assert.That(message!["message"]!.GetValue<string>(), Is.EqualTo("rescheduled 2 task(s) of pair to 2174245620: pair@2174245620, pair@2174245680"));
+        var (_, _, entries) = await Get("/callme/status/pair");
+        Assert.That(entries!.AsObject().Select(p => (p.Key, p.Value!["trigger_at"]!.GetValue<long>(), p.Value["state"]!.GetValue<string>())),
+            Is.EqualTo(new[] { ("pair@2174245620", 2174245620L, "pending"), ("pair@2174245680", 2174245680L, "pending") }), "both survive, each at its own minute");
+        Assert.That(entries.AsObject().Select(p => p.Value!["schedule_id"]!.GetValue<long>()).Order(), Is.EqualTo(ids.Order()));
+
+        // A minute another entry holds is passed over for the next free one.
+        (rescheduled, _, message) = await CompatClient.SendAsync(Http, HttpMethod.Post, "/callme/reschedule/pair@2174245620?all=true", """{"trigger_at":"2174245680"}""");
+        Assert.That(rescheduled, Is.EqualTo(HttpStatusCode.OK), message?.ToJsonString());
+        Assert.That(message!["message"]!.GetValue<string>(), Does.EndWith(": pair@2174245740"));
+    }
+
+    [Test]
+    public async Task Concurrent_puts_of_one_entry_make_one_entry()
+    {
+        const string Body = """{"trigger_at":"2174245620", "callback":"http://example.com/race"}""";
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Put("/callme/task/race", Body)));
+        Assert.That(answers.Select(a => a.Status), Has.All.AnyOf(HttpStatusCode.Created, HttpStatusCode.OK), string.Join("; ", answers.Select(a => a.Text)));
+        Assert.That(answers.Count(a => a.Status == HttpStatusCode.Created), Is.EqualTo(1), "one PUT creates the entry, the others update it");
+        Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.schedules WHERE source = 'callme' AND external_key = 'race@2174245620'"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Max_delay_skips_a_call_that_would_start_max_delay_or_more_after_trigger_at()
+    {
+        // max_delay 0: "do not make a request if only starting it max_delay or more minutes after trigger_at" — even on time.
+        var (status, _, created) = await Put("/callme/task/never", $$$"""{"trigger_at":"+1m", "callback":"{{{Target.Url("/never")}}}", "max_delay":0}""");
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Created), created?.ToJsonString());
+        var (_, _, entry) = await Get($"/callme/status/{created!["message"]!.GetValue<string>().Split(' ')[1]}");
+        // Due a few seconds ahead, so the worker has its job before the time, as for any entry dispatched on time.
+        var run = await RunNowAsync(entry!["schedule_id"]!.GetValue<long>(), "3 seconds");
+        Assert.That(run.Status(), Is.EqualTo("SKIPPED"), run.ToJsonString());
+        Assert.That(run["remarks"]![0]!.GetValue<string>(), Does.Contain("max_delay_seconds (0) or more"));
+        Assert.That(Target.ReceivedOn("/never"), Is.Empty);
+    }
+
+    [Test]
+    public async Task The_unique_key_migration_keeps_every_duplicate_entry_under_a_key_of_its_own()
+    {
+        foreach (var at in new[] { 2174245620L, 2174245680L, 2174245740L })
+        {
+            var (status, _, _) = await Put("/callme/task/dup", $$"""{"trigger_at":"{{at}}", "callback":"http://example.com/dup"}""");
+            Assert.That(status, Is.EqualTo(HttpStatusCode.Created));
+        }
+        // A database from before the index, where a reschedule had put three entries on one key.
+        await TestDatabase.ExecuteAsync("""
+            DROP INDEX scheduler.ix_schedules_source_external_key;
+            CREATE INDEX ix_schedules_source_external_key ON scheduler.schedules (source, external_key);
+            DELETE FROM scheduler.__ef_migrations_history WHERE migration_id LIKE '%_CompatUniqueExternalKey';
+            UPDATE scheduler.schedules SET external_key = 'dup@2174245620', run_at = to_timestamp(2174245620) WHERE source = 'callme';
+            """);
+        var ids = (await Get("/callme/status/dup")).Json!.AsObject().Select(p => p.Value!["schedule_id"]!.GetValue<long>()).ToList();
+
+        await using (var migrate = SchedulerProcess.StartRaw("api", ["migrate"], new Dictionary<string, string>()))
+        {
+            Assert.That(await migrate.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Zero, migrate.Output);
+        }
+        var (_, _, entries) = await Get("/callme/status/dup");
+        var first = (await TestDatabase.ScalarAsync<long>("SELECT min(id) FROM scheduler.schedules WHERE source = 'callme'"));
+        var keys = await TestDatabase.ScalarAsync<string>("SELECT string_agg(external_key, ' ' ORDER BY id) FROM scheduler.schedules WHERE source = 'callme'");
+        Assert.That(keys, Is.EqualTo($"dup@2174245620 dup@2174245620#{first + 1} dup@2174245620#{first + 2}"), "the oldest keeps the key");
+        Assert.That(entries!.AsObject().Select(p => p.Value!["trigger_at"]!.GetValue<long>()), Is.EqualTo(new[] { 2174245620L, 2174245620L, 2174245620L }));
+        Assert.That(ids, Has.Count.EqualTo(1), "before: one key, one entry shown");
+        Assert.ThrowsAsync<Npgsql.PostgresException>(() => TestDatabase.ExecuteAsync("UPDATE scheduler.schedules SET external_key = 'dup@2174245620' WHERE source = 'callme'"),
+            "the index is unique again");
+    }
+
     [Test]
     public async Task Status_pages_by_start_from_and_filters_future_only()
     {
@@ -267,6 +360,39 @@ public sealed class TasksRpcTests : SystemTestBase
         var (goneStatus, _, gone) = await Rpc("tasks.info", $$"""{"id":{{id}}}""");
         Assert.That(goneStatus, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That(gone!["success"]!.GetValue<bool>(), Is.False);
+    }
+
+    [Test]
+    public async Task A_name_is_one_live_task_renames_and_concurrent_creates_included()
+    {
+        var (_, _, a) = await Rpc("tasks.create", """{"name":"a", "job_name":"echo", "recurring_interval":"EVERY_DAY"}""");
+        var (_, _, b) = await Rpc("tasks.create", """{"name":"b", "job_name":"echo", "recurring_interval":"EVERY_DAY"}""");
+        var idB = b!["data"]!["id"]!.GetValue<long>();
+        Assert.That(a!["success"]!.GetValue<bool>(), Is.True);
+
+        var (status, _, refused) = await Rpc("tasks.update", $$"""{"id":{{idB}}, "name":"a"}""");
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Conflict), refused?.ToJsonString());
+        Assert.That(refused!["success"]!.GetValue<bool>(), Is.False);
+        Assert.That(refused["error"]!.GetValue<string>(), Is.EqualTo("a task named 'a' already exists"));
+        var (_, _, info) = await Rpc("tasks.info", $$"""{"id":{{idB}}}""");
+        Assert.That(info!["data"]!["name"]!.GetValue<string>(), Is.EqualTo("b"), "nothing written");
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Rpc("tasks.create", """{"name":"same", "job_name":"echo", "recurring_interval":"EVERY_DAY"}""")));
+        Assert.That(answers.Count(r => r.Status == HttpStatusCode.OK), Is.EqualTo(1), string.Join("; ", answers.Select(r => r.Text)));
+        Assert.That(answers.Count(r => r.Status == HttpStatusCode.Conflict), Is.EqualTo(7));
+        Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.schedules WHERE source = 'tasks' AND external_key = 'same'"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Every_week_is_the_same_weekday_here_and_in_the_schedule_presets()
+    {
+        var (_, _, envelope) = await Rpc("tasks.create", """{"name":"weekly", "job_name":"echo", "recurring_interval":"EVERY_WEEK"}""");
+        var task = envelope!["data"]!["schedule"]!;
+        var (created, preset) = await Client.CreateSchedule(Json("""{"schedule_type": "CRON", "cron_expression": "EVERY_WEEK", "job_name": "echo"}""")).ReadAsync();
+        Assert.That(created, Is.EqualTo(HttpStatusCode.Created), preset?.ToJsonString());
+        Assert.That(task["cron_expression"]!.GetValue<string>(), Is.EqualTo("0 0 * * 0"));
+        Assert.That(task.Time("next_run_at"), Is.EqualTo(preset!.Time("next_run_at")));
+        Assert.That(task.Time("next_run_at").DayOfWeek, Is.EqualTo(DayOfWeek.Sunday));
     }
 
     [Test]

@@ -41,7 +41,7 @@ public sealed class ExecutionRecoveryTests : SystemTestBase
         var run = await Client.WaitForFinishedRunAsync(id, Seconds(30));
         Assert.That(run.Status(), Is.EqualTo("SKIPPED"));
         Assert.That(run["attempt_count"]!.GetValue<int>(), Is.Zero);
-        Assert.That(run["remarks"]![0]!.GetValue<string>(), Does.Match(@"^Skipped: the first attempt would start \d+\.\d s after the due time, more than max_delay_seconds \(1\)\.$"));
+        Assert.That(run["remarks"]![0]!.GetValue<string>(), Does.Match(@"^Skipped: the first attempt would start \d+\.\d s after the due time, max_delay_seconds \(1\) or more\.$"));
         Assert.That(Target.ReceivedOn("/too-late"), Is.Empty);
     }
 }

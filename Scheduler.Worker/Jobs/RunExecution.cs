@@ -62,13 +62,15 @@ internal sealed class RunExecution(
             return;
         }
 
-        // max_delay (seed 002): a first attempt that would start too long after the due time does not start.
+        // max_delay (seed 002): a first attempt that would start max_delay or more after the due time does
+        // not start ("max_delay or more", as seed 002 says). It would start now, or at its time for a job
+        // queued ahead (which waits below), so that is the lateness compared.
         if (plan is { AttemptCount: 0, RetryRequested: false, MaxDelaySeconds: { } maxDelay }
-            && time.GetUtcNow() - plan.DueAt > TimeSpan.FromSeconds(maxDelay))
+            && (time.GetUtcNow() > plan.NotBefore ? time.GetUtcNow() : plan.NotBefore) - plan.DueAt is var late
+            && late >= TimeSpan.FromSeconds(maxDelay))
         {
-            var late = time.GetUtcNow() - plan.DueAt;
             var remark = string.Create(CultureInfo.InvariantCulture,
-                $"Skipped: the first attempt would start {late.TotalSeconds:0.0} s after the due time, more than max_delay_seconds ({maxDelay}).");
+                $"Skipped: the first attempt would start {late.TotalSeconds:0.0} s after the due time, max_delay_seconds ({maxDelay}) or more.");
             if (await ledger.SkipPendingAsync(runId, remark, time.GetUtcNow(), cancellationToken))
             {
                 Log.RunSkipped(logger, runId, remark);

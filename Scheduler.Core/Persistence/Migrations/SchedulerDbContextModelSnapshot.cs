@@ -616,7 +616,9 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasDatabaseName("ix_schedules_target_id");
 
                     b.HasIndex("Source", "ExternalKey")
-                        .HasDatabaseName("ix_schedules_source_external_key");
+                        .IsUnique()
+                        .HasDatabaseName("ix_schedules_source_external_key")
+                        .HasFilter("external_key IS NOT NULL AND deleted_at IS NULL");
 
                     b.ToTable("schedules", "scheduler", t =>
                         {
