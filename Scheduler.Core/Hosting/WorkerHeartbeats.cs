@@ -24,7 +24,7 @@ public sealed class WorkerHeartbeats(IOptions<DatabaseOptions> database, IOption
 
     /// <summary>
     /// How long ago the Hangfire server named <paramref name="serverName"/> last wrote its heartbeat (Hangfire ids
-    /// its server "name:guid", in lower case); null when it has no row (not announced yet, or removed as dead).
+    /// its server "name:pid:guid", in lower case); null when it has no row (not announced yet, or removed as dead).
     /// </summary>
     public async Task<TimeSpan?> SinceLastHeartbeatAsync(string serverName, CancellationToken cancellationToken)
     {
