@@ -64,4 +64,16 @@ public sealed class OptionsValidationTests
                 .And.Some.Contains("Database:HangfireConnectionString").And.Some.Contains("Database:HangfireSchema"));
         });
     }
+
+    [Test]
+    public void The_worker_health_port_listens_on_loopback_by_default_and_a_bad_address_or_port_is_named() => Assert.Multiple(() =>
+    {
+        var validator = new Scheduler.Worker.Hosting.WorkerHttpOptionsValidator();
+        var defaults = new Scheduler.Worker.Hosting.WorkerHttpOptions();
+        Assert.That((defaults.HttpHost, defaults.HttpPort), Is.EqualTo(("127.0.0.1", 8081)));
+        Assert.That(validator.Validate(null, defaults).Succeeded, Is.True);
+        Assert.That(validator.Validate(null, new Scheduler.Worker.Hosting.WorkerHttpOptions { HttpHost = "0.0.0.0", HttpPort = 19081 }).Succeeded, Is.True);
+        Assert.That(validator.Validate(null, new Scheduler.Worker.Hosting.WorkerHttpOptions { HttpHost = "everywhere", HttpPort = 70000 }).Failures,
+            Has.Some.Contains("Worker:HttpHost").And.Some.Contains("Worker:HttpPort"));
+    });
 }
