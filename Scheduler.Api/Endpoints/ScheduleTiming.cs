@@ -137,15 +137,32 @@ internal static class ScheduleTiming
                 {
                     errors.Add("duration_seconds", $"must be between 1 and {MaxIntervalSeconds}.");
                 }
-                schedule.DurationSeconds = duration;
-                schedule.EndAt = schedule.StartAt + TimeSpan.FromSeconds(duration);
+                else if (schedule.StartAt.Value >= RunAtParser.MaxTime - TimeSpan.FromSeconds(duration))
+                {
+                    // Times end before MaxTime; a window starting just before it would end past what can be stored.
+                    errors.Add("duration_seconds", $"the window must close before {RunAtParser.MaxTime:O}.");
+                }
+                else
+                {
+                    schedule.DurationSeconds = duration;
+                    schedule.EndAt = schedule.StartAt + TimeSpan.FromSeconds(duration);
+                }
             }
             else if (request.EndAt is { } endJson)
             {
                 schedule.EndAt = Time(endJson, "end_at", now, errors);
                 if (schedule.EndAt is { } end)
                 {
-                    schedule.DurationSeconds = (int)Math.Ceiling((end - schedule.StartAt.Value).TotalSeconds);
+                    // Kept as whole seconds in an int, for the answer: a window longer than that (68 years) is refused.
+                    var seconds = Math.Ceiling((end - schedule.StartAt.Value).TotalSeconds);
+                    if (seconds > int.MaxValue)
+                    {
+                        errors.Add("end_at", $"the window may stay open at most {int.MaxValue} seconds (about 68 years).");
+                    }
+                    else
+                    {
+                        schedule.DurationSeconds = (int)seconds;
+                    }
                 }
             }
             else if (schedule.EndAt is null)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
@@ -10,7 +11,7 @@ namespace Scheduler.Api.Hosting;
 /// Every error leaves as RFC 9457 problem details: bad JSON names its field, an unreachable database
 /// is a 503 with Retry-After, and nothing else becomes a 500 without being logged.
 /// </summary>
-internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+internal sealed partial class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -26,6 +27,16 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
                 {
                     Status = StatusCodes.Status400BadRequest,
                     Title = "The request body is not valid JSON for this endpoint.",
+                };
+                break;
+            case BadHttpRequestException bad when BindFailure().Match(bad.Message) is { Success: true } bind:
+                problem = new HttpValidationProblemDetails(new Dictionary<string, string[]>
+                {
+                    [JsonNamingPolicy.SnakeCaseLower.ConvertName(bind.Groups["name"].Value)] = [DescribeBindError(bind.Groups["type"].Value, bind.Groups["value"].Value)],
+                })
+                {
+                    Status = StatusCodes.Status400BadRequest,
+                    Title = "A parameter of the request is not valid.",
                 };
                 break;
             case BadHttpRequestException bad when bad.Message.Contains("no body was provided", StringComparison.Ordinal):
@@ -80,6 +91,21 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogg
     /// <summary><c>$.target.url</c> becomes <c>target.url</c>; the whole body is <c>body</c>.</summary>
     internal static string JsonPathToField(string? path) =>
         string.IsNullOrEmpty(path) || path == "$" ? "body" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+
+    // Minimal APIs' message for a query or route value that does not parse as its parameter's type.
+    [GeneratedRegex("""^Failed to bind parameter "(?<type>.+) (?<name>\w+)" from "(?<value>.*)"\.$""", RegexOptions.Singleline)]
+    private static partial Regex BindFailure();
+
+    private static string DescribeBindError(string type, string value)
+    {
+        var shown = value.Length > 40 ? value[..40] + "…" : value;
+        return type switch
+        {
+            "int" or "Nullable<int>" => $"'{shown}' is not a whole number from {int.MinValue} to {int.MaxValue}.",
+            "long" or "Nullable<long>" => $"'{shown}' is not a whole number from {long.MinValue} to {long.MaxValue}.",
+            _ => $"'{shown}' is not a valid value here.",
+        };
+    }
 
     private static string DescribeJsonError(JsonException json)
     {

@@ -6,11 +6,21 @@ namespace Scheduler.Core.Scheduling;
 /// <summary>
 /// Parses when a one-off run is due: ISO-8601 with an offset (<c>2026-11-23T21:00:00Z</c>), Unix seconds
 /// (a number or a string of digits, fractions allowed), or relative to now (<c>+90s</c>, <c>+10m</c>,
-/// <c>+6h</c>, <c>+2d</c>). Times are kept to the microsecond, as PostgreSQL stores them.
+/// <c>+6h</c>, <c>+2d</c>). Times are kept to the microsecond, as PostgreSQL stores them, and lie between
+/// <see cref="MinTime"/> and <see cref="MaxTime"/> whatever their form.
 /// </summary>
 public static class RunAtParser
 {
-    private static readonly DateTimeOffset MaxTime = new(9999, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    /// <summary>The earliest time accepted: the Unix epoch (nothing a scheduler is asked for lies before it).</summary>
+    public static readonly DateTimeOffset MinTime = DateTimeOffset.UnixEpoch;
+
+    /// <summary>
+    /// The latest time accepted (exclusive). Far enough inside .NET's range (it ends with 9999) that a
+    /// window's end or a next occurrence counted from it can be computed; PostgreSQL stores far more.
+    /// </summary>
+    public static readonly DateTimeOffset MaxTime = new(9999, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static readonly string Range = $"{MinTime:yyyy-MM-dd'T'HH:mm:ss'Z'} to {MaxTime:yyyy-MM-dd'T'HH:mm:ss'Z'}";
 
     /// <summary>Returns the instant, or an error message that says what is accepted.</summary>
     public static (DateTimeOffset? Value, string? Error) Parse(JsonElement value, DateTimeOffset now) =>
@@ -42,7 +52,9 @@ public static class RunAtParser
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var instant)
             && text.Contains('T', StringComparison.OrdinalIgnoreCase))
         {
-            return (TruncateToMicroseconds(instant.ToUniversalTime()), null);
+            return instant < MinTime || instant >= MaxTime
+                ? (null, $"'{text}' is outside the supported range ({Range}).")
+                : (TruncateToMicroseconds(instant.ToUniversalTime()), null);
         }
         return (null, $"'{text}' is not a time: give an ISO-8601 time such as '2030-01-01T12:00:00Z', Unix seconds such as '1893456000', or a relative time such as '+90s', '+10m', '+6h', '+2d'.");
     }
@@ -63,15 +75,18 @@ public static class RunAtParser
         {
             return (null, $"'{text}' is not a relative time: use '+<number><unit>' with unit s, m, h or d, such as '+90s', '+10m', '+6h', '+2d'.");
         }
-        var at = now.AddSeconds(long.Parse(digits, CultureInfo.InvariantCulture) * unitSeconds);
-        return at > MaxTime ? (null, $"'{text}' is too far in the future.") : (TruncateToMicroseconds(at), null);
+        // Compared before it is added: nine digits of days is past the end of DateTimeOffset itself.
+        var seconds = long.Parse(digits, CultureInfo.InvariantCulture) * unitSeconds;
+        return seconds >= (MaxTime - now).TotalSeconds
+            ? (null, $"'{text}' is too far in the future: times must be before {MaxTime:yyyy-MM-dd'T'HH:mm:ss'Z'}.")
+            : (TruncateToMicroseconds(now.AddSeconds(seconds)), null);
     }
 
     private static (DateTimeOffset?, string?) FromUnixSeconds(decimal seconds)
     {
-        if (seconds < 0 || seconds >= (decimal)MaxTime.ToUnixTimeSeconds())
+        if (seconds < MinTime.ToUnixTimeSeconds() || seconds >= MaxTime.ToUnixTimeSeconds())
         {
-            return (null, $"{seconds.ToString(CultureInfo.InvariantCulture)} is outside the supported Unix time range (0 to {MaxTime.ToUnixTimeSeconds()}).");
+            return (null, $"{seconds.ToString(CultureInfo.InvariantCulture)} is outside the supported Unix time range ({MinTime.ToUnixTimeSeconds()} to {MaxTime.ToUnixTimeSeconds()}, {Range}).");
         }
         var ticks = (long)(seconds * TimeSpan.TicksPerSecond);
         return (TruncateToMicroseconds(DateTimeOffset.UnixEpoch.AddTicks(ticks)), null);

@@ -30,6 +30,8 @@ public sealed class FuzzTests : SystemTestBase
         """{"schedule_type": "ONCE", "run_at": "+1d", "target_id": 1, "retry": {"max_attempts": 3, "initial_interval_seconds": 2, "max_interval_seconds": 60}}""",
         """{"name": "every", "schedule_type": "INTERVAL", "interval_seconds": 3600, "target": {"url": "http://example.com/i"}, "overlap_policy": "SKIP", "catch_up_policy": "ONE"}""",
         """{"schedule_type": "WINDOW", "interval_seconds": 600, "duration_seconds": 3600, "target": {"url": "http://example.com/w"}}""",
+        """{"schedule_type": "WINDOW", "interval_seconds": 60, "start_at": "+1h", "end_at": "+2d", "target": {"url": "http://example.com/w2"}}""",
+        """{"schedule_type": "CRON", "cron_expression": "*/5 * * * *", "start_at": "+1m", "end_at": "2099-01-01T00:00:00Z", "target": {"url": "http://example.com/c2"}}""",
         """{"schedule_type": "CRON", "cron_expression": "0 9 * * 1-5", "time_zone": "Europe/Berlin", "target": {"url": "http://example.com/c"}, "callback_url": "http://example.com/cb", "callback_headers": {"X-Token": "s"}, "max_delay_seconds": 30, "expected_http_status": 200, "tag": "t", "reference_id": "r"}""",
         """{"schedule_type": "IMMEDIATE", "job_name": "echo", "job_args": {"a": 1}}""",
     ];
@@ -40,6 +42,35 @@ public sealed class FuzzTests : SystemTestBase
         new string('x', 5000), "💥\u0000\u202e", "http://", "ftp://example.com/", "javascript:alert(1)", "+", "+6z",
         "2024-13-45T99:00:00Z", "9999999999999", "0 0 31 2 *", "* * * * * * *", "Mars/Olympus", "IMMEDIATE", "once",
         new JsonArray(), new JsonArray(1, "a", null), new JsonObject(), new JsonObject { ["$ref"] = "#" },
+    ];
+
+    /// <summary>
+    /// Times a parser or the arithmetic after it can trip on: relative times that overflow, instants at and
+    /// past the ends of .NET's and PostgreSQL's ranges, Unix seconds out of range. Put into run_at, start_at,
+    /// end_at and the runs filters.
+    /// </summary>
+    private static readonly JsonNode?[] OddTimes =
+    [
+        "+999999999d", "+999999999h", "+999999999s", "+99999999d", "+106751991d", "+2914d", "+3000000d", "+0s",
+        "0001-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00", "1000-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
+        "9998-12-31T00:00:00Z", "9999-12-31T23:59:59.9999999Z", "9999-12-31T23:59:59-01:00", "275760-09-13T00:00:00Z",
+        "294277-01-01T00:00:00Z", "-4713-11-24T00:00:00Z", "infinity", "-infinity", "epoch", "now",
+        0, -1, 253402300799, 253402300800, -62135596800, 1e15, 1e300, JsonNode.Parse("99999999999999999999999999"), -0.5,
+    ];
+
+    /// <summary>Numbers past every integer type a field may be read as.</summary>
+    private static readonly JsonNode?[] HugeIntegers =
+    [
+        2147483647, 2147483648L, -2147483649L, long.MaxValue, long.MinValue, JsonNode.Parse("9223372036854775808"),
+        JsonNode.Parse("-9223372036854775809"), JsonNode.Parse("99999999999999999999999999999999"), 1e20, -1e20, 4294967296L,
+    ];
+
+    private static readonly string[] TimeFields = ["run_at", "start_at", "end_at"];
+
+    private static readonly string[] IntegerFields =
+    [
+        "interval_seconds", "duration_seconds", "timeout_seconds", "max_attempts", "initial_interval_seconds", "max_interval_seconds",
+        "max_delay_seconds", "expected_http_status", "target_id",
     ];
 
     [Test]
@@ -99,7 +130,7 @@ public sealed class FuzzTests : SystemTestBase
             2 => Pick(random, ["0", "-1", "99999999999999999999", "abc", "1.5", "%20", "1;DROP TABLE x", "9223372036854775807"]),
             _ => random.Next(1, 1000).ToString(CultureInfo.InvariantCulture),
         };
-        var (method, path, seed) = random.Next(10) switch
+        var (method, path, seed) = random.Next(11) switch
         {
             0 or 1 => (HttpMethod.Post, "/targets", Pick(random, TargetSeeds)),
             2 => (HttpMethod.Put, $"/targets/{id}", Pick(random, TargetSeeds)),
@@ -108,6 +139,7 @@ public sealed class FuzzTests : SystemTestBase
             6 => (HttpMethod.Put, $"/schedules/{id}", Pick(random, ScheduleSeeds)),
             7 => (HttpMethod.Post, $"/schedules/{id}/{Pick(random, ["pause", "resume", "trigger"])}", "{}"),
             8 => (HttpMethod.Post, $"/runs/{id}/retry", "{}"),
+            9 => (HttpMethod.Get, RunsQuery(random), "{}"),
             _ => (HttpMethod.Post, "/reconcile", "{}"),
         };
         var kinds = new List<string>();
@@ -133,7 +165,12 @@ public sealed class FuzzTests : SystemTestBase
         content.Headers.Remove("Content-Type");
         content.Headers.TryAddWithoutValidation("Content-Type", contentType);
         var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative)) { Content = content };
-        if (random.Next(40) == 0)
+        if (method == HttpMethod.Get)
+        {
+            request.Content = null;
+            kinds = ["runs-query"];
+        }
+        else if (random.Next(40) == 0)
         {
             request.Content = null;
             kinds.Add("no-body");
@@ -147,8 +184,15 @@ public sealed class FuzzTests : SystemTestBase
         var holders = Objects(root).ToList();
         var holder = holders[random.Next(holders.Count)];
         var keys = holder.Select(p => p.Key).ToList();
-        switch (random.Next(6))
+        switch (random.Next(8))
         {
+            case 6 when Objects(root).FirstOrDefault(o => o.ContainsKey("schedule_type")) is { } schedule:
+                schedule[Pick(random, TimeFields)] = Pick(random, OddTimes)?.DeepClone();
+                return "odd-time";
+            case 7:
+                var numeric = keys.Where(k => holder[k] is JsonValue value && value.GetValueKind() == System.Text.Json.JsonValueKind.Number).ToList();
+                holder[numeric.Count > 0 ? Pick(random, numeric) : Pick(random, IntegerFields)] = Pick(random, HugeIntegers)?.DeepClone();
+                return "huge-integer";
             case 0 when keys.Count > 0:
                 holder.Remove(Pick(random, keys));
                 return "drop-field";
@@ -180,6 +224,22 @@ public sealed class FuzzTests : SystemTestBase
                 }
                 return "big-number";
         }
+    }
+
+    /// <summary>GET /runs with one or two odd filters: huge numbers, overflowing times, broken cursors.</summary>
+    private static string RunsQuery(Random random)
+    {
+        string Value(string parameter) => parameter switch
+        {
+            "start_time" or "end_time" => Pick(random, OddTimes)?.ToString() ?? "",
+            "status_filter" => Pick(random, ["SUCCESS", "success", "", "\u0000", "%00x"]),
+            "cursor" => Pick(random, ["", "x", "OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk6MQ", "MDox", "LTE6LTE", "OTIyMzM3MjAzNjg1NDc3NTgwNzo5MjIzMzcyMDM2ODU0Nzc1ODA3"]),
+            _ => Pick(random, HugeIntegers)?.ToJsonString() ?? "",
+        };
+        string[] parameters = ["limit", "skip", "schedule_id", "start_time", "end_time", "cursor", "status_filter"];
+        var query = Enumerable.Range(0, random.Next(1, 3)).Select(_ => Pick(random, parameters)).Distinct()
+            .Select(p => $"{p}={Uri.EscapeDataString(Value(p))}");
+        return "/runs?" + string.Join("&", query);
     }
 
     /// <summary>Breaks the text itself: truncation, stray bytes, duplicate keys, not JSON at all.</summary>

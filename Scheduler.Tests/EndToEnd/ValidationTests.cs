@@ -44,6 +44,17 @@ public sealed class ValidationTests : SystemTestBase
     [TestCase("""{"schedule_type": "IMMEDIATE", "target": "http://127.0.0.1:9/x"}""", "target", TestName = "target of the wrong type")]
     [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x"}""", "body", TestName = "truncated json")]
     [TestCase("""[1, 2]""", "body", TestName = "an array instead of an object")]
+    [TestCase("""{"schedule_type": "ONCE", "run_at": "+999999999d", "target": {"url": "http://127.0.0.1:9/x"}}""", "run_at", TestName = "run_at overflowing as a relative time")]
+    [TestCase("""{"schedule_type": "ONCE", "run_at": "9999-12-31T23:59:59.9999999Z", "target": {"url": "http://127.0.0.1:9/x"}}""", "run_at", TestName = "run_at at the end of dotnet's range")]
+    [TestCase("""{"schedule_type": "INTERVAL", "interval_seconds": 60, "start_at": "0001-01-01T00:00:00Z", "target": {"url": "http://127.0.0.1:9/x"}}""", "start_at", TestName = "start_at at the start of dotnet's range")]
+    [TestCase("""{"schedule_type": "CRON", "cron_expression": "* * * * *", "end_at": "+99999999d", "target": {"url": "http://127.0.0.1:9/x"}}""", "end_at", TestName = "end_at overflowing as a relative time")]
+    [TestCase("""{"schedule_type": "WINDOW", "interval_seconds": 60, "start_at": "9998-12-31T00:00:00Z", "duration_seconds": 31622400, "target": {"url": "http://127.0.0.1:9/x"}}""", "duration_seconds", TestName = "a window ending past the supported range")]
+    [TestCase("""{"schedule_type": "WINDOW", "interval_seconds": 60, "start_at": "1970-01-01T00:00:00Z", "end_at": "8000-01-01T00:00:00Z", "target": {"url": "http://127.0.0.1:9/x"}}""", "end_at", TestName = "a window longer than its duration can count")]
+    [TestCase("""{"schedule_type": "INTERVAL", "interval_seconds": 2147483648, "target": {"url": "http://127.0.0.1:9/x"}}""", "interval_seconds", TestName = "interval_seconds past int")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "max_delay_seconds": -9223372036854775809, "target": {"url": "http://127.0.0.1:9/x"}}""", "max_delay_seconds", TestName = "max_delay_seconds past long")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "retry": {"max_attempts": 1e20}, "target": {"url": "http://127.0.0.1:9/x"}}""", "retry.max_attempts", TestName = "max_attempts as a huge float")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "expected_http_status": [200, 99999999999999999999], "target": {"url": "http://127.0.0.1:9/x"}}""", "expected_http_status", TestName = "expected_http_status past int")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "timeout_seconds": 9223372036854775807}}""", "target.timeout_seconds", TestName = "timeout_seconds past int")]
     public async Task A_bad_schedule_is_a_400_naming_the_field_and_writes_nothing(string json, string field)
     {
         var before = await TestDatabase.CountsAsync();
@@ -107,6 +118,11 @@ public sealed class ValidationTests : SystemTestBase
     [TestCase("limit=0", "limit")]
     [TestCase("limit=1001", "limit")]
     [TestCase("skip=-1", "skip")]
+    [TestCase("skip=99999999999", "skip")]
+    [TestCase("limit=-9223372036854775809", "limit")]
+    [TestCase("schedule_id=9223372036854775808", "schedule_id")]
+    [TestCase("start_time=%2B99999999d", "start_time")]
+    [TestCase("end_time=0001-01-01T00:00:00Z", "end_time")]
     public async Task Bad_run_filters_are_400s_naming_the_parameter(string query, string field)
     {
         using var http = CreateHttpClient(Api.BaseAddress!);

@@ -40,11 +40,37 @@ public sealed class RunAtParserTests
     [TestCase("tomorrow")]
     [TestCase("2030-01-01")]
     [TestCase("99999999999999999999")]
+    [TestCase("+999999999d")]
+    [TestCase("+99999999d")]
+    [TestCase("+999999999h")]
+    [TestCase("+3000000d")]
+    [TestCase("0001-01-01T00:00:00Z")]
+    [TestCase("1969-12-31T23:59:59Z")]
+    [TestCase("9999-01-01T00:00:00Z")]
+    [TestCase("9999-12-31T23:59:59.9999999Z")]
+    [TestCase("9999-12-31T23:59:59-01:00")]
+    [TestCase("275760-09-13T00:00:00Z")]
+    [TestCase("253402300799")]
     public void Anything_else_is_an_error_that_says_what_is_accepted(string text)
     {
         var (value, error) = RunAtParser.Parse(text, Now);
         Assert.That(value, Is.Null);
         Assert.That(error, Is.Not.Empty);
+    }
+
+    [TestCase("+999999999d", "too far in the future")]
+    [TestCase("9999-12-31T23:59:59Z", "outside the supported range (1970-01-01T00:00:00Z to 9999-01-01T00:00:00Z)")]
+    [TestCase("-1", "is not a time")]
+    [TestCase("253402300800", "outside the supported Unix time range (0 to 253370764800")]
+    public void Times_past_the_supported_range_say_so(string text, string message) =>
+        Assert.That(RunAtParser.Parse(text, Now).Error, Does.Contain(message));
+
+    [Test]
+    public void The_last_relative_time_accepted_is_just_before_the_end_of_the_range()
+    {
+        var days = (long)(RunAtParser.MaxTime - Now).TotalDays;
+        Assert.That(RunAtParser.Parse($"+{days}d", Now).Value, Is.EqualTo(Now.AddDays(days)));
+        Assert.That(RunAtParser.Parse($"+{days + 1}d", Now).Error, Does.Contain("too far"));
     }
 
     [Test]
