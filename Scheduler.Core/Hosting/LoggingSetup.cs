@@ -28,6 +28,9 @@ public static class LoggingSetup
             .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
             .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
             .MinimumLevel.Override("Hangfire", LogEventLevel.Information)
+            // Its "was challenged" / "was forbidden" lines say again what the request log line says (401, 403):
+            // a client's mistake is one line.
+            .MinimumLevel.Override("Scheduler.Api.Security.ApiKeyAuthenticationHandler", LogEventLevel.Warning)
             .ReadFrom.Configuration(configuration)
             .Enrich.FromLogContext()
             .Destructure.With<SecretDestructuringPolicy>()

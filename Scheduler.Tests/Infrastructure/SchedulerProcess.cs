@@ -44,6 +44,9 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
 
     public string Output => string.Join(Environment.NewLine, _output);
 
+    /// <summary>The lines printed so far, in order (a count of them marks a point in the log).</summary>
+    public IReadOnlyList<string> Lines => [.. _output];
+
     /// <summary>Starts the API on a free port and waits until <c>/health/ready</c> answers 200.</summary>
     public static async Task<SchedulerProcess> StartApiAsync(IReadOnlyDictionary<string, string>? settings = null)
     {
