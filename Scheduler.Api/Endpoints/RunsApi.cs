@@ -1,6 +1,3 @@
-using Scheduler.Api.Security;
-using System.Globalization;
-using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
@@ -15,8 +12,6 @@ namespace Scheduler.Api.Endpoints;
 /// <summary>Runs: one per occurrence, with the attempts that made it (seed 001's filters, plus cursors).</summary>
 public static class RunsApi
 {
-    private static int MaxLimit => LimitsOptions.Current.MaxPageSize;
-    public const int DefaultLimit = 100;
 
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
     {
@@ -29,9 +24,6 @@ public static class RunsApi
         return app;
     }
 
-    /// <summary>One page of runs; <see cref="NextCursor"/> is null on the last page.</summary>
-    public sealed record RunPage(IReadOnlyList<RunResponse> Items, string? NextCursor);
-
     public sealed record Filters(
         [property: FromQuery(Name = "schedule_id")] long? ScheduleId,
         [property: FromQuery(Name = "status_filter")] string? StatusFilter,
@@ -41,7 +33,7 @@ public static class RunsApi
         [property: FromQuery(Name = "limit")] int? Limit,
         [property: FromQuery(Name = "cursor")] string? Cursor);
 
-    public static async Task<Results<Ok<List<RunResponse>>, Ok<RunPage>, ValidationProblem>> ListRuns(
+    public static async Task<Results<Ok<List<RunResponse>>, Ok<Page<RunResponse>>, ValidationProblem>> ListRuns(
         [AsParameters] Filters filters, SchedulerDbContext db, TimeProvider time, HttpResponse response, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filters);
@@ -56,21 +48,17 @@ public static class RunsApi
         }
         var start = ParseTime(filters.StartTime, "start_time", now, errors);
         var end = ParseTime(filters.EndTime, "end_time", now, errors);
-        if (filters.Skip is < 0)
-        {
-            errors.Add("skip", "must not be negative.");
-        }
-        if (filters.Limit < 1 || filters.Limit > MaxLimit)
-        {
-            errors.Add("limit", $"must be between 1 and {MaxLimit}.");
-        }
+        var cursorKeys = Paging.Check(filters.Skip, filters.Limit, filters.Cursor, keys: 2, errors);
         (DateTimeOffset DueAt, long Id)? after = null;
-        if (!string.IsNullOrEmpty(filters.Cursor))
+        if (cursorKeys is [var ticks, var lastId])
         {
-            after = DecodeCursor(filters.Cursor);
-            if (after is null)
+            if (ticks > DateTimeOffset.MaxValue.UtcTicks)
             {
                 errors.Add("cursor", "is not a cursor this API returned (use next_cursor from the previous page).");
+            }
+            else
+            {
+                after = (new DateTimeOffset(ticks, TimeSpan.Zero), lastId);
             }
         }
         if (errors.Any)
@@ -99,20 +87,11 @@ public static class RunsApi
         {
             query = query.Where(r => r.DueAt < position.DueAt || (r.DueAt == position.DueAt && r.Id < position.Id));
         }
-        var limit = filters.Limit ?? Math.Min(DefaultLimit, MaxLimit);
+        var limit = Paging.LimitOf(filters.Limit);
         var runs = await query.OrderByDescending(r => r.DueAt).ThenByDescending(r => r.Id)
             .Skip(filters.Skip ?? 0).Take(limit + 1).ToListAsync(cancellationToken);
-        var next = runs.Count > limit ? EncodeCursor(runs[limit - 1]) : null;
-        var items = runs.Take(limit).Select(r => RunResponse.From(r, withAttempts: false)).ToList();
-        if (filters.Cursor is not null)
-        {
-            return TypedResults.Ok(new RunPage(items, next));
-        }
-        if (next is not null)
-        {
-            response.Headers["X-Next-Cursor"] = next;
-        }
-        return TypedResults.Ok(items);
+        var (items, next) = Paging.Cut(runs, limit, r => [r.DueAt.UtcTicks, r.Id], r => RunResponse.From(r, withAttempts: false));
+        return Paging.ListOrPage(items, next, filters.Cursor, response) is { } page ? TypedResults.Ok(page) : TypedResults.Ok(items);
     }
 
     public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> GetRun(long id, SchedulerDbContext db, CancellationToken cancellationToken)
@@ -180,28 +159,5 @@ public static class RunsApi
             errors.Add(field, error);
         }
         return value;
-    }
-
-    private static string EncodeCursor(Run run) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{run.DueAt.UtcTicks}:{run.Id}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    private static (DateTimeOffset, long)? DecodeCursor(string cursor)
-    {
-        try
-        {
-            var base64 = cursor.Replace('-', '+').Replace('_', '/');
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=')));
-            var parts = text.Split(':');
-            return parts.Length == 2
-                   && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
-                   && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var id)
-                   && ticks <= DateTimeOffset.MaxValue.UtcTicks
-                ? (new DateTimeOffset(ticks, TimeSpan.Zero), id)
-                : null;
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
     }
 }

@@ -25,7 +25,8 @@ public static class SchedulesApi
             .WithSummary("Create a schedule: IMMEDIATE, ONCE, INTERVAL, WINDOW or CRON.");
         api.MapPost("/bulk", CreateSchedules).WithName("CreateSchedules")
             .WithSummary("Create many schedules in one request and one transaction: all of them, or none (400 names each bad field as schedules[i].field).");
-        api.MapGet("", ListSchedules).WithName("ListSchedules").WithSummary("List schedules.");
+        api.MapGet("", ListSchedules).WithName("ListSchedules")
+            .WithSummary("List live schedules by id, limit at a time (default 100). With 'cursor' (empty for the first page) the answer is a page with next_cursor; without, a list and X-Next-Cursor.");
         api.MapGet("/{id:long}", GetSchedule).WithName("GetSchedule").WithSummary("Get a schedule.");
         api.MapPut("/{id:long}", UpdateSchedule).WithName("UpdateSchedule")
             .WithSummary("Change a schedule; fields not given keep their values. The next occurrence is recomputed. A callback URL at another origin drops the secret callback headers not given again.");
@@ -153,12 +154,23 @@ public static class SchedulesApi
         return (schedule, []);
     }
 
-    public static async Task<Ok<List<ScheduleResponse>>> ListSchedules(SchedulerDbContext db, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<List<ScheduleResponse>>, Ok<Page<ScheduleResponse>>, ValidationProblem>> ListSchedules(
+        [AsParameters] Paging.Query paging, SchedulerDbContext db, HttpResponse response, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(paging);
         ArgumentNullException.ThrowIfNull(db);
+        var errors = new ValidationErrors();
+        var after = Paging.Check(paging.Skip, paging.Limit, paging.Cursor, keys: 1, errors)?[0] ?? 0;
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+        var limit = Paging.LimitOf(paging.Limit);
         var schedules = await db.Schedules.AsNoTracking().Include(s => s.Target)
-            .Where(s => s.DeletedAt == null).OrderBy(s => s.Id).ToListAsync(cancellationToken);
-        return TypedResults.Ok(schedules.Select(ScheduleResponse.From).ToList());
+            .Where(s => s.DeletedAt == null && s.Id > after).OrderBy(s => s.Id)
+            .Skip(paging.Skip ?? 0).Take(limit + 1).ToListAsync(cancellationToken);
+        var (items, next) = Paging.Cut(schedules, limit, s => [s.Id], ScheduleResponse.From);
+        return Paging.ListOrPage(items, next, paging.Cursor, response) is { } page ? TypedResults.Ok(page) : TypedResults.Ok(items);
     }
 
     public static async Task<Results<Ok<ScheduleResponse>, ProblemHttpResult>> GetSchedule(long id, SchedulerDbContext db, CancellationToken cancellationToken)

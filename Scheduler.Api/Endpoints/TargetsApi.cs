@@ -16,7 +16,8 @@ public static class TargetsApi
     {
         var api = app.MapGroup("/targets").WithTags("Targets");
         api.MapPost("", CreateTarget).WithName("CreateTarget").WithSummary("Create a target.");
-        api.MapGet("", ListTargets).WithName("ListTargets").WithSummary("List targets.");
+        api.MapGet("", ListTargets).WithName("ListTargets")
+            .WithSummary("List named targets by id, limit at a time (default 100). With 'cursor' (empty for the first page) the answer is a page with next_cursor; without, a list and X-Next-Cursor.");
         api.MapGet("/{id:long}", GetTarget).WithName("GetTarget").WithSummary("Get a target.");
         api.MapPut("/{id:long}", UpdateTarget).WithName("UpdateTarget")
             .WithSummary("Change a target; fields not given keep their values. Schedules using it call the new values. A url at another origin drops the secret headers and signing secret not given again.");
@@ -49,11 +50,22 @@ public static class TargetsApi
         return TypedResults.Created($"/targets/{target.Id}", TargetResponse.From(target));
     }
 
-    public static async Task<Ok<List<TargetResponse>>> ListTargets(SchedulerDbContext db, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<List<TargetResponse>>, Ok<Page<TargetResponse>>, ValidationProblem>> ListTargets(
+        [AsParameters] Paging.Query paging, SchedulerDbContext db, HttpResponse response, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(paging);
         ArgumentNullException.ThrowIfNull(db);
-        var targets = await Live(db).AsNoTracking().Where(t => !t.Inline).OrderBy(t => t.Id).ToListAsync(cancellationToken);
-        return TypedResults.Ok(targets.Select(TargetResponse.From).ToList());
+        var errors = new ValidationErrors();
+        var after = Paging.Check(paging.Skip, paging.Limit, paging.Cursor, keys: 1, errors)?[0] ?? 0;
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+        var limit = Paging.LimitOf(paging.Limit);
+        var targets = await Live(db).AsNoTracking().Where(t => !t.Inline && t.Id > after).OrderBy(t => t.Id)
+            .Skip(paging.Skip ?? 0).Take(limit + 1).ToListAsync(cancellationToken);
+        var (items, next) = Paging.Cut(targets, limit, t => [t.Id], TargetResponse.From);
+        return Paging.ListOrPage(items, next, paging.Cursor, response) is { } page ? TypedResults.Ok(page) : TypedResults.Ok(items);
     }
 
     public static async Task<Results<Ok<TargetResponse>, ProblemHttpResult>> GetTarget(long id, SchedulerDbContext db, CancellationToken cancellationToken)

@@ -180,4 +180,62 @@ public sealed class ValidationTests : SystemTestBase
         Assert.That(body!["errors"]!["schedules"]![0]!.GetValue<string>(), Does.Contain("at most 1000"));
         Assert.That(await TestDatabase.CountsAsync(), Is.EqualTo("targets=0 schedules=0 runs=0 attempts=0"));
     }
+
+    [Test]
+    public async Task Schedules_and_targets_are_listed_a_page_at_a_time_like_runs()
+    {
+        var targets = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            var (status, target) = await Client.CreateTarget(Json($$"""{"name": "page-{{i}}", "url": "{{Url}}"}""")).ReadAsync();
+            Assert.That(status, Is.EqualTo(HttpStatusCode.Created));
+            targets.Add(target!["id"]!.GetValue<long>());
+        }
+        var schedules = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            schedules.Add(await Client.CreateScheduleAsync($$"""{"schedule_type": "ONCE", "run_at": "+1d", "target_id": {{targets[0]}}}"""));
+        }
+
+        // Seed 001's shape: a JSON list; the next page's cursor in X-Next-Cursor, none on the last page.
+        using (var first = await Client.ListSchedules(limit: 2))
+        {
+            var ids = System.Text.Json.Nodes.JsonNode.Parse(await first.Content.ReadAsStringAsync())!.AsArray().Select(s => s!["id"]!.GetValue<long>());
+            Assert.That(ids, Is.EqualTo(schedules.Take(2)));
+            Assert.That(first.Headers.TryGetValues("X-Next-Cursor", out var cursors), Is.True);
+            // With a cursor: a page with next_cursor, until it is null.
+            var seen = new List<long>();
+            var cursor = cursors!.Single();
+            while (cursor is not null)
+            {
+                var (status, page) = await Client.ListSchedules(limit: 2, cursor: cursor).ReadAsync();
+                Assert.That(status, Is.EqualTo(HttpStatusCode.OK), page?.ToJsonString());
+                seen.AddRange(page!["items"]!.AsArray().Select(s => s!["id"]!.GetValue<long>()));
+                cursor = page["next_cursor"]?.GetValue<string>();
+            }
+            Assert.That(seen, Is.EqualTo(schedules.Skip(2)));
+        }
+        using (var all = await Client.ListSchedules())
+        {
+            Assert.That(all.Headers.Contains("X-Next-Cursor"), Is.False, "everything fits in the default page");
+        }
+        var (_, firstTargets) = await Client.ListTargets(cursor: "").ReadAsync();
+        Assert.That(firstTargets!["items"]!.AsArray().Select(t => t!["id"]!.GetValue<long>()), Is.EqualTo(targets));
+        Assert.That(firstTargets["next_cursor"], Is.Null);
+        var (_, skipped) = await Client.ListTargets(limit: 1, skip: 1).ReadAsync();
+        Assert.That(skipped!.AsArray().Select(t => t!["id"]!.GetValue<long>()), Is.EqualTo(new[] { targets[1] }));
+
+        foreach (var (call, field) in new (Func<Task<HttpResponseMessage>>, string)[]
+        {
+            (() => Client.ListSchedules(limit: 0), "limit"),
+            (() => Client.ListTargets(limit: 100_000_000), "limit"),
+            (() => Client.ListSchedules(skip: -1), "skip"),
+            (() => Client.ListTargets(cursor: "not-a-cursor"), "cursor"),
+        })
+        {
+            var (status, problem) = await call().ReadAsync();
+            Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest), field);
+            Assert.That(problem!["errors"]!.AsObject().Select(e => e.Key), Does.Contain(field));
+        }
+    }
 }

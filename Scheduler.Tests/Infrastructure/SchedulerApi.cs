@@ -27,7 +27,8 @@ public interface ISchedulerApi
     Task<HttpResponseMessage> GetSchedule(long id);
 
     [Get("/targets")]
-    Task<HttpResponseMessage> ListTargets();
+    Task<HttpResponseMessage> ListTargets(
+        [AliasAs("limit")] int? limit = null, [AliasAs("skip")] int? skip = null, [AliasAs("cursor")] string? cursor = null);
 
     [Put("/targets/{id}")]
     Task<HttpResponseMessage> UpdateTarget(long id, [Body] HttpContent body);
@@ -36,7 +37,8 @@ public interface ISchedulerApi
     Task<HttpResponseMessage> DeleteTarget(long id);
 
     [Get("/schedules")]
-    Task<HttpResponseMessage> ListSchedules();
+    Task<HttpResponseMessage> ListSchedules(
+        [AliasAs("limit")] int? limit = null, [AliasAs("skip")] int? skip = null, [AliasAs("cursor")] string? cursor = null);
 
     [Put("/schedules/{id}")]
     Task<HttpResponseMessage> UpdateSchedule(long id, [Body] HttpContent body);
