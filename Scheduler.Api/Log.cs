@@ -23,4 +23,13 @@ internal static partial class Log
 
     [LoggerMessage(2021, LogLevel.Information, "{Kind} {Id} now points at another origin; dropped what was not given again for it: {Dropped}")]
     public static partial void SecretsDropped(ILogger logger, string kind, long id, string dropped);
+
+    [LoggerMessage(2101, LogLevel.Information, "API keys read again from {File}: {Count} keys in force")]
+    public static partial void ApiKeysReloaded(ILogger logger, int count, string file);
+
+    [LoggerMessage(2102, LogLevel.Warning, "The API keys stay as they were: {Problem}")]
+    public static partial void ApiKeysFileRejected(ILogger logger, string problem);
+
+    [LoggerMessage(2103, LogLevel.Information, "Dashboard session of key {KeyName} ended: {Reason}")]
+    public static partial void DashboardSessionEnded(ILogger logger, string? keyName, string reason);
 }

@@ -71,6 +71,8 @@ internal static class ApiHostingExtensions
 
     public static WebApplication UseSchedulerApi(this WebApplication app)
     {
+        // First, so that everything after it sees the client's scheme and address (ForwardedHeaders:KnownProxies).
+        app.UseForwardedHeaders();
         // Outside the exception handler, so the request log shows the status the client got (400 for a bad
         // body, not the 500 of the exception on its way to the handler) and carries no stack trace: client
         // mistakes log one Information line; only real faults log at Error (ApiExceptionHandler, with the trace).

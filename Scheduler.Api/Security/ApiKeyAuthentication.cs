@@ -8,39 +8,111 @@ using Microsoft.Extensions.Options;
 
 namespace Scheduler.Api.Security;
 
+/// <summary>A configured key as the process knows it: its name, role and a stable id (not the key).</summary>
+public sealed record ApiKey(string Name, string Role, string Id);
+
 /// <summary>
 /// The configured keys, kept only as SHA-256 digests. A presented key is hashed and compared with every
-/// digest in constant time, so neither a key's content nor its length leaks through timing.
+/// digest in constant time, so neither a key's content nor its length leaks through timing. The keys of
+/// <c>Auth:KeysFile</c> are read again by <see cref="Refresh"/>; the configured ones are fixed.
 /// </summary>
 public sealed class ApiKeyStore
 {
-    private readonly (byte[] Digest, string Name, string Role)[] _keys;
+    public const string KeyIdClaim = "scheduler:key_id";
 
-    public ApiKeyStore(IOptions<AuthOptions> options)
+    private readonly IReadOnlyList<ApiKeyOptions> _configured;
+    private readonly string? _file;
+    private readonly ILogger<ApiKeyStore> _logger;
+    private volatile KeyRing _ring;
+    private string? _lastFileError;
+
+    public ApiKeyStore(IOptions<AuthOptions> options, ILogger<ApiKeyStore> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _keys = [.. options.Value.ApiKeys.Select(k => (SHA256.HashData(Encoding.UTF8.GetBytes(k.Key)), k.Name, k.Role))];
+        _configured = options.Value.ApiKeys;
+        _file = string.IsNullOrWhiteSpace(options.Value.KeysFile) ? null : options.Value.KeysFile;
+        _logger = logger;
+        _ring = new KeyRing([.. _configured, .. _file is null ? [] : ApiKeysFile.Read(_file)]);
     }
 
-    /// <summary>The key's name and role, or null when it is not a configured key.</summary>
-    public (string Name, string Role)? Find(string presented)
+    /// <summary>The key, or null when it is not a configured key.</summary>
+    public ApiKey? Find(string presented)
     {
         ArgumentNullException.ThrowIfNull(presented);
         var digest = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
-        (string, string)? found = null;
-        foreach (var key in _keys)
+        ApiKey? found = null;
+        foreach (var (keyDigest, key) in _ring.Keys)
         {
             // No early exit: every key is compared.
-            if (CryptographicOperations.FixedTimeEquals(digest, key.Digest))
+            if (CryptographicOperations.FixedTimeEquals(digest, keyDigest))
             {
-                found = (key.Name, key.Role);
+                found = key;
             }
         }
         return found;
     }
 
-    public static ClaimsPrincipal Principal((string Name, string Role) key, string scheme) =>
-        new(new ClaimsIdentity([new Claim(ClaimTypes.Name, key.Name), new Claim(ClaimTypes.Role, key.Role)], scheme));
+    /// <summary>The key with this id as configured now, or null when it is no longer configured.</summary>
+    public ApiKey? FindById(string id) => _ring.ById.GetValueOrDefault(id);
+
+    /// <summary>Reads <c>Auth:KeysFile</c> again; a file that cannot be used leaves the keys as they were.</summary>
+    public void Refresh()
+    {
+        if (_file is null)
+        {
+            return;
+        }
+        KeyRing ring;
+        try
+        {
+            ring = new KeyRing([.. _configured, .. ApiKeysFile.Read(_file)]);
+        }
+        catch (InvalidDataException e)
+        {
+            // Once per distinct problem, not at every refresh while it lasts.
+            if (e.Message != _lastFileError)
+            {
+                Log.ApiKeysFileRejected(_logger, e.Message);
+            }
+            _lastFileError = e.Message;
+            return;
+        }
+        _lastFileError = null;
+        if (ring.Fingerprint != _ring.Fingerprint)
+        {
+            _ring = ring;
+            Log.ApiKeysReloaded(_logger, ring.Keys.Length, _file);
+        }
+    }
+
+    public static ClaimsPrincipal Principal(ApiKey key, string scheme) =>
+        new(new ClaimsIdentity([new Claim(ClaimTypes.Name, key.Name), new Claim(ClaimTypes.Role, key.Role), new Claim(KeyIdClaim, key.Id)], scheme));
+
+    private sealed class KeyRing
+    {
+        public KeyRing(IReadOnlyList<ApiKeyOptions> keys)
+        {
+            Keys = [.. keys.Select(k =>
+            {
+                var digest = SHA256.HashData(Encoding.UTF8.GetBytes(k.Key));
+                // The id a session remembers its key by: derived from the digest, so it names one key
+                // without revealing it.
+                return (digest, new ApiKey(k.Name, k.Role, Convert.ToHexString(SHA256.HashData(digest), 0, 16)));
+            })];
+            if (Keys.DistinctBy(k => k.Key.Id).Count() != Keys.Length)
+            {
+                throw new InvalidDataException("Auth:KeysFile: a key of the file is also configured or listed twice.");
+            }
+            ById = Keys.ToDictionary(k => k.Key.Id, k => k.Key, StringComparer.Ordinal);
+            Fingerprint = string.Join('\n', Keys.Select(k => $"{k.Key.Id} {k.Key.Role} {k.Key.Name}").Order(StringComparer.Ordinal));
+        }
+
+        public (byte[] Digest, ApiKey Key)[] Keys { get; }
+
+        public Dictionary<string, ApiKey> ById { get; }
+
+        public string Fingerprint { get; }
+    }
 }
 
 /// <summary>

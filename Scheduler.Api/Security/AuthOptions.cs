@@ -7,11 +7,27 @@ public sealed class AuthOptions
 {
     public const string Section = "Auth";
 
-    /// <summary>The accepted keys. At least one is required: the API serves nothing without a key.</summary>
+    /// <summary>
+    /// The accepted keys. At least one key is required, here or in <see cref="KeysFile"/>: the API serves
+    /// nothing without a key.
+    /// </summary>
     public List<ApiKeyOptions> ApiKeys { get; set; } = [];
 
-    /// <summary>How long a dashboard sign-in lasts (sliding).</summary>
+    /// <summary>
+    /// A JSON file with more keys (an array of <c>{name, key, role}</c>), read again every
+    /// <see cref="KeysFileRefresh"/>: keys added, removed or given another role there take effect
+    /// without a restart (a mounted Kubernetes Secret, say).
+    /// </summary>
+    public string? KeysFile { get; set; }
+
+    /// <summary>How often <see cref="KeysFile"/> is read again.</summary>
+    public TimeSpan KeysFileRefresh { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an idle dashboard sign-in lasts (sliding).</summary>
     public TimeSpan DashboardSession { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary>How long a dashboard sign-in lasts at most, however busy.</summary>
+    public TimeSpan DashboardSessionLifetime { get; set; } = TimeSpan.FromHours(12);
 }
 
 /// <summary>One API key: a name for logs, the secret itself, and a role.</summary>
@@ -38,30 +54,54 @@ internal sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
     public ValidateOptionsResult Validate(string? name, AuthOptions options)
     {
         var errors = new List<string>();
-        if (options.ApiKeys.Count == 0)
+        var keys = new List<ApiKeyOptions>(options.ApiKeys);
+        if (!string.IsNullOrWhiteSpace(options.KeysFile))
         {
-            errors.Add("Auth:ApiKeys is empty: configure at least one key (Auth__ApiKeys__0__Key, Auth__ApiKeys__0__Role=admin); `./run` generates one.");
-        }
-        for (var i = 0; i < options.ApiKeys.Count; i++)
-        {
-            var key = options.ApiKeys[i];
-            if (key.Key.Length < MinKeyLength)
+            try
             {
-                errors.Add($"Auth:ApiKeys:{i}:Key must be at least {MinKeyLength} characters.");
+                keys.AddRange(ApiKeysFile.Read(options.KeysFile));
             }
-            if (key.Role is not (ApiRoles.Admin or ApiRoles.ReadOnly))
+            catch (InvalidDataException e)
             {
-                errors.Add($"Auth:ApiKeys:{i}:Role must be '{ApiRoles.Admin}' or '{ApiRoles.ReadOnly}' (got '{key.Role}').");
+                errors.Add(e.Message);
             }
         }
-        if (options.ApiKeys.GroupBy(k => k.Key, StringComparer.Ordinal).Any(g => g.Key.Length > 0 && g.Count() > 1))
+        if (keys.Count == 0 && errors.Count == 0)
+        {
+            errors.Add("Auth:ApiKeys is empty: configure at least one key (Auth__ApiKeys__0__Key, Auth__ApiKeys__0__Role=admin) or Auth:KeysFile; `./run` generates one.");
+        }
+        errors.AddRange(KeyErrors(options.ApiKeys, "Auth:ApiKeys"));
+        if (keys.GroupBy(k => k.Key, StringComparer.Ordinal).Any(g => g.Key.Length > 0 && g.Count() > 1))
         {
             errors.Add("Auth:ApiKeys: the same key is configured twice.");
         }
-        if (options.DashboardSession < TimeSpan.FromMinutes(1) || options.DashboardSession > TimeSpan.FromDays(30))
-        {
-            errors.Add($"Auth:DashboardSession must be between 00:01:00 and 30.00:00:00 (got {options.DashboardSession}).");
-        }
+        Between(errors, "Auth:KeysFileRefresh", options.KeysFileRefresh, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+        Between(errors, "Auth:DashboardSession", options.DashboardSession, TimeSpan.FromMinutes(1), TimeSpan.FromDays(30));
+        Between(errors, "Auth:DashboardSessionLifetime", options.DashboardSessionLifetime, TimeSpan.FromSeconds(1), TimeSpan.FromDays(30));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>What is wrong with each key of a list (the configured one or the keys file's).</summary>
+    public static IEnumerable<string> KeyErrors(IReadOnlyList<ApiKeyOptions> keys, string source)
+    {
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (keys[i].Key.Length < MinKeyLength)
+            {
+                yield return $"{source}:{i}:Key must be at least {MinKeyLength} characters.";
+            }
+            if (keys[i].Role is not (ApiRoles.Admin or ApiRoles.ReadOnly))
+            {
+                yield return $"{source}:{i}:Role must be '{ApiRoles.Admin}' or '{ApiRoles.ReadOnly}' (got '{keys[i].Role}').";
+            }
+        }
+    }
+
+    private static void Between(List<string> errors, string key, TimeSpan value, TimeSpan min, TimeSpan max)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add($"{key} must be between {min} and {max} (got {value}).");
+        }
     }
 }

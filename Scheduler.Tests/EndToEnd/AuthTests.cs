@@ -82,54 +82,95 @@ public sealed class AuthTests : SystemTestBase
     public async Task The_dashboard_is_not_served_without_a_sign_in_and_a_read_only_session_cannot_requeue_or_delete()
     {
         // Local requests get no exception: without a session the dashboard sends the browser to sign in.
-        using (var anonymous = CreateHttpClient(Api.BaseAddress!, key: null, new HttpClientHandler { AllowAutoRedirect = false }))
+        using (var anonymous = DashboardBrowser.Open(Api.BaseAddress!))
         {
             foreach (var page in new[] { "/hangfire", "/hangfire/jobs/succeeded", "/hangfire/recurring" })
             {
-                using var response = await anonymous.GetAsync(new Uri(page, UriKind.Relative));
+                using var response = await anonymous.Http.GetAsync(new Uri(page, UriKind.Relative));
                 Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), page);
                 Assert.That(response.Headers.Location!.ToString(), Does.StartWith($"{Api.BaseAddress!.GetLeftPart(UriPartial.Authority)}/login?ReturnUrl="));
                 Assert.That(await response.Content.ReadAsStringAsync(), Does.Not.Contain("Hangfire"));
             }
-            using var wrongKey = await anonymous.PostAsync(new Uri("/login", UriKind.Relative), Form(("key", "not-a-key-of-this-server")));
+            using var wrongKey = await anonymous.SubmitSignInAsync("not-a-key-of-this-server", "/hangfire");
             Assert.That(wrongKey.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
         }
 
         var scheduleId = await Client.CreateScheduleAsync($$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{Target.Url("/x")}}}"}}""");
         var jobId = await TestDatabase.JobOfLatestRunAsync(scheduleId);
-        using var reader = await SignInAsync(TestKeys.ReadOnly);
-        var jobsPage = await reader.GetStringAsync(new Uri("/hangfire/jobs/enqueued", UriKind.Relative));
+        using var reader = await DashboardBrowser.SignInAsync(Api.BaseAddress!, TestKeys.ReadOnly);
+        var jobsPage = await reader.Http.GetStringAsync(new Uri("/hangfire/jobs/enqueued", UriKind.Relative));
         Assert.That(jobsPage, Does.Contain($"schedule #{scheduleId}"), "a read-only session sees the jobs");
-        using (var delete = await reader.PostAsync(new Uri("/hangfire/jobs/enqueued/delete", UriKind.Relative), Form(("jobs[]", jobId))))
+        using (var delete = await reader.PostWithTokenAsync("/hangfire/jobs/enqueued/delete", ("jobs[]", jobId)))
         {
             Assert.That(delete.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
         }
-        using (var requeue = await reader.PostAsync(new Uri("/hangfire/jobs/enqueued/requeue", UriKind.Relative), Form(("jobs[]", jobId))))
+        using (var requeue = await reader.PostWithTokenAsync("/hangfire/jobs/enqueued/requeue", ("jobs[]", jobId)))
         {
             Assert.That(requeue.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
         }
         Assert.That(await TestDatabase.ScalarAsync<string>($"SELECT statename FROM hangfire.job WHERE id = {jobId}"), Is.EqualTo("Enqueued"), "the job was not touched");
 
-        using var admin = await SignInAsync(TestKeys.Admin);
-        using (var delete = await admin.PostAsync(new Uri("/hangfire/jobs/enqueued/delete", UriKind.Relative), Form(("jobs[]", jobId))))
+        using var admin = await DashboardBrowser.SignInAsync(Api.BaseAddress!, TestKeys.Admin);
+        using (var delete = await admin.PostWithTokenAsync("/hangfire/jobs/enqueued/delete", ("jobs[]", jobId)))
         {
             Assert.That(delete.StatusCode, Is.EqualTo(HttpStatusCode.NoContent).Or.EqualTo(HttpStatusCode.OK));
         }
         Assert.That(await TestDatabase.ScalarAsync<string>($"SELECT statename FROM hangfire.job WHERE id = {jobId}"), Is.EqualTo("Deleted"), "an admin session may delete");
     }
 
-    /// <summary>A browser-like client: signs in with a key on the sign-in page and keeps the session cookie.</summary>
-    private async Task<HttpClient> SignInAsync(string key)
+    [Test]
+    public async Task A_dashboard_post_without_the_pages_antiforgery_token_is_refused_even_for_an_admin_session()
     {
-        var client = CreateHttpClient(Api.BaseAddress!, key: null, new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() });
-        using var response = await client.PostAsync(new Uri("/login", UriKind.Relative), Form(("key", key), ("return_url", "/hangfire/jobs/enqueued")));
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Redirect));
-        Assert.That(response.Headers.Location!.ToString(), Is.EqualTo("/hangfire/jobs/enqueued"));
-        return client;
+        var scheduleId = await Client.CreateScheduleAsync($$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{Target.Url("/x")}}}"}}""");
+        var jobId = await TestDatabase.JobOfLatestRunAsync(scheduleId);
+        using var admin = await DashboardBrowser.SignInAsync(Api.BaseAddress!, TestKeys.Admin);
+        Assert.That(await admin.IsSignedInAsync(), Is.True);
+        // What a page on another site can make the browser send: the session cookie, but no token.
+        foreach (var path in new[] { "/hangfire/jobs/enqueued/delete", "/hangfire/jobs/enqueued/requeue" })
+        {
+            using var forged = await admin.Http.PostAsync(new Uri(path, UriKind.Relative), DashboardBrowser.Form(("jobs[]", jobId)));
+            Assert.That(forged.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden), path);
+        }
+        using (var wrongToken = new HttpRequestMessage(HttpMethod.Post, new Uri("/hangfire/jobs/enqueued/delete", UriKind.Relative)) { Content = DashboardBrowser.Form(("jobs[]", jobId)) })
+        {
+            wrongToken.Headers.Add("RequestVerificationToken", "not-a-token");
+            using var response = await admin.Http.SendAsync(wrongToken);
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+        }
+        Assert.That(await TestDatabase.ScalarAsync<string>($"SELECT statename FROM hangfire.job WHERE id = {jobId}"), Is.EqualTo("Enqueued"), "the job was not touched");
+
+        using (var delete = await admin.PostWithTokenAsync("/hangfire/jobs/enqueued/delete", ("jobs[]", jobId)))
+        {
+            Assert.That(delete.IsSuccessStatusCode, Is.True, $"{delete.StatusCode}");
+        }
+        Assert.That(await TestDatabase.ScalarAsync<string>($"SELECT statename FROM hangfire.job WHERE id = {jobId}"), Is.EqualTo("Deleted"), "with the token it works");
+
+        // The sign-in form carries a token as well: a sign-in posted from elsewhere is refused.
+        using var other = DashboardBrowser.Open(Api.BaseAddress!);
+        using var forgedSignIn = await other.Http.PostAsync(new Uri("/login", UriKind.Relative), DashboardBrowser.Form(("key", TestKeys.Admin), ("return_url", "/hangfire")));
+        Assert.That(forgedSignIn.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(await other.IsSignedInAsync(), Is.False);
     }
 
-    private static FormUrlEncodedContent Form(params (string Key, string Value)[] fields) =>
-        new(fields.Select(f => new KeyValuePair<string, string>(f.Key, f.Value)));
+    [Test]
+    public async Task Logout_ends_a_cookie_session_and_needs_the_forms_token()
+    {
+        using var reader = await DashboardBrowser.SignInAsync(Api.BaseAddress!, TestKeys.ReadOnly);
+        Assert.That(await reader.IsSignedInAsync(), Is.True);
+
+        using (var forged = await reader.Http.PostAsync(new Uri("/logout", UriKind.Relative), DashboardBrowser.Form()))
+        {
+            Assert.That(forged.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "a sign-out without the form's token");
+        }
+        Assert.That(await reader.IsSignedInAsync(), Is.True, "still signed in");
+
+        using (var logout = await reader.SignOutAsync())
+        {
+            Assert.That(logout.StatusCode, Is.EqualTo(HttpStatusCode.Redirect), await logout.Content.ReadAsStringAsync());
+            Assert.That(logout.Headers.Location!.ToString(), Is.EqualTo("/login"));
+        }
+        Assert.That(await reader.IsSignedInAsync(), Is.False, "signed out: the dashboard sends the browser to sign in");
+    }
 
     private static HttpRequestMessage Request(HttpMethod method, string path) =>
         new(method, new Uri(path.Replace("{id}", "1", StringComparison.Ordinal).Replace("{name}", "echo", StringComparison.Ordinal), UriKind.Relative))

@@ -282,13 +282,12 @@ public sealed class ExecutionTests : SystemTestBase
     {
         var id = await Client.CreateScheduleAsync("""{"schedule_type": "IMMEDIATE", "job_name": "echo", "args": {"n": 1}}""");
         var run = await Client.WaitForFinishedRunAsync(id, Seconds(30));
-        using var http = CreateHttpClient(Api.BaseAddress!);
+        using var dashboard = await DashboardBrowser.SignInAsync(Api.BaseAddress!, TestKeys.Admin);
         var jobId = run["hangfire_job_id"]!.GetValue<string>();
-        await Eventually.UntilAsync(async () => (await http.GetStringAsync(new Uri("/hangfire/jobs/succeeded", UriKind.Relative))).Contains($"Run #{run["id"]}", StringComparison.Ordinal),
+        await Eventually.UntilAsync(async () => (await dashboard.Http.GetStringAsync(new Uri("/hangfire/jobs/succeeded", UriKind.Relative))).Contains($"Run #{run["id"]}", StringComparison.Ordinal),
             Seconds(30), "the job to be succeeded");
 
-        using var requeue = await http.PostAsync(new Uri("/hangfire/jobs/succeeded/requeue", UriKind.Relative),
-            new FormUrlEncodedContent([new KeyValuePair<string, string>("jobs[]", jobId)]));
+        using var requeue = await dashboard.PostWithTokenAsync("/hangfire/jobs/succeeded/requeue", ("jobs[]", jobId));
         Assert.That(requeue.IsSuccessStatusCode, Is.True);
         var again = await Eventually.ValueAsync(async () =>
         {
