@@ -145,6 +145,18 @@ public sealed class AuthTests : SystemTestBase
         }
         Assert.That(await TestDatabase.ScalarAsync<string>($"SELECT statename FROM hangfire.job WHERE id = {jobId}"), Is.EqualTo("Deleted"), "with the token it works");
 
+        // A script with an admin key needs the token as well, and works with it.
+        using var script = DashboardBrowser.Open(Api.BaseAddress!, TestKeys.Admin);
+        using (var withoutToken = await script.Http.PostAsync(new Uri("/hangfire/jobs/deleted/requeue", UriKind.Relative), DashboardBrowser.Form(("jobs[]", jobId))))
+        {
+            Assert.That(withoutToken.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+        }
+        using (var requeue = await script.PostWithTokenAsync("/hangfire/jobs/deleted/requeue", ("jobs[]", jobId)))
+        {
+            Assert.That(requeue.IsSuccessStatusCode, Is.True, $"{requeue.StatusCode}");
+        }
+        Assert.That(await TestDatabase.ScalarAsync<string>($"SELECT statename FROM hangfire.job WHERE id = {jobId}"), Is.EqualTo("Enqueued"), "requeued by the script");
+
         // The sign-in form carries a token as well: a sign-in posted from elsewhere is refused.
         using var other = DashboardBrowser.Open(Api.BaseAddress!);
         using var forgedSignIn = await other.Http.PostAsync(new Uri("/login", UriKind.Relative), DashboardBrowser.Form(("key", TestKeys.Admin), ("return_url", "/hangfire")));
