@@ -202,14 +202,14 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
     private static string Directory(string key) =>
         typeof(SchedulerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static partial class NativeMethods
+    internal static partial class NativeMethods
     {
         [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
         public static partial int Kill(int pid, int signal);
