@@ -61,7 +61,7 @@ public sealed class RunScriptTests
             // The only worker is the restarted one: the killed one's runs complete only if it works.
             foreach (var id in ids)
             {
-                var run = await client.WaitForFinishedRunAsync(id, TimeSpan.FromSeconds(60));
+                var run = await client.WaitForFinishedRunAsync(id, TimeSpan.FromSeconds(120));
                 Assert.That(run.Status(), Is.EqualTo("SUCCESS"), run.ToJsonString());
             }
             Assert.That(health.Failures, Is.Empty, "/health answered something other than 200 while the worker was down");
@@ -88,7 +88,7 @@ public sealed class RunScriptTests
         {
             RunScript.KillProcess(await _run.WaitForStartAsync("worker-1", times, TimeSpan.FromSeconds(30)));
         }
-        await _run.WaitForOutputAsync("CRASH LOOP: worker-1 has exited 5 times in the last minute", TimeSpan.FromSeconds(10));
+        await _run.WaitForOutputAsync("CRASH LOOP: worker-1 has exited 5 times in the last minute", TimeSpan.FromSeconds(30));
         var delays = _run.RunLines.Where(line => line.StartsWith("[run] worker-1 exited", StringComparison.Ordinal))
             .Select(line => line[(line.IndexOf("starting it again in ", StringComparison.Ordinal) + 21)..].Split(' ')[0]);
         Assert.That(delays, Is.EqualTo(new[] { "1", "2", "4", "8", "16" }));
