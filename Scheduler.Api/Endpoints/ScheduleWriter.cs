@@ -146,7 +146,7 @@ public sealed class ScheduleWriter
         DateTimeOffset? NextRunAt, string OverlapPolicy, string CatchUpPolicy, int[] ExpectedHttpStatus, int? MaxAttempts,
         int? RetryInitialIntervalSeconds, int? RetryMaxIntervalSeconds, int? MaxDelaySeconds, string? CallbackUrl, string? ErrorCallbackUrl,
         Dictionary<string, string> CallbackHeaders, bool NoResponse, string? ReferenceId, string? RefDoctype, string? RefDocname, string? Tag,
-        string Source, string? ExternalKey, string? ExternalData, List<string> Remarks, DateTimeOffset CreatedAt,
+        string Source, string? ExternalKey, string? ExternalData, string? CreatedBy, List<string> Remarks, DateTimeOffset CreatedAt,
         DateTimeOffset? RDueAt, string? RTrigger)
     {
         public static NewRow From(int ord, Schedule s, Target? t, Run? r) => new(
@@ -156,7 +156,7 @@ public sealed class ScheduleWriter
             s.NextRunAt, WireName.Of(s.OverlapPolicy), WireName.Of(s.CatchUpPolicy), s.ExpectedHttpStatus, s.MaxAttempts,
             s.RetryInitialIntervalSeconds, s.RetryMaxIntervalSeconds, s.MaxDelaySeconds, s.CallbackUrl, s.ErrorCallbackUrl,
             s.CallbackHeaders, s.NoResponse, s.ReferenceId, s.RefDoctype, s.RefDocname, s.Tag,
-            s.Source, s.ExternalKey, s.ExternalData, s.Remarks, s.CreatedAt,
+            s.Source, s.ExternalKey, s.ExternalData, s.CreatedBy, s.Remarks, s.CreatedAt,
             r?.DueAt, r is null ? null : WireName.Of(r.Trigger));
     }
 
@@ -174,7 +174,7 @@ public sealed class ScheduleWriter
                 next_run_at timestamptz, overlap_policy text, catch_up_policy text, expected_http_status int[], max_attempts int,
                 retry_initial_interval_seconds int, retry_max_interval_seconds int, max_delay_seconds int, callback_url text, error_callback_url text,
                 callback_headers jsonb, no_response bool, reference_id text, ref_doctype text, ref_docname text, tag text,
-                source text, external_key text, external_data text, remarks text[], created_at timestamptz,
+                source text, external_key text, external_data text, created_by text, remarks text[], created_at timestamptz,
                 r_due_at timestamptz, r_trigger text)
         ), targets AS (
             INSERT INTO scheduler.targets (id, name, inline, url, method, headers, body_template, timeout_seconds, signing_secret, created_at, updated_at)
@@ -186,13 +186,13 @@ public sealed class ScheduleWriter
                 duration_seconds, start_at, end_at, cron_expression, time_zone, next_run_at, overlap_policy, catch_up_policy,
                 expected_http_status, max_attempts, retry_initial_interval_seconds, retry_max_interval_seconds, max_delay_seconds,
                 callback_url, error_callback_url, callback_headers, no_response, reference_id, ref_doctype, ref_docname, tag,
-                source, external_key, external_data, remarks, created_at, updated_at)
+                source, external_key, external_data, created_by, remarks, created_at, updated_at)
             OVERRIDING SYSTEM VALUE
             SELECT new_schedule_id, name, COALESCE(new_target_id, target_id), job_name, job_args::jsonb, schedule_type, status, run_at, interval_seconds,
                 duration_seconds, start_at, end_at, cron_expression, time_zone, next_run_at, overlap_policy, catch_up_policy,
                 expected_http_status, max_attempts, retry_initial_interval_seconds, retry_max_interval_seconds, max_delay_seconds,
                 callback_url, error_callback_url, callback_headers, no_response, reference_id, ref_doctype, ref_docname, tag,
-                source, external_key, external_data::jsonb, remarks, created_at, created_at
+                source, external_key, external_data::jsonb, created_by, remarks, created_at, created_at
             FROM input
         ), runs AS (
             INSERT INTO scheduler.runs (id, schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -45,6 +46,8 @@ public static class SchedulesApi
         RunEnqueuer Enqueuer,
         RunHandOff HandOff,
         ScheduleWriter Writer,
+        ScheduleQuota Quota,
+        ClaimsPrincipal User,
         TimeProvider Time,
         IOptions<ExecutionOptions> Execution,
         IOptions<SchedulingOptions> Scheduling,
@@ -79,7 +82,7 @@ public static class SchedulesApi
         }
         // Committed when this returns (the request is acknowledged from here); the run is then handed to
         // Hangfire in the background, and if that fails it stays PENDING without a job for reconciliation.
-        await services.Writer.SaveAsync([schedule], runs);
+        await SaveWithinQuotaAsync(services, [schedule], runs, cancellationToken);
         Log.ScheduleCreated(services.Logger, schedule.Id, WireName.Of(schedule.Type), schedule.NextRunAt);
         return (schedule, errors);
     }
@@ -121,9 +124,28 @@ public static class SchedulesApi
             return errors.ToProblem();
         }
         // One transaction for all of them: a failure leaves none written.
-        await services.Writer.SaveAsync(schedules, runs);
+        await SaveWithinQuotaAsync(services, schedules, runs, cancellationToken);
         Log.SchedulesCreated(services.Logger, schedules.Count, schedules[0].Id, schedules[^1].Id);
         return TypedResults.Created("/schedules", new BulkScheduleResponse(schedules.Count, schedules.Select(ScheduleResponse.From).ToList()));
+    }
+
+    /// <summary>
+    /// Commits new schedules as <see cref="ScheduleWriter.SaveAsync"/> does, after taking room for them in their
+    /// key's quota (<c>Limits:MaxActiveSchedulesPerKey</c>; above it <see cref="ScheduleQuotaExceededException"/>, a 409).
+    /// </summary>
+    private static async Task SaveWithinQuotaAsync(Services services, List<Schedule> schedules, IReadOnlyList<Run> runs, CancellationToken cancellationToken)
+    {
+        var owner = ScheduleQuota.OwnerOf(services.User);
+        await services.Quota.ReserveAsync(owner, schedules.Count, cancellationToken);
+        try
+        {
+            await services.Writer.SaveAsync(schedules, runs);
+        }
+        catch
+        {
+            services.Quota.Release(owner, schedules.Count);
+            throw;
+        }
     }
 
     /// <summary>
@@ -137,6 +159,7 @@ public static class SchedulesApi
         var schedule = new Schedule
         {
             Source = origin.Source, ExternalKey = origin.ExternalKey, ExternalData = origin.ExternalData, CreatedAt = now, UpdatedAt = now,
+            CreatedBy = ScheduleQuota.OwnerOf(services.User),
         };
         ApplyName(request, schedule, errors);
         await ApplyWhatAsync(request, schedule, services, now, isNew: true, errors, cancellationToken);
@@ -238,6 +261,8 @@ public static class SchedulesApi
             // New timing revives a schedule that had run its course (a closed window, a completed ONCE).
             if (schedule.Status is ScheduleStatus.Stopped or ScheduleStatus.Completed && next is not null)
             {
+                // It can run again, so it counts against its key's quota again.
+                await services.Quota.ReserveAsync(schedule.CreatedBy ?? ScheduleQuota.OwnerOf(services.User), 1, cancellationToken);
                 schedule.Status = ScheduleStatus.Active;
             }
         }
@@ -275,6 +300,7 @@ public static class SchedulesApi
             WHERE schedule_id = {id} AND status = 'PENDING'
             """, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        services.Quota.Forget(schedule.CreatedBy);
         return true;
     }
 

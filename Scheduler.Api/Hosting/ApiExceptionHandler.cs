@@ -53,6 +53,15 @@ internal sealed partial class ApiExceptionHandler(IProblemDetailsService problem
                     Detail = unique.ConstraintName is null ? unique.MessageText : $"Duplicate value for {unique.ConstraintName}.",
                 };
                 break;
+            case Security.ScheduleQuotaExceededException quota:
+                problem = new ProblemDetails
+                {
+                    Status = StatusCodes.Status409Conflict,
+                    Title = "Too many active schedules for this API key; nothing was saved.",
+                    Detail = quota.Message,
+                    Extensions = { ["active_schedules"] = quota.Active, ["max_active_schedules"] = quota.Max },
+                };
+                break;
             case var _ when IsDatabaseUnavailable(exception):
                 Log.DatabaseUnavailable(logger, exception.Message);
                 httpContext.Response.Headers.RetryAfter = "5";

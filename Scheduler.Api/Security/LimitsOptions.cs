@@ -35,6 +35,12 @@ public sealed class LimitsOptions
     public int MaxBulkSchedules { get; set; } = 1000;
 
     /// <summary>
+    /// The most schedules one API key may have that can still run (ACTIVE or PAUSED, not deleted), counting
+    /// those its requests created through the API and the seeds' adapters. A create above it is a 409.
+    /// </summary>
+    public int MaxActiveSchedulesPerKey { get; set; } = 100_000;
+
+    /// <summary>
     /// The limits in force in this process, for the validation rules (static code shared by every
     /// endpoint and adapter); set once at startup from configuration.
     /// </summary>
@@ -64,6 +70,7 @@ internal sealed class LimitsOptionsValidator : IValidateOptions<LimitsOptions>
         Positive(errors, "Limits:MaxBodyTemplateLength", options.MaxBodyTemplateLength, 0, 50 * 1024 * 1024);
         Positive(errors, "Limits:MaxPageSize", options.MaxPageSize, 1, 100_000);
         Positive(errors, "Limits:MaxBulkSchedules", options.MaxBulkSchedules, 1, 10_000);
+        Positive(errors, "Limits:MaxActiveSchedulesPerKey", options.MaxActiveSchedulesPerKey, 1, 100_000_000);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Scheduler.Api.Security;
@@ -61,6 +62,7 @@ internal static class SecurityHosting
             antiforgery.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
         services.AddSingleton<DashboardSessionEvents>();
+        services.TryAddSingleton<ScheduleQuota>();
 
         services.AddAuthentication(PolicyScheme)
             // A request carrying a key is judged by the key; the dashboard and its sign-in page otherwise

@@ -83,6 +83,9 @@ public sealed class Schedule
     /// <summary>Which contract created the schedule: <c>api</c>, or a seed adapter's name.</summary>
     public string Source { get; set; } = "api";
 
+    /// <summary>The name of the API key that created the schedule; its active schedules count against <c>Limits:MaxActiveSchedulesPerKey</c>.</summary>
+    public string? CreatedBy { get; set; }
+
     /// <summary>The key an adapter knows the schedule by (a callme task name, a Schedule Request name).</summary>
     public string? ExternalKey { get; set; }
 

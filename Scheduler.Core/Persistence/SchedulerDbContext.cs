@@ -85,11 +85,15 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             schedule.Property(s => s.Source).HasMaxLength(32);
             schedule.Property(s => s.ExternalKey).HasMaxLength(400);
             schedule.Property(s => s.ExternalData).HasColumnType("jsonb");
+            schedule.Property(s => s.CreatedBy).HasMaxLength(200);
             schedule.Property(s => s.Version).IsRowVersion();
             schedule.HasOne(s => s.Target).WithMany().HasForeignKey(s => s.TargetId).OnDelete(DeleteBehavior.Restrict);
             // The dispatcher's scan: live active schedules by next due time.
             schedule.HasIndex(s => s.NextRunAt).HasDatabaseName("ix_schedules_due")
                 .HasFilter("status = 'ACTIVE' AND deleted_at IS NULL");
+            // The quota's count: a key's schedules that can still run, from the index alone.
+            schedule.HasIndex(s => s.CreatedBy).HasDatabaseName("ix_schedules_created_by_active")
+                .HasFilter("status IN ('ACTIVE', 'PAUSED') AND deleted_at IS NULL");
             // An adapter's key names one live schedule (a callme name@time, a task name): concurrent writers
             // cannot both take it, whatever they read first.
             schedule.HasIndex(s => new { s.Source, s.ExternalKey }).HasDatabaseName(ExternalKeyIndex).IsUnique()

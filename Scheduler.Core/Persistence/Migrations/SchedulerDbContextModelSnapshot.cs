@@ -451,6 +451,11 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("created_by");
+
                     b.Property<string>("CronExpression")
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
@@ -607,6 +612,10 @@ namespace Scheduler.Core.Persistence.Migrations
 
                     b.HasKey("Id")
                         .HasName("pk_schedules");
+
+                    b.HasIndex("CreatedBy")
+                        .HasDatabaseName("ix_schedules_created_by_active")
+                        .HasFilter("status IN ('ACTIVE', 'PAUSED') AND deleted_at IS NULL");
 
                     b.HasIndex("NextRunAt")
                         .HasDatabaseName("ix_schedules_due")
