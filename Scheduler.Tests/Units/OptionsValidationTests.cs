@@ -76,4 +76,30 @@ public sealed class OptionsValidationTests
         Assert.That(validator.Validate(null, new Scheduler.Worker.Hosting.WorkerHttpOptions { HttpHost = "everywhere", HttpPort = 70000 }).Failures,
             Has.Some.Contains("Worker:HttpHost").And.Some.Contains("Worker:HttpPort"));
     });
+
+    [Test]
+    public void A_callback_profile_needs_the_urls_it_may_be_sent_to_and_matches_only_them() => Assert.Multiple(() =>
+    {
+        var validator = new Scheduler.Api.Compat.CompatOptionsValidator();
+        var profile = new Scheduler.Api.Compat.CallbackProfile { Headers = { ["Authorization"] = "Bearer x" }, Urls = { "https://erp.example.com/callbacks/" } };
+        Assert.That(validator.Validate(null, new Scheduler.Api.Compat.CompatOptions { CallbackProfiles = { ["erp"] = profile } }).Succeeded, Is.True);
+        var unbound = new Scheduler.Api.Compat.CallbackProfile { Headers = { ["Authorization"] = "Bearer x" } };
+        Assert.That(validator.Validate(null, new Scheduler.Api.Compat.CompatOptions { CallbackProfiles = { ["erp"] = unbound } }).Failures,
+            Has.Some.Contains("Compat:CallbackProfiles:erp:Urls"));
+        Assert.That(profile.Allows("https://ERP.example.com/callbacks/invoice?id=1"), Is.True);
+        Assert.That(profile.Allows("https://erp.example.com/other"), Is.False, "another path");
+        Assert.That(profile.Allows("http://erp.example.com/callbacks/"), Is.False, "another scheme");
+        Assert.That(profile.Allows("https://erp.example.com:8443/callbacks/"), Is.False, "another port");
+        Assert.That(profile.Allows("https://erp.example.com.evil.test/callbacks/"), Is.False, "another host");
+    });
+
+    [Test]
+    public void The_active_schedules_limit_is_bounded() => Assert.Multiple(() =>
+    {
+        var validator = new Scheduler.Api.Security.LimitsOptionsValidator();
+        Assert.That(validator.Validate(null, new Scheduler.Api.Security.LimitsOptions()).Succeeded, Is.True);
+        Assert.That(new Scheduler.Api.Security.LimitsOptions().MaxActiveSchedulesPerKey, Is.EqualTo(100_000));
+        Assert.That(validator.Validate(null, new Scheduler.Api.Security.LimitsOptions { MaxActiveSchedulesPerKey = 0 }).Failures,
+            Has.Some.Contains("Limits:MaxActiveSchedulesPerKey"));
+    });
 }
