@@ -61,4 +61,7 @@ internal static partial class Log
 
     [LoggerMessage(3019, LogLevel.Information, "Retention: {Message}")]
     public static partial void RetentionRan(ILogger logger, string message);
+
+    [LoggerMessage(3020, LogLevel.Warning, "Run {RunId} attempt {Attempt}: job {JobName} threw")]
+    public static partial void NamedJobFailed(ILogger logger, Exception exception, long runId, int attempt, string jobName);
 }

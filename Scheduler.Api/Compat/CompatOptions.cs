@@ -70,6 +70,10 @@ internal sealed class CompatOptionsValidator : IValidateOptions<CompatOptions>
             {
                 errors.Add($"Compat:CallbackProfiles:{profileName}:Headers is empty (Compat:CallbackProfiles:{profileName}:Headers:Authorization=...).");
             }
+            foreach (var header in profile.Headers.Where(h => Core.Security.SecretProtector.IsProtected(h.Value)).Select(h => h.Key))
+            {
+                errors.Add($"Compat:CallbackProfiles:{profileName}:Headers:{header} {Endpoints.TargetValidation.LooksEncrypted}");
+            }
         }
         if (string.IsNullOrWhiteSpace(options.CeleryJob))
         {

@@ -160,7 +160,8 @@ internal static class ScheduleRequestsApi
             ["ref_doctype"] = schedule.RefDoctype,
             ["ref_docname"] = schedule.RefDocname,
             ["error"] = success ? null : run.ErrorMessage,
-            ["traceback"] = success ? null : run.StackTrace,
+            // A named job's stack trace stays in the worker's log; error says what failed.
+            ["traceback"] = null,
             ["tag"] = schedule.Tag,
             ["run_id"] = run.Id,
             ["status_code"] = run.StatusCode,

@@ -74,6 +74,7 @@ internal static class ScheduleSettings
         if (request.CallbackHeaders is { } headers)
         {
             TargetValidation.ValidateHeaders(headers, "callback_headers", errors);
+            TargetValidation.RefuseLookingEncrypted(headers, "callback_headers", errors);
             schedule.CallbackHeaders = new Dictionary<string, string>(headers);
         }
         if (request.NoResponse is { } noResponse)
@@ -92,6 +93,10 @@ internal static class ScheduleSettings
         if (value is { Length: > MaxReferenceLength })
         {
             errors.Add(field, $"must be at most {MaxReferenceLength} characters.");
+        }
+        else if (value is not null && FreeText.HasControlCharacters(value))
+        {
+            errors.Add(field, FreeText.Rule);
         }
         return value ?? current;
     }

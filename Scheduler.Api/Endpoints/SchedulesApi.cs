@@ -386,6 +386,10 @@ public static class SchedulesApi
         {
             errors.Add("name", $"must be at most {TargetValidation.MaxNameLength} characters.");
         }
+        else if (FreeText.HasControlCharacters(schedule.Name))
+        {
+            errors.Add("name", FreeText.Rule);
+        }
     }
 
     /// <summary>What the schedule runs: an existing target, an inline one, or a named job (exactly one).</summary>

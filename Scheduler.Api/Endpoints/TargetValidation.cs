@@ -30,7 +30,11 @@ internal static class TargetValidation
     /// <param name="inline">True for a target given inline in a schedule (it has no name).</param>
     /// <param name="execution">Timeout defaults and limits.</param>
     /// <param name="errors">Where problems are written.</param>
-    public static Target? Validate(TargetRequest request, string prefix, bool inline, ExecutionOptions execution, ValidationErrors errors)
+    /// <param name="sent">
+    /// When <paramref name="request"/> merges stored values (an update), what the caller sent: only that is
+    /// checked for the at-rest prefix, which stored secrets carry.
+    /// </param>
+    public static Target? Validate(TargetRequest request, string prefix, bool inline, ExecutionOptions execution, ValidationErrors errors, TargetRequest? sent = null)
     {
         var before = errors.Count;
         var name = request.Name?.Trim();
@@ -46,6 +50,10 @@ internal static class TargetValidation
         {
             errors.Add(prefix + "name", $"must be at most {MaxNameLength} characters.");
         }
+        else if (name is not null && FreeText.HasControlCharacters(name))
+        {
+            errors.Add(prefix + "name", FreeText.Rule);
+        }
 
         if (string.IsNullOrWhiteSpace(request.Url))
         {
@@ -54,6 +62,10 @@ internal static class TargetValidation
         else if (request.Url.Length > MaxUrlLength)
         {
             errors.Add(prefix + "url", $"must be at most {MaxUrlLength} characters.");
+        }
+        else if (FreeText.HasControlCharacters(request.Url))
+        {
+            errors.Add(prefix + "url", FreeText.Rule);
         }
         else if (!Uri.TryCreate(request.Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || string.IsNullOrEmpty(uri.Host))
         {
@@ -78,6 +90,12 @@ internal static class TargetValidation
         {
             errors.Add(prefix + "signing_secret", "must be 16 to 1024 characters.");
         }
+        sent ??= request;
+        if (SecretProtector.IsProtected(sent.SigningSecret))
+        {
+            errors.Add(prefix + "signing_secret", LooksEncrypted);
+        }
+        RefuseLookingEncrypted(sent.Headers, prefix + "headers", errors);
 
         if (request.Body is not null && request.BodyTemplate is not null)
         {
@@ -139,6 +157,20 @@ internal static class TargetValidation
             {
                 errors.Add($"{field}.{header}", $"must be at most {MaxHeaderValueLength} characters without line breaks.");
             }
+
+        }
+    }
+
+    /// <summary>Header values as sent by a caller: none may start with the at-rest prefix.</summary>
+    public static void RefuseLookingEncrypted(IReadOnlyDictionary<string, string>? headers, string field, ValidationErrors errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        foreach (var (header, value) in headers ?? new Dictionary<string, string>())
+        {
+            if (SecretProtector.IsProtected(value))
+            {
+                errors.Add($"{field}.{header}", LooksEncrypted);
+            }
         }
     }
 
@@ -146,10 +178,10 @@ internal static class TargetValidation
     public static bool IsHttpUrl(string? value, string field, ValidationErrors errors)
     {
         ArgumentNullException.ThrowIfNull(errors);
-        if (value is null || value.Length > MaxUrlLength || !Uri.TryCreate(value, UriKind.Absolute, out var uri)
+        if (value is null || value.Length > MaxUrlLength || FreeText.HasControlCharacters(value) || !Uri.TryCreate(value, UriKind.Absolute, out var uri)
             || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || string.IsNullOrEmpty(uri.Host))
         {
-            errors.Add(field, $"must be an absolute http or https URL of at most {MaxUrlLength} characters.");
+            errors.Add(field, $"must be an absolute http or https URL of at most {MaxUrlLength} characters, without control characters.");
             return false;
         }
         if (AddressPolicy?.Refusal(uri.Host) is { } refusal)
@@ -159,6 +191,12 @@ internal static class TargetValidation
         }
         return true;
     }
+
+    /// <summary>
+    /// A value sent with the at-rest prefix would be stored as if Scheduler had encrypted it, and every run
+    /// would then fail to decrypt it.
+    /// </summary>
+    public const string LooksEncrypted = $"must not start with '{SecretProtector.Prefix}': values starting so are taken as encrypted by Scheduler and could never be sent.";
 
     // RFC 9110 token characters.
     private static bool IsTokenChar(char c) =>

@@ -100,7 +100,7 @@ public static class TargetsApi
         {
             errors.Add("name", "inline targets have no name.");
         }
-        var updated = TargetValidation.Validate(merged, "", target.Inline, services.Execution.Value, errors);
+        var updated = TargetValidation.Validate(merged, "", target.Inline, services.Execution.Value, errors, sent: request);
         if (updated is null || errors.Any)
         {
             return errors.ToProblem();

@@ -13,7 +13,8 @@ public sealed class SecretProtector(IDataProtectionProvider provider)
     /// <summary>What a secret reads as in every answer.</summary>
     public const string Masked = "***";
 
-    private const string Prefix = "enc:v1:";
+    /// <summary>What every value encrypted at rest starts with; callers may not send values that do.</summary>
+    public const string Prefix = "enc:v1:";
 
     private static readonly string[] SecretNameParts = ["token", "secret", "key", "password", "passwd", "credential", "session", "signature", "auth"];
 

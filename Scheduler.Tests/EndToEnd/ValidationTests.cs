@@ -55,6 +55,16 @@ public sealed class ValidationTests : SystemTestBase
     [TestCase("""{"schedule_type": "IMMEDIATE", "retry": {"max_attempts": 1e20}, "target": {"url": "http://127.0.0.1:9/x"}}""", "retry.max_attempts", TestName = "max_attempts as a huge float")]
     [TestCase("""{"schedule_type": "IMMEDIATE", "expected_http_status": [200, 99999999999999999999], "target": {"url": "http://127.0.0.1:9/x"}}""", "expected_http_status", TestName = "expected_http_status past int")]
     [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "timeout_seconds": 9223372036854775807}}""", "target.timeout_seconds", TestName = "timeout_seconds past int")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "headers": {"X-A": "enc:v1:CfDJ8abc"}}}""", "target.headers.X-A", TestName = "a target header value that looks encrypted is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "headers": {"Authorization": "enc:v1:CfDJ8abc"}}}""", "target.headers.Authorization", TestName = "a secret header value that looks encrypted is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "signing_secret": "enc:v1:0123456789abcdef"}}""", "target.signing_secret", TestName = "a signing secret that looks encrypted is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x"}, "callback_url": "http://127.0.0.1:9/cb", "callback_headers": {"X-Token": "enc:v1:x"}}""", "callback_headers.X-Token", TestName = "a callback header value that looks encrypted is refused")]
+    [TestCase("""{"name": "nightly\nINF] forged line", "schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x"}}""", "name", TestName = "a schedule name with a line break is refused")]
+    [TestCase("""{"name": "\u001b[31mred", "schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x"}}""", "name", TestName = "a schedule name with an escape sequence is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "tag": "a\tb", "target": {"url": "http://127.0.0.1:9/x"}}""", "tag", TestName = "a tag with a tab is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "reference_id": "abc\u202Efdp.exe", "target": {"url": "http://127.0.0.1:9/x"}}""", "reference_id", TestName = "a reference with a bidirectional override is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x\u0007"}}""", "target.url", TestName = "a target url with a control character is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x"}, "callback_url": "http://127.0.0.1:9/cb\u0085"}""", "callback_url", TestName = "a callback url with a control character is refused")]
     public async Task A_bad_schedule_is_a_400_naming_the_field_and_writes_nothing(string json, string field)
     {
         var before = await TestDatabase.CountsAsync();
@@ -66,6 +76,30 @@ public sealed class ValidationTests : SystemTestBase
         var problem = System.Text.Json.Nodes.JsonNode.Parse(body)!;
         Assert.That(problem["errors"]?.AsObject().Select(e => e.Key), Does.Contain(field), body);
         Assert.That(await TestDatabase.CountsAsync(), Is.EqualTo(before));
+    }
+
+    [TestCase("""{"name": "bad\rname", "url": "http://127.0.0.1:9/x"}""", "name", TestName = "a target name with a carriage return is refused")]
+    [TestCase("""{"name": "t", "url": "http://127.0.0.1:9/x", "headers": {"X-Api-Token": "enc:v1:CfDJ8abc"}}""", "headers.X-Api-Token", TestName = "a named target's header value that looks encrypted is refused")]
+    public async Task A_bad_target_is_a_400_naming_the_field_and_writes_nothing(string json, string field)
+    {
+        var (status, problem) = await Client.CreateTarget(Json(json)).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest), problem?.ToJsonString());
+        Assert.That(problem!["errors"]?.AsObject().Select(e => e.Key), Does.Contain(field), problem.ToJsonString());
+        Assert.That(await TestDatabase.CountsAsync(), Is.EqualTo("targets=0 schedules=0 runs=0 attempts=0"));
+    }
+
+    [Test]
+    public async Task An_update_may_keep_stored_secrets_but_not_send_a_value_that_looks_encrypted()
+    {
+        var (status, created) = await Client.CreateTarget(Json($$"""{"name": "t", "url": "{{Url}}", "headers": {"Authorization": "Bearer x"}, "signing_secret": "0123456789abcdef"}""")).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Created), created?.ToJsonString());
+        var id = created!["id"]!.GetValue<long>();
+
+        var (kept, body) = await Client.UpdateTarget(id, Json("""{"method": "POST"}""")).ReadAsync();
+        Assert.That(kept, Is.EqualTo(HttpStatusCode.OK), body?.ToJsonString());
+        var (refused, problem) = await Client.UpdateTarget(id, Json("""{"headers": {"Authorization": "enc:v1:CfDJ8abc"}}""")).ReadAsync();
+        Assert.That(refused, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(problem!["errors"]!["headers.Authorization"], Is.Not.Null, problem.ToJsonString());
     }
 
     [Test]

@@ -51,6 +51,20 @@ public sealed class OptionsValidationTests
     });
 
     [Test]
+    public void A_callback_profile_header_that_looks_encrypted_is_refused_at_startup()
+    {
+        var options = new Scheduler.Api.Compat.CompatOptions
+        {
+            CallbackProfiles = new()
+            {
+                ["erp"] = new() { Urls = ["https://erp.example.com/cb"], Headers = new() { ["Authorization"] = "enc:v1:CfDJ8abc" } },
+            },
+        };
+        Assert.That(new Scheduler.Api.Compat.CompatOptionsValidator().Validate(null, options).Failures,
+            Has.Some.Contains("Compat:CallbackProfiles:erp:Headers:Authorization must not start with 'enc:v1:'"));
+    }
+
+    [Test]
     public void Each_bad_setting_is_named_with_its_configuration_key()
     {
         var engine = new EngineOptionsValidator().Validate(null, new EngineOptions { WorkerCount = 0, InvisibilityTimeout = TimeSpan.FromSeconds(1) });

@@ -94,7 +94,7 @@ internal sealed class CallbackJob(
             }
         }
         await RecordAsync(deliveryId, runId, attempt, status, statusCode, error, latency, retryAt, cancellationToken);
-        Log.CallbackAttempted(logger, deliveryId, runId, attempt, delivery.Url, WireName.Of(status), statusCode, error);
+        Log.CallbackAttempted(logger, deliveryId, runId, attempt, LoggedUrl.Of(delivery.Url), WireName.Of(status), statusCode, error);
         if (retryAt is { } at)
         {
             await enqueuer.EnqueueAsync(deliveryId, CancellationToken.None, at);
@@ -108,7 +108,7 @@ internal sealed class CallbackJob(
         await using var command = database.CreateCommand("""
             SELECT d.status, d.url, d.attempt_count, s.callback_headers::text,
                    r.id, r.schedule_id, r.status, r.status_code, r.attempt_count, r.due_at, r.started_at, r.completed_at,
-                   r.latency_ms, r.response_excerpt, r.error_type, r.error_message, r.stack_trace,
+                   r.latency_ms, r.response_excerpt, r.error_type, r.error_message,
                    s.reference_id, s.ref_doctype, s.ref_docname, s.tag, s.name, s.job_name
             FROM scheduler.callback_deliveries d
             JOIN scheduler.runs r ON r.id = d.run_id
@@ -130,18 +130,19 @@ internal sealed class CallbackJob(
             // Seed 000's Schedule Response.
             ["process_status"] = success ? "Success" : "Failed",
             ["data"] = Data(excerpt),
-            ["reference_id"] = Text(17),
+            ["reference_id"] = Text(16),
             ["request_id"] = reader.GetInt64(5),
-            ["ref_doctype"] = Text(18),
-            ["ref_docname"] = Text(19),
+            ["ref_doctype"] = Text(17),
+            ["ref_docname"] = Text(18),
             ["error"] = success ? null : Text(15),
-            ["traceback"] = success ? null : Text(16),
-            ["tag"] = Text(20),
+            // Seed 000's field; a named job's stack trace stays in the worker's log (error says what failed).
+            ["traceback"] = null,
+            ["tag"] = Text(19),
             // Scheduler's.
             ["run_id"] = reader.GetInt64(4),
             ["schedule_id"] = reader.GetInt64(5),
-            ["schedule_name"] = Text(21),
-            ["job_name"] = Text(22),
+            ["schedule_name"] = Text(20),
+            ["job_name"] = Text(21),
             ["status"] = runStatus,
             ["status_code"] = reader.IsDBNull(7) ? null : reader.GetInt32(7),
             ["error_type"] = Text(14),

@@ -13,7 +13,6 @@ internal sealed record CallOutcome(
     string? ResponseExcerpt = null,
     ErrorType? ErrorType = null,
     string? ErrorMessage = null,
-    string? StackTrace = null,
     TimeSpan? RetryAfter = null)
 {
     /// <summary>Failures worth another attempt: the network, timeouts, and the status codes configured as retryable.</summary>

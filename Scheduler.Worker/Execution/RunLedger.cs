@@ -306,7 +306,8 @@ internal sealed class RunLedger
             Add(r => r.Outcome.ResponseExcerpt, NpgsqlTypes.NpgsqlDbType.Text);
             Add(r => Wire(r.Outcome.ErrorType), NpgsqlTypes.NpgsqlDbType.Text);
             Add(r => r.Outcome.ErrorMessage, NpgsqlTypes.NpgsqlDbType.Text);
-            Add(r => r.Outcome.StackTrace, NpgsqlTypes.NpgsqlDbType.Text);
+            // stack_trace: no longer written (a named job's trace stays in the worker's log); older rows keep theirs.
+            Add<string?>(_ => null, NpgsqlTypes.NpgsqlDbType.Text);
             Add(r => r.Outcome.StartedAt, NpgsqlTypes.NpgsqlDbType.TimestampTz);
             Add(r => Math.Max(0, (r.Outcome.StartedAt - r.DueAt).TotalMilliseconds), NpgsqlTypes.NpgsqlDbType.Double);
             Add(r => r.RetryAt, NpgsqlTypes.NpgsqlDbType.TimestampTz);

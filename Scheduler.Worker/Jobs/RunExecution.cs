@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
+using Scheduler.Core.Security;
 using Scheduler.Worker.Callbacks;
 using Scheduler.Worker.Execution;
 using Scheduler.Worker.NamedJobs;
@@ -161,7 +162,7 @@ internal sealed class RunExecution(
             Log.LeaseLost(logger, plan.RunId, claim.AttemptNumber);
             return;
         }
-        Log.RunFinished(logger, plan.RunId, claim.AttemptNumber, plan.JobName is null ? plan.Method : "JOB", plan.Url ?? plan.JobName ?? "?",
+        Log.RunFinished(logger, plan.RunId, claim.AttemptNumber, plan.JobName is null ? plan.Method : "JOB", plan.Url is { } url ? LoggedUrl.Of(url) : plan.JobName ?? "?",
             WireName.Of(outcome.Status), outcome.StatusCode, outcome.LatencyMs, Math.Max(0, (outcome.StartedAt - plan.DueAt).TotalMilliseconds));
         if (retryAt is { } at)
         {

@@ -8,8 +8,11 @@ using Scheduler.Worker.Execution;
 namespace Scheduler.Worker.NamedJobs;
 
 /// <summary>Runs a run's named job and turns what happened into an outcome, like an HTTP call's.</summary>
-internal sealed class NamedJobRunner(IEnumerable<INamedJob> jobs, TimeProvider time, IOptions<ExecutionOptions> options)
+internal sealed class NamedJobRunner(IEnumerable<INamedJob> jobs, TimeProvider time, IOptions<ExecutionOptions> options, ILogger<NamedJobRunner> logger)
 {
+    /// <summary>The most of an exception's message that API callers and callbacks are given.</summary>
+    public const int MaxErrorMessageLength = 500;
+
     private readonly Dictionary<string, INamedJob> _jobs = jobs.ToDictionary(j => j.Name, StringComparer.Ordinal);
 
     public IReadOnlyCollection<INamedJob> Jobs => _jobs.Values;
@@ -54,8 +57,11 @@ internal sealed class NamedJobRunner(IEnumerable<INamedJob> jobs, TimeProvider t
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // The stack trace names the worker's code and stays in its log; callers and callbacks get what failed.
+            Log.NamedJobFailed(logger, ex, plan.RunId, attempt, job.Name);
+            var message = $"{ex.GetType().Name}: {ex.Message}";
             return new CallOutcome(RunStatus.Failed, startedAt, time.GetUtcNow(), Elapsed(), ErrorType: ErrorType.JobFailed,
-                ErrorMessage: $"{ex.GetType().Name}: {ex.Message}", StackTrace: ex.ToString());
+                ErrorMessage: message.Length <= MaxErrorMessageLength ? message : message[..MaxErrorMessageLength] + "…");
         }
     }
 }
