@@ -12,11 +12,11 @@ public static class HealthApi
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/health").WithTags("Health").AllowAnonymous();
-        api.MapGet("", GetHealth).WithName("GetHealth")
+        api.MapGet("", GetHealth).WithName("GetHealth").Produces<HealthResponse>()
             .WithSummary("Health in seed 001's shape: the database answers, and whether a worker is running.");
         api.MapGet("/live", () => TypedResults.Ok(new ProbeResponse("alive", null))).WithName("GetLiveness")
             .WithSummary("Liveness probe: the process serves requests.");
-        api.MapGet("/ready", GetReadiness).WithName("GetReadiness")
+        api.MapGet("/ready", GetReadiness).WithName("GetReadiness").Produces<ProbeResponse>()
             .WithSummary("Readiness probe: the database answers and its schema is current.");
         return app;
     }

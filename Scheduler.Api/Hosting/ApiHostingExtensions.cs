@@ -35,27 +35,7 @@ internal static class ApiHostingExtensions
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddProblemDetails();
         services.AddExceptionHandler<ApiExceptionHandler>();
-        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info.Title = "Scheduler API";
-            document.Info.Description = "Cron for HTTP APIs: schedule HTTP calls now, later, or on a cadence, and read every run and attempt. "
-                + "Every endpoint but /health needs an API key: 'X-Api-Key: <key>' or 'Authorization: Bearer <key>'.";
-            document.Components ??= new Microsoft.OpenApi.OpenApiComponents();
-            document.Components.SecuritySchemes ??= new Dictionary<string, Microsoft.OpenApi.IOpenApiSecurityScheme>();
-            document.Components.SecuritySchemes["ApiKey"] = new Microsoft.OpenApi.OpenApiSecurityScheme
-            {
-                Type = Microsoft.OpenApi.SecuritySchemeType.ApiKey,
-                In = Microsoft.OpenApi.ParameterLocation.Header,
-                Name = "X-Api-Key",
-                Description = "An admin or read_only key (Auth:ApiKeys).",
-            };
-            document.Security ??= [];
-            document.Security.Add(new Microsoft.OpenApi.OpenApiSecurityRequirement
-            {
-                [new Microsoft.OpenApi.OpenApiSecuritySchemeReference("ApiKey", document)] = [],
-            });
-            return Task.CompletedTask;
-        }));
+        services.AddSchedulerOpenApi();
         return builder;
     }
 
@@ -83,7 +63,7 @@ internal static class ApiHostingExtensions
         return app;
     }
 
-    /// <summary>OpenAPI at <c>/openapi/v1.json</c>, interactive docs at <c>/docs</c>.</summary>
+    /// <summary>OpenAPI at <c>/openapi/v1.json</c> (the adapters' at <c>/openapi/compat-*.json</c>), interactive docs at <c>/docs</c>.</summary>
     public static WebApplication MapSchedulerDocs(this WebApplication app)
     {
         // The description of the API is public; calling it needs a key (Scalar's "Authentication" box).
