@@ -190,13 +190,18 @@ public sealed class AuthTests : SystemTestBase
             Content = method == HttpMethod.Get ? null : new StringContent("{}", Encoding.UTF8, "application/json"),
         };
 
-    /// <summary>Every operation in the OpenAPI document, which is served without a key.</summary>
+    /// <summary>Every operation in the OpenAPI documents (the native API's and the adapters'), which are served without a key.</summary>
     private async Task<List<(HttpMethod Method, string Path)>> EndpointsAsync()
     {
         using var anonymous = CreateHttpClient(Api.BaseAddress!, key: null);
-        var document = JsonNode.Parse(await anonymous.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)))!;
-        return [.. document["paths"]!.AsObject().SelectMany(path => path.Value!.AsObject()
-            .Select(operation => (new HttpMethod(operation.Key.ToUpperInvariant()), path.Key)))];
+        var endpoints = new List<(HttpMethod Method, string Path)>();
+        foreach (var name in new[] { "v1", "compat-callme", "compat-tasks", "compat-celery", "compat-frappe" })
+        {
+            var document = JsonNode.Parse(await anonymous.GetStringAsync(new Uri($"/openapi/{name}.json", UriKind.Relative)))!;
+            endpoints.AddRange(document["paths"]!.AsObject().SelectMany(path => path.Value!.AsObject()
+                .Select(operation => (new HttpMethod(operation.Key.ToUpperInvariant()), path.Key))));
+        }
+        return endpoints;
     }
 }
 

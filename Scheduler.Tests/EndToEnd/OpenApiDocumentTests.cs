@@ -1,0 +1,94 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Scheduler.Tests.Infrastructure;
+using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
+
+namespace Scheduler.Tests.EndToEnd;
+
+/// <summary>
+/// The committed OpenAPI document (docs/openapi.json, which CI lints and generates a client from) is the one
+/// the API serves, and the seed adapters are described in documents of their own, not in v1.
+/// </summary>
+public sealed class OpenApiDocumentTests : SystemTestBase
+{
+    /// <summary>Set to 1 to write the served document to docs/openapi.json instead of comparing.</summary>
+    public const string UpdateVariable = "SCHEDULER_UPDATE_OPENAPI";
+
+    private const string Regenerate = $"regenerate it with: {UpdateVariable}=1 dotnet test --filter FullyQualifiedName~OpenApiDocumentTests";
+
+    protected override bool StartsWorker => false;
+
+    [Test]
+    public async Task The_served_document_is_the_committed_docs_openapi_json()
+    {
+        using var anonymous = CreateHttpClient(Api.BaseAddress!, key: null);
+        var served = JsonNode.Parse(await anonymous.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)))!;
+        var text = served.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        var path = Manifests.PathOf("docs/openapi.json");
+        if (Environment.GetEnvironmentVariable(UpdateVariable) == "1")
+        {
+            await File.WriteAllTextAsync(path, text);
+        }
+        Assert.That(File.Exists(path), Is.True, $"docs/openapi.json is missing; {Regenerate}");
+        var committed = (await File.ReadAllTextAsync(path)).ReplaceLineEndings("\n");
+        Assert.That(committed == text, Is.True,
+            $"docs/openapi.json differs from the document the API serves at /openapi/v1.json; {Regenerate} (and commit it). "
+            + FirstDifference(text, committed));
+    }
+
+    [Test]
+    public async Task The_document_says_what_the_api_takes_and_answers()
+    {
+        using var anonymous = CreateHttpClient(Api.BaseAddress!, key: null);
+        var document = JsonNode.Parse(await anonymous.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)))!;
+        var schemas = document["components"]!["schemas"]!;
+        // A validating proxy refused every valid POST while every field was required.
+        foreach (var name in new[] { "ScheduleRequest", "TargetRequest", "RetryRequest" })
+        {
+            Assert.That(schemas[name]!["required"]?.AsArray() ?? [], Is.Empty, name);
+        }
+        Assert.That(schemas["RunResponse"]!["required"]!.AsArray().Select(r => r!.GetValue<string>()), Does.Not.Contain("attempts"), "only GET /runs/{id} has attempts");
+        // Without a cursor the lists answer a JSON array; with one, a page.
+        foreach (var path in new[] { "/runs", "/schedules", "/targets" })
+        {
+            var ok = document["paths"]![path]!["get"]!["responses"]!["200"]!;
+            var shapes = ok["content"]!["application/json"]!["schema"]!["oneOf"]!.AsArray();
+            Assert.That(shapes.Select(s => s!["type"]?.GetValue<string>() ?? s["$ref"]!.GetValue<string>()), Is.EqualTo(new[] { "array", $"#/components/schemas/PageOf{shapes[0]!["items"]!["$ref"]!.GetValue<string>().Split('/')[^1]}" }), path);
+            Assert.That(ok["headers"]!["X-Next-Cursor"], Is.Not.Null, path);
+        }
+        Assert.That(document["components"]!["securitySchemes"]!.AsObject().Select(s => s.Key), Is.EquivalentTo(new[] { "ApiKey", "Bearer" }));
+        Assert.That(schemas["ScheduleRequest"]!["properties"]!["run_at"]!["oneOf"]!.AsArray().Select(s => s!["type"]!.GetValue<string>()), Is.EqualTo(new[] { "string", "integer", "null" }));
+        foreach (var (path, item) in document["paths"]!.AsObject())
+        {
+            foreach (var (method, operation) in item!.AsObject().Where(_ => !path.StartsWith("/health", StringComparison.Ordinal)))
+            {
+                var responses = operation!["responses"]!.AsObject();
+                Assert.That(responses.Select(r => r.Key), Is.SupersetOf(new[] { "401", "429", "503" }), $"{method} {path}");
+                Assert.That(responses["401"]!["content"]!["application/problem+json"], Is.Not.Null, $"{method} {path}");
+                Assert.That(responses.Count(r => r.Key.StartsWith('2')), Is.EqualTo(1), $"{method} {path}: one success answer");
+            }
+        }
+    }
+
+    [Test]
+    public async Task The_adapters_have_documents_of_their_own()
+    {
+        using var anonymous = CreateHttpClient(Api.BaseAddress!, key: null);
+        var native = JsonNode.Parse(await anonymous.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)))!;
+        Assert.That(native["paths"]!.AsObject().Select(p => p.Key), Has.None.StartsWith("/callme").And.None.StartsWith("/celery")
+            .And.None.StartsWith("/frappe").And.None.StartsWith("/api/"));
+        foreach (var (name, path) in new[] { ("callme", "/callme/task"), ("tasks", "/api/tasks.create"), ("celery", "/celery/tasks"), ("frappe", "/frappe/add_request") })
+        {
+            var document = JsonNode.Parse(await anonymous.GetStringAsync(new Uri($"/openapi/compat-{name}.json", UriKind.Relative)))!;
+            Assert.That(document["paths"]!.AsObject().Select(p => p.Key), Does.Contain(path), name);
+            Assert.That(document["components"]!["securitySchemes"]!.AsObject().Select(s => s.Key), Is.EquivalentTo(new[] { "ApiKey", "Bearer" }), name);
+        }
+    }
+
+    private static string FirstDifference(string served, string committed)
+    {
+        var (a, b) = (served.Split('\n'), committed.Split('\n'));
+        var line = Enumerable.Range(0, Math.Min(a.Length, b.Length)).FirstOrDefault(i => a[i] != b[i], Math.Min(a.Length, b.Length));
+        return $"First difference at line {line + 1}: served '{(line < a.Length ? a[line].Trim() : "(end)")}', committed '{(line < b.Length ? b[line].Trim() : "(end)")}'.";
+    }
+}
