@@ -85,6 +85,93 @@ public sealed class OpenApiDocumentTests : SystemTestBase
         }
     }
 
+    /// <summary>
+    /// Stoplight Prism, a validating proxy, in front of the API with docs/openapi.json: it must pass valid
+    /// requests and find nothing wrong in the answers (it refused every valid POST while the document marked
+    /// every field required, and flagged GET /runs's list where the document promised a page).
+    /// .ci/run installs it and names it in SCHEDULER_PRISM.
+    /// </summary>
+    [Test]
+    public async Task A_validating_proxy_passes_valid_requests_and_their_answers()
+    {
+        var prism = Environment.GetEnvironmentVariable("SCHEDULER_PRISM");
+        if (string.IsNullOrEmpty(prism) || !File.Exists(prism))
+        {
+            Assert.Ignore("SCHEDULER_PRISM does not name Stoplight Prism's 'prism' (npm @stoplight/prism-cli); .ci/run installs it and sets it.");
+        }
+        var port = SchedulerProcess.FreePort();
+        var output = new System.Text.StringBuilder();
+        var info = new System.Diagnostics.ProcessStartInfo(prism,
+            ["proxy", Manifests.PathOf("docs/openapi.json"), Api.BaseAddress!.ToString().TrimEnd('/'), "--errors", "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        using var process = System.Diagnostics.Process.Start(info)!;
+        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var proxy = CreateHttpClient(new Uri($"http://127.0.0.1:{port}"));
+            await Eventually.UntilAsync(async () =>
+            {
+                try
+                {
+                    using var live = await proxy.GetAsync(new Uri("/health/live", UriKind.Relative));
+                    return live.IsSuccessStatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(90), "Prism to listen");
+            var target = await PassAsync(proxy, HttpMethod.Post, "/targets", """{"name": "via-prism", "url": "https://example.com/hook", "method": "POST"}""");
+            var targetId = target["id"]!.GetValue<long>();
+            var schedule = await PassAsync(proxy, HttpMethod.Post, "/schedules", $$"""{"schedule_type": "IMMEDIATE", "target_id": {{targetId}}}""");
+            await PassAsync(proxy, HttpMethod.Post, "/schedules", """{"schedule_type": "ONCE", "run_at": 1999999999, "target": {"url": "https://example.com/once"}, "expected_http_status": [200, 204]}""");
+            await PassAsync(proxy, HttpMethod.Post, "/schedules", """{"schedule_type": "CRON", "cron_expression": "0 3 * * *", "time_zone": "Europe/Berlin", "target": {"url": "https://example.com/cron"}}""");
+            await PassAsync(proxy, HttpMethod.Get, "/runs");
+            await PassAsync(proxy, HttpMethod.Get, "/runs?cursor=");
+            await PassAsync(proxy, HttpMethod.Get, "/schedules?limit=1");
+            await PassAsync(proxy, HttpMethod.Get, "/targets");
+            await PassAsync(proxy, HttpMethod.Get, $"/schedules/{schedule["id"]}");
+        }
+        catch (Exception) when (Dump(output))
+        {
+            throw;
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    private static bool Dump(System.Text.StringBuilder output)
+    {
+        lock (output)
+        {
+            TestContext.Out.WriteLine($"----- prism -----{Environment.NewLine}{output}");
+        }
+        return false;
+    }
+
+    private static async Task<JsonNode> PassAsync(HttpClient proxy, HttpMethod method, string path, string? body = null)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+        }
+        using var response = await proxy.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        var violations = response.Headers.TryGetValues("sl-violations", out var values) ? string.Join(" ", values) : null;
+        Assert.That((int)response.StatusCode, Is.InRange(200, 299), $"{method} {path} through Prism: {text}");
+        Assert.That(violations, Is.Null, $"{method} {path}: Prism found the answer does not match docs/openapi.json");
+        return JsonNode.Parse(text)!;
+    }
+
     private static string FirstDifference(string served, string committed)
     {
         var (a, b) = (served.Split('\n'), committed.Split('\n'));
