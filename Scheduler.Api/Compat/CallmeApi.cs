@@ -25,9 +25,12 @@ internal static partial class CallmeApi
     public static RouteGroupBuilder MapCallme(this RouteGroupBuilder group)
     {
         group.MapPut("/task/{name}", PutTask).WithName("CallmePutTask").WithSummary("callme: schedule a call (trigger_at, callback, …).");
-        group.MapGet("/task", (HttpContext c, [AsParameters] SchedulesApi.Services s, CancellationToken ct) => StatusAsync(c, s, null, ct)).WithName("CallmeListTasks");
-        group.MapGet("/task/{key}", (HttpContext c, [AsParameters] SchedulesApi.Services s, string key, CancellationToken ct) => StatusAsync(c, s, key, ct)).WithName("CallmeGetTask");
-        group.MapGet("/status", (HttpContext c, [AsParameters] SchedulesApi.Services s, CancellationToken ct) => StatusAsync(c, s, null, ct)).WithName("CallmeListStatus");
+        group.MapGet("/task", (HttpContext c, [AsParameters] SchedulesApi.Services s, CancellationToken ct) => StatusAsync(c, s, null, ct)).WithName("CallmeListTasks")
+            .WithSummary("callme: every entry (paginated: next, start_from, future_only).");
+        group.MapGet("/task/{key}", (HttpContext c, [AsParameters] SchedulesApi.Services s, string key, CancellationToken ct) => StatusAsync(c, s, key, ct)).WithName("CallmeGetTask")
+            .WithSummary("callme: the state of name@trigger_at, or of every entry of a name.");
+        group.MapGet("/status", (HttpContext c, [AsParameters] SchedulesApi.Services s, CancellationToken ct) => StatusAsync(c, s, null, ct)).WithName("CallmeListStatus")
+            .WithSummary("callme: the state of every entry (paginated: next, start_from, future_only).");
         group.MapGet("/status/{key}", (HttpContext c, [AsParameters] SchedulesApi.Services s, string key, CancellationToken ct) => StatusAsync(c, s, key, ct)).WithName("CallmeGetStatus")
             .WithSummary("callme: the state of name@trigger_at, of every entry of a name, or of all (paginated: next, start_from, future_only).");
         group.MapPost("/reschedule/{key}", Reschedule).WithName("CallmeReschedule")

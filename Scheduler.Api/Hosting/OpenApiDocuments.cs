@@ -11,7 +11,7 @@ namespace Scheduler.Api.Hosting;
 /// validated into a 400), the closed sets as enums, the times that take a string or a number, the free JSON,
 /// every error answer as problem details, both ways to give the key, and one 200 schema per operation.
 /// </summary>
-internal static class OpenApiDocuments
+internal static partial class OpenApiDocuments
 {
     public const string Native = "v1";
 
@@ -40,12 +40,43 @@ internal static class OpenApiDocuments
                 {
                     Describe(document, $"Scheduler: the seed adapter placed by Compat:{setting}",
                         "One of the seeds' own contracts, translated onto the native API (docs/migrating.md). Its errors are in the seed's own shape.");
+                    MergeSamePaths(document);
                     return Task.CompletedTask;
                 });
             });
         }
         return services;
     }
+
+    /// <summary>
+    /// One path item for routes that differ only in a parameter's name (callme's PUT /task/{name} and GET
+    /// /task/{key}): OpenAPI counts them as the same path. The later ones take the first one's names.
+    /// </summary>
+    private static void MergeSamePaths(OpenApiDocument document)
+    {
+        var seen = new Dictionary<string, string>();
+        foreach (var path in document.Paths.Keys.ToList())
+        {
+            var shape = ParameterName().Replace(path, "{}");
+            if (!seen.TryAdd(shape, path) && document.Paths[path] is OpenApiPathItem item && document.Paths[seen[shape]] is OpenApiPathItem first)
+            {
+                var names = ParameterName().Matches(seen[shape]).Select(m => m.Groups[1].Value).ToList();
+                var renames = ParameterName().Matches(path).Select((m, i) => (From: m.Groups[1].Value, To: names[i])).ToDictionary(r => r.From, r => r.To);
+                foreach (var (method, operation) in item.Operations ?? [])
+                {
+                    foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>().Where(p => p.In == ParameterLocation.Path) ?? [])
+                    {
+                        parameter.Name = renames.GetValueOrDefault(parameter.Name!, parameter.Name!);
+                    }
+                    first.AddOperation(method, operation);
+                }
+                document.Paths.Remove(path);
+            }
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\{([^}]+)\}")]
+    private static partial System.Text.RegularExpressions.Regex ParameterName();
 
     private static CompatAdapter? AdapterOf(Microsoft.AspNetCore.Mvc.ApiExplorer.ApiDescription description) =>
         description.ActionDescriptor.EndpointMetadata.OfType<CompatAdapter>().FirstOrDefault();

@@ -80,7 +80,10 @@ public sealed class OpenApiDocumentTests : SystemTestBase
         foreach (var (name, path) in new[] { ("callme", "/callme/task"), ("tasks", "/api/tasks.create"), ("celery", "/celery/tasks"), ("frappe", "/frappe/add_request") })
         {
             var document = JsonNode.Parse(await anonymous.GetStringAsync(new Uri($"/openapi/compat-{name}.json", UriKind.Relative)))!;
-            Assert.That(document["paths"]!.AsObject().Select(p => p.Key), Does.Contain(path), name);
+            var paths = document["paths"]!.AsObject().Select(p => p.Key).ToList();
+            Assert.That(paths, Does.Contain(path), name);
+            // Paths that differ only in a parameter's name are one path to OpenAPI (callme's /task/{name} and /task/{key}).
+            Assert.That(paths.Select(p => System.Text.RegularExpressions.Regex.Replace(p, "{[^}]+}", "{}")), Is.Unique, name);
             Assert.That(document["components"]!["securitySchemes"]!.AsObject().Select(s => s.Key), Is.EquivalentTo(new[] { "ApiKey", "Bearer" }), name);
         }
     }
