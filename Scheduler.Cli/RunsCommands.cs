@@ -1,0 +1,145 @@
+using System.CommandLine;
+using Scheduler.Client;
+
+namespace Scheduler.Cli;
+
+internal static partial class Commands
+{
+    private static readonly string[] RunColumns = ["ID", "SCHEDULE", "STATUS", "TRIGGER", "DUE (UTC)", "LATENESS", "HTTP", "LATENCY", "ATTEMPTS", "ERROR"];
+
+    private static Command Runs(CommandContext context)
+    {
+        var runs = new Command("runs", "List, show, retry and watch runs.");
+
+        var schedule = new Option<long?>("--schedule") { Description = "Runs of this schedule only.", HelpName = "ID" };
+        var status = new Option<string?>("--status") { Description = $"Runs in this state only: {string.Join(", ", WireNames.Values<RunStatus>())}." };
+        var since = new Option<string?>("--since") { Description = "Runs due at or after this time: ISO-8601, Unix seconds or relative (-1h)." };
+        var until = new Option<string?>("--until") { Description = "Runs due at or before this time." };
+        var limit = new Option<int?>("--limit") { Description = "At most this many, latest due first (default 100)." };
+        var listJson = JsonOutput();
+        var list = new Command("list", "List runs, latest due first.") { schedule, status, since, until, limit, listJson };
+        context.Action(list, async (parse, session, token) =>
+        {
+            var filter = new RunFilter
+            {
+                ScheduleId = parse.GetValue(schedule),
+                Status = StatusOf(parse.GetValue(status)),
+                StartTime = parse.GetValue(since),
+                EndTime = parse.GetValue(until),
+                Limit = parse.GetValue(limit),
+            };
+            if (parse.GetValue(listJson))
+            {
+                session.Out.WriteLine(await session.GetRawAsync("/runs" + Query(("schedule_id", filter.ScheduleId),
+                    ("status_filter", filter.Status is { } s ? WireNames.NameOf(s) : null), ("start_time", filter.StartTime),
+                    ("end_time", filter.EndTime), ("limit", filter.Limit)), token));
+                return;
+            }
+            Output.Table(session.Out, RunColumns, (await session.Api.ListRunsAsync(filter, token)).Select(RunRow));
+        });
+        runs.Subcommands.Add(list);
+
+        var showId = Id("run");
+        var showJson = JsonOutput();
+        var show = new Command("show", "Show a run with its attempts and callback deliveries.") { showId, showJson };
+        context.Action(show, async (parse, session, token) =>
+        {
+            var id = parse.GetValue(showId);
+            if (parse.GetValue(showJson))
+            {
+                session.Out.WriteLine(await session.GetRawAsync($"/runs/{id}", token));
+                return;
+            }
+            var run = await session.Api.GetRunAsync(id, token);
+            Output.Fields(session.Out, [
+                ("id", Output.Of(run.Id)), ("schedule", Output.Of(run.ScheduleId)), ("status", WireNames.NameOf(run.Status)),
+                ("trigger", WireNames.NameOf(run.Trigger)), ("due", Output.Time(run.DueAt)), ("started", Output.Time(run.StartedAt)),
+                ("completed", Output.Time(run.CompletedAt)), ("lateness", Output.Ms(run.LatenessMs)), ("latency", Output.Ms(run.LatencyMs)),
+                ("http status", Output.Of(run.StatusCode)), ("error", run.ErrorType is { } e ? $"{WireNames.NameOf(e)}: {run.ErrorMessage}" : null),
+                ("next attempt", run.NextAttemptAt is null ? null : Output.Time(run.NextAttemptAt)), ("response", run.ResponseExcerpt),
+                ("remarks", string.Join(" | ", run.Remarks))]);
+            session.Out.WriteLine();
+            Output.Table(session.Out, ["ATTEMPT", "STATUS", "MANUAL", "STARTED (UTC)", "HTTP", "LATENCY", "ERROR"],
+                (run.Attempts ?? []).Select(a => (IReadOnlyList<string>)[Output.Of(a.AttemptNumber), WireNames.NameOf(a.Status), a.Manual ? "yes" : "",
+                    Output.Time(a.StartedAt), Output.Of(a.StatusCode), Output.Ms(a.LatencyMs), a.ErrorType is { } t ? WireNames.NameOf(t) : ""]));
+            if (run.CallbackDeliveries is { Count: > 0 } deliveries)
+            {
+                session.Out.WriteLine();
+                Output.Table(session.Out, ["CALLBACK", "KIND", "STATUS", "ATTEMPTS", "HTTP", "URL"],
+                    deliveries.Select(d => (IReadOnlyList<string>)[Output.Of(d.Id), WireNames.NameOf(d.Kind), WireNames.NameOf(d.Status),
+                        Output.Of(d.AttemptCount), Output.Of(d.StatusCode), d.Url]));
+            }
+        });
+        runs.Subcommands.Add(show);
+
+        var retryId = Id("run");
+        var retry = new Command("retry", "Make another attempt of a finished run now (recorded as manual).") { retryId };
+        context.Action(retry, async (parse, session, token) =>
+        {
+            var run = await session.Api.RetryRunAsync(parse.GetValue(retryId), token);
+            session.Out.WriteLine($"Run {run.Id} queued again ({WireNames.NameOf(run.Status)}).");
+        });
+        runs.Subcommands.Add(retry);
+
+        runs.Subcommands.Add(Watch(context));
+        return runs;
+    }
+
+    private static Command Watch(CommandContext context)
+    {
+        var schedule = new Option<long?>("--schedule") { Description = "Runs of this schedule only.", HelpName = "ID" };
+        var interval = new Option<double>("--interval") { Description = "Seconds between polls (default 1).", DefaultValueFactory = _ => 1 };
+        var watch = new Command("watch", "Follow runs live: each new run and each change of status, with its lateness, until Ctrl+C.") { schedule, interval };
+        watch.Validators.Add(result =>
+        {
+            if (result.GetValue(interval) is < 0.1 or > 3600)
+            {
+                result.AddError("--interval must be between 0.1 and 3600 seconds.");
+            }
+        });
+        context.Action(watch, async (parse, session, token) =>
+        {
+            var filter = new RunFilter { ScheduleId = parse.GetValue(schedule), Limit = 100 };
+            var seen = new Dictionary<long, RunStatus>();
+            foreach (var run in await session.Api.ListRunsAsync(filter, token))
+            {
+                seen[run.Id] = run.Status;
+            }
+            session.Out.WriteLine($"Watching runs{(filter.ScheduleId is { } id ? $" of schedule {id}" : "")} ({seen.Count} already there); Ctrl+C stops.");
+            session.Out.WriteLine(string.Join("  ", RunColumns));
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(parse.GetValue(interval)));
+            try
+            {
+                while (await timer.WaitForNextTickAsync(token))
+                {
+                    // Oldest first, so that lines appear in the order runs were due.
+                    foreach (var run in (await session.Api.ListRunsAsync(filter, token)).OrderBy(r => r.DueAt).ThenBy(r => r.Id))
+                    {
+                        if (!seen.TryGetValue(run.Id, out var before) || before != run.Status)
+                        {
+                            seen[run.Id] = run.Status;
+                            session.Out.WriteLine(string.Join("  ", RunRow(run)));
+                        }
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                // Ctrl+C: a normal end.
+            }
+        });
+        return watch;
+    }
+
+    private static RunStatus? StatusOf(string? text) =>
+        text is null ? null
+        : WireNames.TryParse<RunStatus>(text, out var status) ? status
+        : throw new CliException($"--status must be one of {string.Join(", ", WireNames.Values<RunStatus>())} (got '{text}').");
+
+    private static IReadOnlyList<string> RunRow(Run r) =>
+    [
+        Output.Of(r.Id), Output.Of(r.ScheduleId), WireNames.NameOf(r.Status), WireNames.NameOf(r.Trigger), Output.Time(r.DueAt),
+        Output.Ms(r.LatenessMs), Output.Of(r.StatusCode), Output.Ms(r.LatencyMs), Output.Of(r.AttemptCount),
+        r.ErrorType is { } e ? WireNames.NameOf(e) : "",
+    ];
+}

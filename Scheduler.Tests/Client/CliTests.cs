@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Scheduler.Tests.Infrastructure;
+
+namespace Scheduler.Tests.Client;
+
+/// <summary>The <c>scheduler</c> tool (Scheduler.Cli), run as a process against the real system, as an operator runs it.</summary>
+public sealed partial class CliTests : SystemTestBase
+{
+    [Test]
+    public async Task An_immediate_schedule_its_run_as_json_and_a_failed_run_retried()
+    {
+        // Flags: an immediate call; the tool names the run it queued.
+        var created = await CliAsync("schedules", "create", "--immediate", "--url", Target.Url("/cli-ok"), "--method", "POST",
+            "--header", "X-From=cli", "--body", "{\"run\": {{run_id}}}");
+        Assert.That(created.ExitCode, Is.Zero, created.ToString());
+        var runId = long.Parse(RunQueued().Match(created.Out).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var request = (await Target.WaitForAsync("/cli-ok", 1, Seconds(30))).Single();
+        Assert.That((request.Method, request.Header("X-From"), request.Body), Is.EqualTo(("POST", "cli", $"{{\"run\": {runId}}}")));
+
+        // runs show --json prints the API's JSON for that run.
+        JsonNode? shown = null;
+        await Eventually.UntilAsync(async () =>
+        {
+            var show = await CliAsync("runs", "show", runId.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json");
+            shown = JsonNode.Parse(show.Out);
+            return shown!["status"]!.GetValue<string>() == "SUCCESS";
+        }, Seconds(30), "the run to succeed");
+        Assert.That(shown!["id"]!.GetValue<long>(), Is.EqualTo(runId));
+        Assert.That(shown["attempts"]!.AsArray(), Has.Count.EqualTo(1));
+
+        // A raw JSON body: one attempt against a target that fails once, then recovers.
+        Target.Respond("/cli-flaky", TestTarget.Sequence(TestTarget.Status(500), TestTarget.Status(200)));
+        var raw = await CliAsync("schedules", "create", "--json",
+            $$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{Target.Url("/cli-flaky")}}}"}, "retry": {"max_attempts": 1}}""");
+        Assert.That(raw.ExitCode, Is.Zero, raw.ToString());
+        var failedId = long.Parse(RunQueued().Match(raw.Out).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+        // runs list --status FAILED finds it, as JSON and as a table.
+        await Eventually.UntilAsync(async () =>
+        {
+            var failed = await CliAsync("runs", "list", "--status", "FAILED", "--json");
+            return JsonNode.Parse(failed.Out)!.AsArray().Any(r => r!["id"]!.GetValue<long>() == failedId);
+        }, Seconds(30), "the run to fail");
+        var table = await CliAsync("runs", "list", "--status", "FAILED");
+        Assert.That(table.Out, Does.Contain("FAILED").And.Contain("http_5xx").And.Match($@"(?m)^{failedId}\s"));
+
+        // runs retry: the second attempt succeeds.
+        var retry = await CliAsync("runs", "retry", failedId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.That((retry.ExitCode, retry.Out), Is.EqualTo((0, $"Run {failedId} queued again (PENDING).\n")), retry.ToString());
+        await Eventually.UntilAsync(async () => (await CliAsync("runs", "show", failedId.ToString(System.Globalization.CultureInfo.InvariantCulture))).Out
+            .Contains("SUCCESS", StringComparison.Ordinal), Seconds(30), "the retried run to succeed");
+    }
+
+    [Test]
+    public async Task Errors_print_the_problem_and_exit_non_zero()
+    {
+        var missing = await CliAsync("runs", "show", "987654");
+        Assert.That((missing.ExitCode, missing.Out), Is.EqualTo((1, "")));
+        Assert.That(missing.Error, Does.Contain("404").And.Contain("Run 987654 not found"));
+
+        var invalid = await CliAsync("schedules", "create", "--every", "0", "--url", Target.Url("/never"));
+        Assert.That(invalid.ExitCode, Is.EqualTo(1));
+        Assert.That(invalid.Error, Does.Contain("interval_seconds"), "the field error is printed");
+
+        var status = await CliAsync("runs", "list", "--status", "BROKEN");
+        Assert.That((status.ExitCode, status.Error), Is.EqualTo((1, "error: --status must be one of PENDING, RUNNING, SUCCESS, FAILED, TIMEOUT, DNS_ERROR, CONNECTION_ERROR, SKIPPED, CANCELLED (got 'BROKEN').\n")));
+
+        var unreachable = await CliAsync(new Dictionary<string, string> { ["SCHEDULER_URL"] = "http://127.0.0.1:9" }, "jobs", "list");
+        Assert.That((unreachable.ExitCode, unreachable.Error), Is.EqualTo((1, unreachable.Error)));
+        Assert.That(unreachable.Error, Does.StartWith("error: the API at http://127.0.0.1:9 did not answer"));
+    }
+
+    private sealed record CliResult(int ExitCode, string Out, string Error)
+    {
+        public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Out}\n--- stderr\n{Error}";
+    }
+
+    private Task<CliResult> CliAsync(params string[] arguments) => CliAsync(new Dictionary<string, string>(), arguments);
+
+    private async Task<CliResult> CliAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        var directory = typeof(CliTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SchedulerCliDirectory").Value!;
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(directory, "scheduler.dll"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        start.Environment["SCHEDULER_URL"] = Api.BaseAddress!.ToString().TrimEnd('/');
+        start.Environment["SCHEDULER_API_KEY"] = TestKeys.Admin;
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(Seconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"scheduler {string.Join(' ', arguments)} did not finish in 60 s.");
+        }
+        return new CliResult(process.ExitCode, await output, await error);
+    }
+
+    [GeneratedRegex(@"Run (\d+) queued")]
+    private static partial Regex RunQueued();
+}
