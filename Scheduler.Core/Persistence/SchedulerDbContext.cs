@@ -90,10 +90,10 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             schedule.HasOne(s => s.Target).WithMany().HasForeignKey(s => s.TargetId).OnDelete(DeleteBehavior.Restrict);
             // The dispatcher's scan: live active schedules by next due time.
             schedule.HasIndex(s => s.NextRunAt).HasDatabaseName("ix_schedules_due")
-                .HasFilter("status = 'ACTIVE' AND deleted_at IS NULL");
+                .HasFilter($"status = {Sql.Literal(ScheduleStatus.Active)} AND deleted_at IS NULL");
             // The quota's count: a key's schedules that can still run, from the index alone.
             schedule.HasIndex(s => s.CreatedBy).HasDatabaseName("ix_schedules_created_by_active")
-                .HasFilter("status IN ('ACTIVE', 'PAUSED') AND deleted_at IS NULL");
+                .HasFilter($"status IN ({Sql.Literals(ScheduleStatus.Active, ScheduleStatus.Paused)}) AND deleted_at IS NULL");
             // An adapter's key names one live schedule (a callme name@time, a task name): concurrent writers
             // cannot both take it, whatever they read first.
             schedule.HasIndex(s => new { s.Source, s.ExternalKey }).HasDatabaseName(ExternalKeyIndex).IsUnique()
@@ -120,7 +120,7 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             run.HasIndex(r => new { r.Status, r.DueAt });
             // Overlap checks: the runs of a schedule still going.
             run.HasIndex(r => r.ScheduleId).HasDatabaseName("ix_runs_active")
-                .HasFilter("status IN ('PENDING', 'RUNNING')");
+                .HasFilter($"status IN ({Sql.UnfinishedRuns})");
             run.ToTable(t =>
             {
                 CheckEnum<RunStatus>(t, "runs", "status");

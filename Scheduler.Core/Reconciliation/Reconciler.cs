@@ -93,12 +93,12 @@ public sealed class Reconciler(
     private async Task RepairRunsAsync(ReconciliationOptions settings, List<Repair> repairs, CancellationToken cancellationToken)
     {
         var candidates = new List<RunCandidate>();
-        await using (var command = database.CreateCommand("""
+        await using (var command = database.CreateCommand($"""
             SELECT id, schedule_id, due_at, status, hangfire_job_id, GREATEST(due_at, COALESCE(next_attempt_at, due_at)),
                    next_attempt_at, lease_owner, lease_expires_at, now()
             FROM scheduler.runs
-            WHERE (status = 'PENDING' AND GREATEST(due_at, COALESCE(next_attempt_at, due_at)) < now() - $1 AND created_at < now() - $1)
-               OR (status = 'RUNNING' AND lease_expires_at < now() - $2)
+            WHERE (status = {Sql.Literal(RunStatus.Pending)} AND GREATEST(due_at, COALESCE(next_attempt_at, due_at)) < now() - $1 AND created_at < now() - $1)
+               OR (status = {Sql.Literal(RunStatus.Running)} AND lease_expires_at < now() - $2)
             ORDER BY due_at
             LIMIT $3
             """))
@@ -127,7 +127,7 @@ public sealed class Reconciler(
             }
             var jobId = await runs.RetryAtAsync(new RunToEnqueue(run.Id, run.ScheduleId, run.DueAt), run.NotBefore, cancellationToken);
             var remark = $"Reconciliation: {why}; queued again as job {jobId}.";
-            await RemarkAsync("runs", run.Id, remark, cancellationToken);
+            await RunStatements.AddRemarkAsync(database, RemarkedTable.Runs, run.Id, remark, cancellationToken);
             repairs.Add(new Repair(kind, run.Id, run.ScheduleId, null, remark));
         }
     }
@@ -203,7 +203,7 @@ public sealed class Reconciler(
         foreach (var schedule in behind)
         {
             var remark = $"Reconciliation: the next occurrence ({schedule.NextRunAt:O}) was {Seconds(now - schedule.NextRunAt!.Value)} s overdue with no dispatcher taking it; dispatched it (catch-up {WireName.Of(schedule.CatchUpPolicy)}).";
-            await RemarkAsync("schedules", schedule.Id, remark, cancellationToken);
+            await RunStatements.AddRemarkAsync(database, RemarkedTable.Schedules, schedule.Id, remark, cancellationToken);
             repairs.Add(new Repair("schedule_behind", null, schedule.Id, null, remark));
         }
     }
@@ -212,10 +212,10 @@ public sealed class Reconciler(
     private async Task RepairDeliveriesAsync(ReconciliationOptions settings, List<Repair> repairs, CancellationToken cancellationToken)
     {
         var candidates = new List<(long Id, long RunId, long ScheduleId, string? JobId, TimeSpan Overdue)>();
-        await using (var command = database.CreateCommand("""
+        await using (var command = database.CreateCommand($"""
             SELECT id, run_id, schedule_id, hangfire_job_id, now() - COALESCE(next_attempt_at, created_at)
             FROM scheduler.callback_deliveries
-            WHERE status = 'PENDING' AND COALESCE(next_attempt_at, created_at) < now() - $1
+            WHERE status = {Sql.Literal(DeliveryStatus.Pending)} AND COALESCE(next_attempt_at, created_at) < now() - $1
             ORDER BY id
             LIMIT $2
             """))
@@ -239,17 +239,9 @@ public sealed class Reconciler(
             }
             await callbacks.EnqueueAsync(delivery.Id, cancellationToken);
             var remark = $"Reconciliation: callback delivery {delivery.Id} was {Seconds(delivery.Overdue)} s overdue ({(delivery.JobId is null ? "no job" : $"job {delivery.JobId} {state ?? "gone"}")}); queued again.";
-            await RemarkAsync("runs", delivery.RunId, remark, cancellationToken);
+            await RunStatements.AddRemarkAsync(database, RemarkedTable.Runs, delivery.RunId, remark, cancellationToken);
             repairs.Add(new Repair("callback_stuck", delivery.RunId, delivery.ScheduleId, delivery.Id, remark));
         }
-    }
-
-    private async Task RemarkAsync(string table, long id, string remark, CancellationToken cancellationToken)
-    {
-        await using var command = database.CreateCommand($"UPDATE scheduler.{table} SET remarks = array_append(remarks, $2) WHERE id = $1");
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = remark });
-        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task<long> SaveAsync(ReconciliationReport report, CancellationToken cancellationToken)

@@ -5,6 +5,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Model;
+using Scheduler.Worker.Runs;
 
 namespace Scheduler.Worker.Execution;
 

@@ -11,7 +11,8 @@ using Scheduler.Worker.Dispatch;
 using Scheduler.Worker.Callbacks;
 using Scheduler.Worker.Execution;
 using Scheduler.Worker.NamedJobs;
-using Scheduler.Worker.Jobs;
+using Scheduler.Worker.Runs;
+using Scheduler.Worker.Runs.Store;
 
 namespace Scheduler.Worker.Hosting;
 
@@ -40,7 +41,15 @@ internal static class WorkerHostingExtensions
         services.AddHostedService<NamedJobRegistration>();
 
         services.AddSingleton<WorkerIdentity>();
-        services.AddSingleton<RunLedger>();
+        services.AddSingleton<RunPlanQuery>();
+        services.AddSingleton<RunClaimStatement>();
+        services.AddSingleton<RunLeaseStatements>();
+        services.AddSingleton<RunSkipStatements>();
+        services.AddSingleton<RunFinishStatement>();
+        services.AddSingleton<RunClaimer>();
+        services.AddSingleton<LeaseKeeper>();
+        services.AddSingleton<OverlapGate>();
+        services.AddSingleton<RetryDecision>();
         services.AddSingleton<HttpCallExecutor>();
         services.AddSingleton<GuardedConnector>();
         services.AddSingleton<RunExecution>();

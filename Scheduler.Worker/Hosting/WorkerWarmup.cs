@@ -3,6 +3,8 @@ using Hangfire.Storage;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
 using Scheduler.Worker.Execution;
+using Scheduler.Worker.Runs;
+using Scheduler.Worker.Runs.Store;
 
 namespace Scheduler.Worker.Hosting;
 
@@ -11,22 +13,23 @@ namespace Scheduler.Worker.Hosting;
 /// closed loopback port, so nothing is written or called. A fresh worker otherwise spends its first few
 /// hundred milliseconds compiling that path, and its first runs would start that much late.
 /// </summary>
-internal sealed class WorkerWarmup(RunLedger ledger, HttpCallExecutor executor, WorkerIdentity worker, TimeProvider time, ILogger<WorkerWarmup> logger) : IHostedService
+internal sealed class WorkerWarmup(
+    RunPlanQuery plans, RunClaimStatement claims, RunLeaseStatements leases, RunFinishStatement finishes, HttpCallExecutor executor, WorkerIdentity worker, TimeProvider time, ILogger<WorkerWarmup> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         const long none = -1;
         var now = time.GetUtcNow();
-        _ = await ledger.LoadAsync(none, cancellationToken);
-        _ = await ledger.ClaimAsync(none, worker.Name, now, null, cancellationToken);
-        _ = await ledger.RenewLeaseAsync(none, worker.Name, cancellationToken);
-        _ = await ledger.ReadLeaseAsync(none, cancellationToken);
+        _ = await plans.LoadAsync(none, cancellationToken);
+        _ = await claims.ClaimAsync(none, worker.Name, now, null, cancellationToken);
+        _ = await leases.RenewAsync(none, worker.Name, cancellationToken);
+        _ = await leases.ReadAsync(none, cancellationToken);
         var plan = new RunPlan(none, none, now, RunStatus.Pending, ScheduleType.Immediate, OverlapPolicy.Skip, [], false, null,
             "http://127.0.0.1:9/", "GET", new Dictionary<string, string>(), null, 1, 0);
-        _ = await ledger.EarlierRunsActiveAsync(plan, cancellationToken);
+        _ = await plans.EarlierRunsActiveAsync(plan, cancellationToken);
         var outcome = await executor.CallAsync(plan, 1, cancellationToken);
-        _ = await ledger.FinishAsync(new RunClaim(none, none, 1, null), none, worker.Name, now, outcome, null, null, cancellationToken);
+        _ = await finishes.FinishAsync(new RunClaim(none, none, 1, null), none, worker.Name, now, outcome, new AttemptConsequence(null, 1, null));
         _ = InvocationData.SerializeJob(Job.FromExpression<IRunJob>(job => job.ExecuteAsync(none, none, default, null, CancellationToken.None)));
         _ = InvocationData.SerializeJob(Job.FromExpression<IRunBatchJob>(job => job.ExecuteAsync(new[] { none }, "", default, null, CancellationToken.None)));
         Log.WarmedUp(logger, time.GetElapsedTime(started).TotalMilliseconds);

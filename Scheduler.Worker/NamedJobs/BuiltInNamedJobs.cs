@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
+using Scheduler.Core.Persistence;
 
 namespace Scheduler.Worker.NamedJobs;
 
@@ -79,10 +80,10 @@ internal sealed class RetentionJob(NpgsqlDataSource database, IOptions<Execution
         long deleted = 0;
         while (true)
         {
-            await using var command = database.CreateCommand("""
+            await using var command = database.CreateCommand($"""
                 DELETE FROM scheduler.runs WHERE id IN (
                     SELECT id FROM scheduler.runs
-                    WHERE status NOT IN ('PENDING', 'RUNNING') AND COALESCE(completed_at, due_at) < now() - make_interval(days => $1)
+                    WHERE status NOT IN ({Sql.UnfinishedRuns}) AND COALESCE(completed_at, due_at) < now() - make_interval(days => $1)
                     LIMIT $2)
                 """);
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = days });

@@ -4,6 +4,7 @@ using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
 using Scheduler.Worker.Execution;
+using Scheduler.Worker.Runs;
 
 namespace Scheduler.Worker.NamedJobs;
 

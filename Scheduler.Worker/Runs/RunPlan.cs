@@ -1,6 +1,6 @@
 using Scheduler.Core.Model;
 
-namespace Scheduler.Worker.Execution;
+namespace Scheduler.Worker.Runs;
 
 /// <summary>Everything a worker needs to execute one run, read in one query.</summary>
 internal sealed record RunPlan(

@@ -1,6 +1,6 @@
 using Scheduler.Core.Persistence;
 
-namespace Scheduler.Worker.Execution;
+namespace Scheduler.Worker.Runs.Store;
 
 /// <summary>
 /// Runs one set-based statement for the runs going on at once: the requests that wait while one statement is

@@ -1,7 +1,7 @@
 using Hangfire.Server;
 using Scheduler.Core.Jobs;
 
-namespace Scheduler.Worker.Jobs;
+namespace Scheduler.Worker.Runs;
 
 /// <summary>The Hangfire job of one run.</summary>
 internal sealed class RunJob(RunExecution execution) : IRunJob

@@ -1,0 +1,68 @@
+using Microsoft.Extensions.Options;
+using Scheduler.Core.Hosting;
+using Scheduler.Worker.Execution;
+using Scheduler.Worker.Runs.Store;
+
+namespace Scheduler.Worker.Runs;
+
+/// <summary>
+/// Keeps a claimed run's lease while the worker waits for the due time and makes the call: renews it every
+/// <see cref="ExecutionOptions.LeaseRenewalSeconds"/>, and signals when it is lost (another worker took the
+/// run over) so the call is abandoned.
+/// </summary>
+internal sealed class LeaseKeeper(RunLeaseStatements leases, WorkerIdentity worker, TimeProvider time, IOptions<ExecutionOptions> options, ILogger<LeaseKeeper> logger)
+{
+    /// <summary>Starts renewing; the lease is kept until the returned hold is stopped.</summary>
+    public HeldLease Keep(long runId, CancellationToken shutdown)
+    {
+        var lost = CancellationTokenSource.CreateLinkedTokenSource(shutdown);
+        return new HeldLease(lost, RenewUntilDoneAsync(runId, lost));
+    }
+
+    private async Task RenewUntilDoneAsync(long runId, CancellationTokenSource done)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.LeaseRenewalSeconds), time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(done.Token))
+            {
+                if (!await leases.RenewAsync(runId, worker.Name, done.Token))
+                {
+                    await done.CancelAsync();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The call ended, or shutdown began: nothing more to renew.
+        }
+        catch (Npgsql.NpgsqlException ex)
+        {
+            // The database is unreachable: the lease will lapse and another worker may take over.
+            Log.LeaseRenewalFailed(logger, runId, ex.Message);
+        }
+    }
+}
+
+/// <summary>A lease being renewed: <see cref="Token"/> is cancelled when it is lost or shutdown begins.</summary>
+internal sealed class HeldLease(CancellationTokenSource lost, Task renewal) : IAsyncDisposable
+{
+    public CancellationToken Token => lost.Token;
+
+    /// <summary>Renewal stopped because the run is no longer this worker's (or at shutdown; check that first).</summary>
+    public bool IsLost => lost.IsCancellationRequested;
+
+    /// <summary>Stops renewing and waits until renewal has stopped.</summary>
+    public async Task StopAsync()
+    {
+        await lost.CancelAsync();
+        await renewal;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        lost.Dispose();
+    }
+}

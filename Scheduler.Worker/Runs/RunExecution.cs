@@ -1,0 +1,216 @@
+using System.Globalization;
+using Npgsql;
+using Scheduler.Core.Jobs;
+using Scheduler.Core.Model;
+using Scheduler.Core.Persistence;
+using Scheduler.Core.Security;
+using Scheduler.Worker.Callbacks;
+using Scheduler.Worker.Execution;
+using Scheduler.Worker.NamedJobs;
+using Scheduler.Worker.Runs.Store;
+
+namespace Scheduler.Worker.Runs;
+
+/// <summary>
+/// Executes one attempt of a run, as a sequence: load → gate → claim → wait → call → record. Each step is a
+/// class named after it: the plan (<see cref="RunPlanQuery"/>), the claim (<see cref="RunClaimer"/>), the lease
+/// kept while waiting and calling (<see cref="LeaseKeeper"/>), the overlap gate (<see cref="OverlapGate"/>),
+/// the call (<see cref="HttpCallExecutor"/> or a named job), the retry decision (<see cref="RetryDecision"/>)
+/// and the record (<see cref="RunFinishStatement"/>); a next attempt is scheduled in Hangfire (durable, never
+/// a sleep here). Safe to run twice for one run: a finished run is left alone, a run held by a live worker is
+/// left to it. Hangfire's jobs (<see cref="RunJob"/>, <see cref="RunBatchJob"/>) call it for their runs.
+/// </summary>
+internal sealed class RunExecution(
+    RunPlanQuery plans,
+    RunClaimer claimer,
+    LeaseKeeper leases,
+    RunLeaseStatements leaseStatements,
+    OverlapGate overlap,
+    RunSkipStatements skips,
+    RetryDecision retries,
+    RunFinishStatement finishes,
+    HttpCallExecutor executor,
+    NamedJobRunner namedJobs,
+    RunEnqueuer enqueuer,
+    RunHandOff handOff,
+    CallbackEnqueuer callbacks,
+    NpgsqlDataSource database,
+    WorkerIdentity worker,
+    TimeProvider time,
+    ILogger<RunExecution> logger)
+{
+    /// <param name="runId">The run.</param>
+    /// <param name="manualRequeue">The job was requeued by hand (the dashboard): a finished run gets another attempt.</param>
+    /// <param name="jobId">The Hangfire job executing the run, recorded on it when claimed.</param>
+    /// <param name="cancellationToken">Shutdown.</param>
+    public async Task ExecuteAsync(long runId, bool manualRequeue, string? jobId, CancellationToken cancellationToken)
+    {
+        var plan = await LoadAsync(runId, manualRequeue, cancellationToken);
+        if (plan is null || await DefersAsync(plan, cancellationToken) || await SkipsAsLateAsync(plan, cancellationToken))
+        {
+            return;
+        }
+
+        // Claim first, then wait: the dispatcher queues runs a little ahead, so at the due time only the
+        // call itself remains to be done.
+        var claim = await claimer.ClaimAsync(plan, jobId, cancellationToken);
+        if (claim is null)
+        {
+            return;
+        }
+        await using var lease = leases.Keep(runId, cancellationToken);
+        if (!await WaitForDueTimeAsync(plan, claim, lease, cancellationToken) || await overlap.HoldsBackAsync(plan, claim, lease))
+        {
+            return;
+        }
+        var outcome = await CallAsync(plan, claim, lease, cancellationToken);
+        if (outcome is null)
+        {
+            return;
+        }
+        // The call happened: record it even if shutdown has begun meanwhile.
+        await RecordAsync(plan, claim, outcome);
+    }
+
+    /// <summary>The plan; null when the run is gone or finished (unless requeued by hand, which reopens it).</summary>
+    private async Task<RunPlan?> LoadAsync(long runId, bool manualRequeue, CancellationToken cancellationToken)
+    {
+        var plan = await plans.LoadAsync(runId, cancellationToken);
+        if (plan is null)
+        {
+            Log.RunMissing(logger, runId);
+            return null;
+        }
+        if (!plan.Status.IsTerminal())
+        {
+            return plan;
+        }
+        if (!manualRequeue || !await RunStatements.ReopenAsync(database, runId, $"Manual retry requested from the dashboard at {time.GetUtcNow():O}.", cancellationToken))
+        {
+            Log.RunAlreadyFinished(logger, runId, WireName.Of(plan.Status));
+            return null;
+        }
+        return await plans.LoadAsync(runId, cancellationToken);
+    }
+
+    /// <summary>A job that came much too early (a manual "enqueue now") goes back to wait in Hangfire.</summary>
+    private async Task<bool> DefersAsync(RunPlan plan, CancellationToken cancellationToken)
+    {
+        if (plan.NotBefore - time.GetUtcNow() <= RunEnqueuer.EnqueueAhead)
+        {
+            return false;
+        }
+        var jobs = await enqueuer.RetryAtAsync(new RunToEnqueue(plan.RunId, plan.ScheduleId, plan.DueAt), plan.NotBefore, cancellationToken);
+        Log.RunRescheduled(logger, plan.RunId, plan.NotBefore, jobs);
+        return true;
+    }
+
+    /// <summary>
+    /// max_delay (seed 002): a first attempt that would start max_delay or more after the due time does
+    /// not start ("max_delay or more", as seed 002 says). It would start now, or at its time for a job
+    /// queued ahead (which waits below), so that is the lateness compared.
+    /// </summary>
+    private async Task<bool> SkipsAsLateAsync(RunPlan plan, CancellationToken cancellationToken)
+    {
+        if (plan is not { AttemptCount: 0, RetryRequested: false, MaxDelaySeconds: { } maxDelay })
+        {
+            return false;
+        }
+        var now = time.GetUtcNow();
+        var late = (now > plan.NotBefore ? now : plan.NotBefore) - plan.DueAt;
+        if (late < TimeSpan.FromSeconds(maxDelay))
+        {
+            return false;
+        }
+        var remark = string.Create(CultureInfo.InvariantCulture,
+            $"Skipped: the first attempt would start {late.TotalSeconds:0.0} s after the due time, max_delay_seconds ({maxDelay}) or more.");
+        if (await skips.SkipPendingAsync(plan.RunId, remark, time.GetUtcNow(), cancellationToken))
+        {
+            Log.RunSkipped(logger, plan.RunId, remark);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Waits for the due time, never early: timers may fire a little before their time, so the clock is read
+    /// again after each wait. False when the run does not go on: the lease was lost, or shutdown came first
+    /// (the run is then given back, and the shutdown rethrown).
+    /// </summary>
+    private async Task<bool> WaitForDueTimeAsync(RunPlan plan, RunClaim claim, HeldLease lease, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (plan.NotBefore - time.GetUtcNow() is { Ticks: > 0 } wait)
+            {
+                await Task.Delay(wait, time, lease.Token);
+            }
+            return true;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await lease.StopAsync();
+            await leaseStatements.ReleaseUnstartedAsync(claim, worker.Name, CancellationToken.None);
+            throw;
+        }
+        catch (OperationCanceledException) when (lease.IsLost)
+        {
+            await lease.StopAsync();
+            Log.LeaseLost(logger, plan.RunId, claim.AttemptNumber);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Makes the call (an HTTP request or a named job) under the lease. Null when the lease was lost meanwhile;
+    /// at shutdown the run is handed back and the shutdown rethrown.
+    /// </summary>
+    private async Task<CallOutcome?> CallAsync(RunPlan plan, RunClaim claim, HeldLease lease, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var outcome = plan.JobName is not null
+                ? await namedJobs.RunAsync(plan, claim.AttemptNumber, lease.Token)
+                : await executor.CallAsync(plan, claim.AttemptNumber, lease.Token);
+            await lease.StopAsync();
+            return outcome;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await lease.StopAsync();
+            await leaseStatements.HandBackAsync(claim, worker.Name, time.GetUtcNow(), CancellationToken.None);
+            Log.RunHandedBack(logger, plan.RunId, claim.AttemptNumber);
+            throw;
+        }
+        catch (OperationCanceledException) when (lease.IsLost)
+        {
+            await lease.StopAsync();
+            Log.LeaseLost(logger, plan.RunId, claim.AttemptNumber);
+            return null;
+        }
+    }
+
+    private async Task RecordAsync(RunPlan plan, RunClaim claim, CallOutcome outcome)
+    {
+        var consequence = retries.Decide(plan, claim, outcome);
+        var (recorded, deliveryId) = await finishes.FinishAsync(claim, plan.ScheduleId, worker.Name, plan.DueAt, outcome, consequence);
+        if (!recorded)
+        {
+            Log.LeaseLost(logger, plan.RunId, claim.AttemptNumber);
+            return;
+        }
+        Log.RunFinished(logger, plan.RunId, claim.AttemptNumber, plan.JobName is null ? plan.Method : "JOB", plan.Url is { } url ? LoggedUrl.Of(url) : plan.JobName ?? "?",
+            WireName.Of(outcome.Status), outcome.StatusCode, outcome.LatencyMs, Math.Max(0, (outcome.StartedAt - plan.DueAt).TotalMilliseconds));
+        if (consequence.RetryAt is { } at)
+        {
+            // Committed as PENDING with next_attempt_at first: if this process dies before the job exists,
+            // reconciliation finds the run and schedules the retry. Retries falling close together (a target
+            // that went down under load) share scheduled jobs.
+            handOff.Post(new RunToEnqueue(plan.RunId, plan.ScheduleId, plan.DueAt, at));
+            Log.RetryScheduled(logger, plan.RunId, claim.AttemptNumber + 1, consequence.MaxAttempts, at);
+        }
+        if (deliveryId is { } delivery)
+        {
+            await callbacks.EnqueueAsync(delivery, CancellationToken.None);
+        }
+    }
+}
