@@ -3,6 +3,7 @@ using NpgsqlTypes;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
+using Scheduler.Core.Persistence;
 
 namespace Scheduler.Core.Scheduling;
 
@@ -78,8 +79,8 @@ public sealed class DispatchStore(NpgsqlDataSource database, TimeProvider time)
     /// <summary>How long until the earliest active schedule enters the lead window; null when none is active.</summary>
     public async Task<TimeSpan?> TimeUntilNextAsync(TimeSpan lead, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("""
-            SELECT min(next_run_at) - now() FROM scheduler.schedules WHERE status = 'ACTIVE' AND deleted_at IS NULL
+        await using var command = database.CreateCommand($"""
+            SELECT min(next_run_at) - now() FROM scheduler.schedules WHERE status = {Sql.Literal(ScheduleStatus.Active)} AND deleted_at IS NULL
             """);
         var value = await command.ExecuteScalarAsync(cancellationToken);
         return value is TimeSpan untilDue ? untilDue - lead : null;
@@ -91,7 +92,7 @@ public sealed class DispatchStore(NpgsqlDataSource database, TimeProvider time)
         await using var command = new NpgsqlCommand($"""
             SELECT {Columns}, now()
             FROM scheduler.schedules
-            WHERE status = 'ACTIVE' AND deleted_at IS NULL AND next_run_at <= now() + $1
+            WHERE status = {Sql.Literal(ScheduleStatus.Active)} AND deleted_at IS NULL AND next_run_at <= now() + $1
             ORDER BY next_run_at
             LIMIT $2
             FOR UPDATE SKIP LOCKED
@@ -132,11 +133,11 @@ public sealed class DispatchStore(NpgsqlDataSource database, TimeProvider time)
             return created;
         }
         // A run that is SKIPPED is also complete: it has an end time and nothing more happens to it.
-        await using var command = new NpgsqlCommand("""
+        await using var command = new NpgsqlCommand($$"""
             INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, completed_at, created_at, updated_at)
             SELECT v.schedule_id, v.due_at, v.status, v.trigger, 0, false,
                    CASE WHEN v.remark IS NULL THEN '{}'::text[] ELSE ARRAY[v.remark] END,
-                   CASE WHEN v.status = 'SKIPPED' THEN $6 END, $6, $6
+                   CASE WHEN v.status = {{Sql.Literal(RunStatus.Skipped)}} THEN $6 END, $6, $6
             FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[]) AS v(schedule_id, due_at, status, trigger, remark)
             ON CONFLICT (schedule_id, due_at) DO NOTHING
             RETURNING id, schedule_id, due_at, status

@@ -9,6 +9,7 @@ using Npgsql;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
+using Scheduler.Core.Persistence;
 using Scheduler.Core.Security;
 using Scheduler.Worker.Execution;
 
@@ -177,16 +178,18 @@ internal sealed class CallbackJob(
         }
     }
 
+    private static readonly string RecordSql = $"""
+        UPDATE scheduler.callback_deliveries
+        SET attempt_count = $2, status = $3, status_code = $4, error_message = $5, latency_ms = $6, next_attempt_at = $7,
+            last_attempt_at = now(), delivered_at = CASE WHEN $3 = {Sql.Literal(DeliveryStatus.Delivered)} THEN now() END, updated_at = now()
+        WHERE id = $1
+        """;
+
     private async Task RecordAsync(long deliveryId, long runId, int attempt, DeliveryStatus status, int? statusCode, string? error,
         double latency, DateTimeOffset? retryAt, CancellationToken cancellationToken)
     {
         await using var batch = database.CreateBatch();
-        var update = new NpgsqlBatchCommand("""
-            UPDATE scheduler.callback_deliveries
-            SET attempt_count = $2, status = $3, status_code = $4, error_message = $5, latency_ms = $6, next_attempt_at = $7,
-                last_attempt_at = now(), delivered_at = CASE WHEN $3 = 'DELIVERED' THEN now() END, updated_at = now()
-            WHERE id = $1
-            """);
+        var update = new NpgsqlBatchCommand(RecordSql);
         foreach (var value in new object?[] { deliveryId, attempt, WireName.Of(status), statusCode, error, latency, retryAt })
         {
             update.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
