@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 using Scheduler.Api.Contracts;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
@@ -134,17 +135,14 @@ public static class RunsApi
         ArgumentNullException.ThrowIfNull(time);
         var now = time.GetUtcNow();
         var remark = $"{why} at {now:O}.";
-        var reopened = await db.Database.ExecuteSqlInterpolatedAsync($"""
-            UPDATE scheduler.runs
-            SET status = 'PENDING', retry_requested = true, next_attempt_at = NULL, remarks = array_append(remarks, {remark}), updated_at = {now}
-            WHERE id = {id} AND status NOT IN ('PENDING', 'RUNNING')
-            """, cancellationToken);
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        var reopened = await RunStatements.ReopenAsync((NpgsqlConnection)db.Database.GetDbConnection(), id, remark, cancellationToken);
         var run = await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
-        if (run is not null && reopened > 0)
+        if (run is not null && reopened)
         {
             await enqueuer.RetryAtAsync(new RunToEnqueue(run.Id, run.ScheduleId, run.DueAt), now, cancellationToken);
         }
-        return (run, reopened > 0);
+        return (run, reopened);
     }
 
     private static DateTimeOffset? ParseTime(string? text, string field, DateTimeOffset now, ValidationErrors errors)

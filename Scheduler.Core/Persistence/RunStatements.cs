@@ -27,6 +27,18 @@ public static class RunStatements
     {
         ArgumentNullException.ThrowIfNull(database);
         await using var command = database.CreateCommand(ReopenSql);
+        return await ReopenAsync(command, runId, remark, cancellationToken);
+    }
+
+    /// <summary>The same on an open connection (an EF context's).</summary>
+    public static async Task<bool> ReopenAsync(NpgsqlConnection connection, long runId, string remark, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(ReopenSql, connection);
+        return await ReopenAsync(command, runId, remark, cancellationToken);
+    }
+
+    private static async Task<bool> ReopenAsync(NpgsqlCommand command, long runId, string remark, CancellationToken cancellationToken)
+    {
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = runId });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = remark });
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
