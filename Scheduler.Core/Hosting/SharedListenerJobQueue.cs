@@ -68,34 +68,54 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
         }
     }
 
-    /// <summary>Takes the oldest visible job of the queues: never fetched, or fetched by a worker that stopped renewing it.</summary>
+    /// <summary>
+    /// Takes the oldest visible job of the queues: never fetched, or fetched by a worker that stopped renewing it.
+    /// The claim (<c>fetchedat</c>) commits only once the job is read and in hand: a claim committed by itself
+    /// and then lost before it reached a worker (the read failing, the connection dropping) would leave the job
+    /// marked fetched with no worker holding or renewing it, invisible to every worker for the invisibility
+    /// timeout. Rolled back instead, the job stays visible and the next fetch takes it.
+    /// </summary>
     private PostgreSqlFetchedJob? TryFetch(string[] queues)
     {
         try
         {
             using var connection = new NpgsqlConnection(_connectionString);
             connection.Open();
+            using var transaction = connection.BeginTransaction();
             using var fetch = new NpgsqlCommand($"""
                 UPDATE "{_schema}".jobqueue q SET fetchedat = now()
                 FROM (
-                    SELECT id FROM "{_schema}".jobqueue
+                    SELECT id, fetchedat FROM "{_schema}".jobqueue
                     WHERE queue = ANY ($1) AND (fetchedat IS NULL OR fetchedat < now() - $2)
                     ORDER BY fetchedat NULLS FIRST, jobid
                     LIMIT 1
                     FOR UPDATE SKIP LOCKED
                 ) next
                 WHERE q.id = next.id
-                RETURNING q.id, q.jobid, q.queue, q.fetchedat
-                """, connection);
+                RETURNING q.id, q.jobid, q.queue, q.fetchedat, next.fetchedat
+                """, connection, transaction);
             fetch.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = queues });
             fetch.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _invisibility });
-            using var reader = fetch.ExecuteReader();
-            if (!reader.Read())
+            Claim claim;
+            using (var reader = fetch.ExecuteReader())
             {
-                return null;
+                if (!reader.Read())
+                {
+                    return null;
+                }
+                claim = new Claim(reader.GetInt64(0), reader.GetInt64(1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    reader.GetString(2), reader.GetDateTime(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4));
             }
-            return new PostgreSqlFetchedJob(_storage, reader.GetInt64(0), reader.GetInt64(1).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                reader.GetString(2), reader.GetDateTime(3));
+            Claimed?.Invoke(claim.JobId);
+            transaction.Commit();
+            if (claim.EarlierFetch is { } earlier)
+            {
+                // Fetched before, and since then neither finished, handed back nor renewed: its worker died or
+                // stalled, or the job was lost on its way to a worker. Either way it waited the invisibility timeout.
+                Log.JobFetchedAgain(_logger, claim.JobId, earlier, _invisibility);
+            }
+            // Built after the commit: its keep-alive renews the committed claim.
+            return new PostgreSqlFetchedJob(_storage, claim.Id, claim.JobId, claim.Queue, claim.FetchedAt);
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
@@ -104,6 +124,11 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
             return null;
         }
     }
+
+    /// <summary>Test hook: runs after a job is claimed and read, before the claim commits.</summary>
+    internal Action<string>? Claimed { get; init; }
+
+    private sealed record Claim(long Id, string JobId, string Queue, DateTime FetchedAt, DateTimeOffset? EarlierFetch);
 
     private void WakeOne()
     {
