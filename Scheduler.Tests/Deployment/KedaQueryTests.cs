@@ -21,13 +21,7 @@ public sealed class KedaQueryTests
 
         const int due = 7;
         await TestDatabase.ExecuteAsync($"""
-            WITH t AS (
-              INSERT INTO scheduler.targets (inline, url, method, headers, timeout_seconds, created_at, updated_at)
-              VALUES (true, 'https://example.com/', 'GET', '{"{}"}', 30, now(), now()) RETURNING id),
-            s AS (
-              INSERT INTO scheduler.schedules (target_id, schedule_type, status, overlap_policy, catch_up_policy, expected_http_status,
-                                               callback_headers, no_response, source, remarks, created_at, updated_at)
-              SELECT id, 'INTERVAL', 'PAUSED', 'ALLOW', 'ONE', '{"{}"}', '{"{}"}', false, 'api', '{"{}"}', now(), now() FROM t RETURNING id)
+            {TestDatabase.WithPausedSchedule}
             INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)
             SELECT s.id, v.due_at, v.status, 'SCHEDULED', 0, false, '{"{}"}', now(), now()
             FROM s, (

@@ -69,6 +69,21 @@ public static class TestDatabase
               {(scheduleId is { } id ? $"AND r.schedule_id = {id}" : "")}
             """);
 
+    /// <summary>
+    /// The start of a statement that inserts an inline target and a PAUSED interval schedule for it (so no
+    /// dispatcher touches it): <c>WITH t AS (…), s AS (… RETURNING id)</c>, for the statement to go on with its runs
+    /// (<c>INSERT INTO scheduler.runs … SELECT s.id, … FROM s</c>).
+    /// </summary>
+    public const string WithPausedSchedule = """
+        WITH t AS (
+          INSERT INTO scheduler.targets (inline, url, method, headers, timeout_seconds, created_at, updated_at)
+          VALUES (true, 'https://example.com/', 'GET', '{}', 30, now(), now()) RETURNING id),
+        s AS (
+          INSERT INTO scheduler.schedules (target_id, schedule_type, status, overlap_policy, catch_up_policy, expected_http_status,
+                                           callback_headers, no_response, source, remarks, created_at, updated_at)
+          SELECT id, 'INTERVAL', 'PAUSED', 'ALLOW', 'ONE', '{}', '{}', false, 'api', '{}', now(), now() FROM t RETURNING id)
+        """;
+
     /// <summary>Row counts of every scheduler table, to prove a rejected request wrote nothing.</summary>
     public static async Task<string> CountsAsync() =>
         await ScalarAsync<string>("""

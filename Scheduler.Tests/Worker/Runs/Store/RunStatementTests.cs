@@ -179,14 +179,7 @@ public sealed class RunStatementTests
     /// <summary>A PENDING run of a paused schedule (so no dispatcher of another test would touch it).</summary>
     private static Task<long> CreateRunAsync(int dueInSeconds = 0) =>
         TestDatabase.ScalarAsync<long>($"""
-            WITH t AS (
-              INSERT INTO scheduler.targets (inline, url, method, headers, timeout_seconds, created_at, updated_at)
-              VALUES (true, 'https://example.com/', 'GET', '{"{}"}', 30, now(), now()) RETURNING id),
-            s AS (
-              INSERT INTO scheduler.schedules (target_id, schedule_type, status, overlap_policy, catch_up_policy, expected_http_status,
-                                               callback_headers, no_response, source, remarks, created_at, updated_at)
-              SELECT id, {Sql.Literal(ScheduleType.Interval)}, {Sql.Literal(ScheduleStatus.Paused)}, {Sql.Literal(OverlapPolicy.Allow)}, {Sql.Literal(CatchUpPolicy.One)},
-                     '{"{}"}', '{"{}"}', false, 'api', '{"{}"}', now(), now() FROM t RETURNING id)
+            {TestDatabase.WithPausedSchedule}
             INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)
             SELECT s.id, now() + make_interval(secs => {dueInSeconds}), {Sql.Literal(RunStatus.Pending)}, {Sql.Literal(RunTrigger.Scheduled)}, 0, false, '{"{}"}', now(), now()
             FROM s RETURNING id

@@ -2,7 +2,7 @@ using System.Net.Http.Headers;
 using Scheduler.Core.Hosting;
 using Scheduler.Worker.Execution;
 
-namespace Scheduler.Tests.Units;
+namespace Scheduler.Tests.Worker.Execution;
 
 public sealed class RetryPolicyTests
 {

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using Scheduler.Core.Model;
 using Scheduler.Worker.Execution;
 
-namespace Scheduler.Tests.Units;
+namespace Scheduler.Tests.Worker.Execution;
 
 public sealed class OutcomeClassificationTests
 {

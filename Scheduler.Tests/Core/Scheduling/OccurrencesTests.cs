@@ -2,7 +2,7 @@ using Microsoft.Extensions.Time.Testing;
 using Scheduler.Core.Model;
 using Scheduler.Core.Scheduling;
 
-namespace Scheduler.Tests.Units;
+namespace Scheduler.Tests.Core.Scheduling;
 
 public sealed class OccurrencesTests
 {

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Scheduler.Core.Scheduling;
 
-namespace Scheduler.Tests.Units;
+namespace Scheduler.Tests.Core.Scheduling;
 
 public sealed class RunAtParserTests
 {

@@ -1,6 +1,6 @@
 using Scheduler.Core.Model;
 
-namespace Scheduler.Tests.Units;
+namespace Scheduler.Tests.Core.Model;
 
 public sealed class WireNameTests
 {

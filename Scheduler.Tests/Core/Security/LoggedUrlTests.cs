@@ -1,6 +1,6 @@
 using Scheduler.Core.Security;
 
-namespace Scheduler.Tests.Units;
+namespace Scheduler.Tests.Core.Security;
 
 public sealed class LoggedUrlTests
 {

@@ -1,7 +1,7 @@
 using System.Net;
 using Scheduler.Worker.Execution;
 
-namespace Scheduler.Tests.Units;
+namespace Scheduler.Tests.Worker.Execution;
 
 public sealed class ResponseCaptureTests
 {

@@ -2,7 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Options;
 using Scheduler.Core.Security;
 
-namespace Scheduler.Tests.Units;
+namespace Scheduler.Tests.Core.Security;
 
 public sealed class OutboundAddressPolicyTests
 {

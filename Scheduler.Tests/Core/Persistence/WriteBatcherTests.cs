@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Scheduler.Core.Persistence;
 using Scheduler.Tests.Infrastructure;
 
-namespace Scheduler.Tests.Units;
+namespace Scheduler.Tests.Core.Persistence;
 
 public sealed class WriteBatcherTests
 {

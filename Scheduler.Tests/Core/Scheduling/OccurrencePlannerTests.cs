@@ -1,7 +1,7 @@
 using Scheduler.Core.Model;
 using Scheduler.Core.Scheduling;
 
-namespace Scheduler.Tests.Units;
+namespace Scheduler.Tests.Core.Scheduling;
 
 public sealed class OccurrencePlannerTests
 {
