@@ -45,6 +45,17 @@ internal static class Output
         _ => value.ToString() ?? "-",
     };
 
+    /// <summary>The start of a response body on one line (the JSON output has all of it).</summary>
+    public static string? Excerpt(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+        var line = string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        return line.Length <= 100 ? line : line[..100] + "…";
+    }
+
     private static string Line(IReadOnlyList<string> cells, int[] widths) =>
         string.Join("  ", cells.Select((c, i) => i == cells.Count - 1 ? c : c.PadRight(widths[i]))).TrimEnd();
 }

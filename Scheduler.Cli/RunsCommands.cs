@@ -56,7 +56,7 @@ internal static partial class Commands
                 ("trigger", WireNames.NameOf(run.Trigger)), ("due", Output.Time(run.DueAt)), ("started", Output.Time(run.StartedAt)),
                 ("completed", Output.Time(run.CompletedAt)), ("lateness", Output.Ms(run.LatenessMs)), ("latency", Output.Ms(run.LatencyMs)),
                 ("http status", Output.Of(run.StatusCode)), ("error", run.ErrorType is { } e ? $"{WireNames.NameOf(e)}: {run.ErrorMessage}" : null),
-                ("next attempt", run.NextAttemptAt is null ? null : Output.Time(run.NextAttemptAt)), ("response", run.ResponseExcerpt),
+                ("next attempt", run.NextAttemptAt is null ? null : Output.Time(run.NextAttemptAt)), ("response", Output.Excerpt(run.ResponseExcerpt)),
                 ("remarks", string.Join(" | ", run.Remarks))]);
             session.Out.WriteLine();
             Output.Table(session.Out, ["ATTEMPT", "STATUS", "MANUAL", "STARTED (UTC)", "HTTP", "LATENCY", "ERROR"],
@@ -90,15 +90,13 @@ internal static partial class Commands
         var schedule = new Option<long?>("--schedule") { Description = "Runs of this schedule only.", HelpName = "ID" };
         var interval = new Option<double>("--interval") { Description = "Seconds between polls (default 1).", DefaultValueFactory = _ => 1 };
         var watch = new Command("watch", "Follow runs live: each new run and each change of status, with its lateness, until Ctrl+C.") { schedule, interval };
-        watch.Validators.Add(result =>
-        {
-            if (result.GetValue(interval) is < 0.1 or > 3600)
-            {
-                result.AddError("--interval must be between 0.1 and 3600 seconds.");
-            }
-        });
         context.Action(watch, async (parse, session, token) =>
         {
+            var seconds = parse.GetValue(interval);
+            if (seconds is < 0.1 or > 3600)
+            {
+                throw new CliException("--interval must be between 0.1 and 3600 seconds.");
+            }
             var filter = new RunFilter { ScheduleId = parse.GetValue(schedule), Limit = 100 };
             var seen = new Dictionary<long, RunStatus>();
             foreach (var run in await session.Api.ListRunsAsync(filter, token))
@@ -106,8 +104,8 @@ internal static partial class Commands
                 seen[run.Id] = run.Status;
             }
             session.Out.WriteLine($"Watching runs{(filter.ScheduleId is { } id ? $" of schedule {id}" : "")} ({seen.Count} already there); Ctrl+C stops.");
-            session.Out.WriteLine(string.Join("  ", RunColumns));
-            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(parse.GetValue(interval)));
+            session.Out.WriteLine(WatchLine(RunColumns));
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(seconds));
             try
             {
                 while (await timer.WaitForNextTickAsync(token))
@@ -118,7 +116,7 @@ internal static partial class Commands
                         if (!seen.TryGetValue(run.Id, out var before) || before != run.Status)
                         {
                             seen[run.Id] = run.Status;
-                            session.Out.WriteLine(string.Join("  ", RunRow(run)));
+                            session.Out.WriteLine(WatchLine(RunRow(run)));
                         }
                     }
                 }
@@ -130,6 +128,12 @@ internal static partial class Commands
         });
         return watch;
     }
+
+    // Fixed widths: a live stream cannot measure the rows to come.
+    private static readonly int[] WatchWidths = [8, 8, 16, 9, 19, 10, 4, 10, 8, 0];
+
+    private static string WatchLine(IReadOnlyList<string> cells) =>
+        string.Join("  ", cells.Select((c, i) => c.PadRight(WatchWidths[i]))).TrimEnd();
 
     private static RunStatus? StatusOf(string? text) =>
         text is null ? null

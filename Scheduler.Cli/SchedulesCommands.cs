@@ -78,7 +78,7 @@ internal static partial class Commands
         context.Action(command, async (parse, session, token) =>
         {
             var schedule = await change(session.Api, parse.GetValue(id), token);
-            session.Out.WriteLine($"Schedule {schedule.Id} is {WireNames.NameOf(schedule.Status)}; next run {Output.Time(schedule.NextRunAt)} UTC.");
+            session.Out.WriteLine($"Schedule {schedule.Id} is {WireNames.NameOf(schedule.Status)}{NextRun(schedule)}.");
         });
         return command;
     }
@@ -147,7 +147,7 @@ internal static partial class Commands
                         : null,
                 }, token);
             }
-            session.Out.WriteLine($"Schedule {schedule.Id} created: {WireNames.NameOf(schedule.ScheduleType)}, {WireNames.NameOf(schedule.Status)}, next run {Output.Time(schedule.NextRunAt)} UTC.");
+            session.Out.WriteLine($"Schedule {schedule.Id} created: {WireNames.NameOf(schedule.ScheduleType)}, {WireNames.NameOf(schedule.Status)}{NextRun(schedule)}.");
             if (schedule.ScheduleType == ScheduleType.Immediate)
             {
                 // An IMMEDIATE schedule's run is committed before the API answers: name it, for `runs show`.
@@ -159,6 +159,8 @@ internal static partial class Commands
         });
         return create;
     }
+
+    private static string NextRun(Schedule s) => s.NextRunAt is { } next ? $", next run {Output.Time(next)} UTC" : "";
 
     private static string Cadence(Schedule s) => s.ScheduleType switch
     {
