@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Scheduler.Tests.Infrastructure;
 
-namespace Scheduler.Tests.Client;
+namespace Scheduler.Tests.Cli;
 
 /// <summary>The <c>scheduler</c> tool (Scheduler.Cli), run as a process against the real system, as an operator runs it.</summary>
 public sealed partial class CliTests : SystemTestBase
