@@ -20,6 +20,7 @@ return await ProcessHost.RunAsync("api", async () =>
     app.MapSchedulesApi();
     app.MapRunsApi();
     app.MapMetricsApi();
+    app.MapPrometheusMetrics();
     app.MapJobsApi();
     app.MapReconcileApi();
     app.MapCompat();

@@ -25,6 +25,7 @@ internal static class ApiHostingExtensions
         ThreadPool.SetMinThreads(Math.Max(minWorkers, 64), minIo);
         var services = builder.Services;
         services.AddSchedulerCore(builder.Configuration, "api");
+        services.AddSchedulerTelemetry(builder.Configuration, "api");
         services.AddSchemaReadinessGate();
         services.AddSingleton<RunHandOff>();
         services.AddSingleton<Endpoints.ScheduleWriter>();

@@ -4,20 +4,24 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 namespace Scheduler.Worker.Hosting;
 
 /// <summary>
-/// Serves <c>/health/live</c> and <c>/health/ready</c> on <see cref="WorkerHttpOptions"/>' address: a small Kestrel
+/// Serves <c>/health/live</c>, <c>/health/ready</c> and <c>/metrics</c> (Prometheus' text format) on <see cref="WorkerHttpOptions"/>' address: a small Kestrel
 /// of its own, started first and stopped last, so probes are answered while the worker waits for the schema and
 /// while it drains on SIGTERM. A port already taken stops the worker at once with a message naming it.
 /// </summary>
 internal sealed class WorkerHealthServer(
     WorkerHealth health,
+    MeterProvider meters,
     IOptions<WorkerHttpOptions> options,
     ILoggerFactory loggerFactory,
     IHostEnvironment environment) : IHostedService, IAsyncDisposable
 {
+    public const string MetricsPath = "/metrics";
+
     private WebApplication? _app;
 
     public sealed record ProbeResponse(string Status, string? Reason);
@@ -41,6 +45,8 @@ internal sealed class WorkerHealthServer(
         var app = builder.Build();
         app.MapGet("/health/live", async (CancellationToken ct) => Probe(await health.WhyNotLiveAsync(ct), "alive", "not_alive"));
         app.MapGet("/health/ready", async (CancellationToken ct) => Probe(await health.WhyNotReadyAsync(ct), "ready", "not_ready"));
+        // The worker's own meter provider (this small host has none): every instrument of the process.
+        app.MapPrometheusScrapingEndpoint(MetricsPath, meters, configureBranchedPipeline: null, optionsName: null);
         try
         {
             await app.StartAsync(cancellationToken);

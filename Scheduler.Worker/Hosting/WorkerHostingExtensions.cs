@@ -30,6 +30,7 @@ internal static class WorkerHostingExtensions
 
         var services = builder.Services;
         services.AddSchedulerCore(builder.Configuration, "worker");
+        services.AddSchedulerTelemetry(builder.Configuration, "worker");
         services.AddOptions<WorkerHttpOptions>().BindConfiguration(WorkerHttpOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<WorkerHttpOptions>, WorkerHttpOptionsValidator>();
         services.AddSingleton<WorkerHealth>();
