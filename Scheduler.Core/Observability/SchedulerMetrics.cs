@@ -83,6 +83,15 @@ public sealed class SchedulerMetrics
         }
     }
 
-    /// <summary>A callback delivery attempt ended: <c>delivered</c>, <c>retry</c> (another attempt follows) or <c>failed</c> (given up).</summary>
-    public void CallbackDelivery(string outcome) => _callbacks.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+    /// <summary>
+    /// A callback delivery attempt was recorded with <paramref name="status"/>: outcome <c>delivered</c>, <c>retry</c>
+    /// (it failed, another attempt follows) or <c>failed</c> (it failed and was given up).
+    /// </summary>
+    public void CallbackDelivery(DeliveryStatus status) =>
+        _callbacks.Add(1, new KeyValuePair<string, object?>("outcome", status switch
+        {
+            DeliveryStatus.Delivered => "delivered",
+            DeliveryStatus.Pending => "retry",
+            _ => "failed",
+        }));
 }

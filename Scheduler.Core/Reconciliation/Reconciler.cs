@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Scheduler.Core.Hosting;
+using Scheduler.Core.Observability;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
@@ -45,6 +46,7 @@ public sealed class Reconciler(
     IServiceScopeFactory scopes,
     IOptions<ReconciliationOptions> options,
     IOptions<SchedulingOptions> scheduling,
+    SchedulerMetrics metrics,
     TimeProvider time,
     ILogger<Reconciler> logger)
 {
@@ -76,6 +78,10 @@ public sealed class Reconciler(
             await RepairDeliveriesAsync(settings, repairs, cancellationToken);
             var report = new ReconciliationReport(null, trigger, startedAt, time.GetUtcNow(), false, repairs);
             var id = await SaveAsync(report, cancellationToken);
+            foreach (var kind in repairs.GroupBy(r => r.Kind))
+            {
+                metrics.Repaired(kind.Key, kind.Count());
+            }
             Log.Reconciled(logger, trigger, repairs.Count, string.Join(", ", repairs.GroupBy(r => r.Kind).Select(g => $"{g.Key} {g.Count()}")));
             return report with { Id = id };
         }

@@ -9,6 +9,7 @@ using Npgsql;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
+using Scheduler.Core.Observability;
 using Scheduler.Core.Persistence;
 using Scheduler.Core.Security;
 using Scheduler.Worker.Execution;
@@ -29,6 +30,7 @@ internal sealed class CallbackJob(
     TimeProvider time,
     IOptions<ExecutionOptions> options,
     SecretProtector secrets,
+    SchedulerMetrics metrics,
     ILogger<CallbackJob> logger) : ICallbackJob
 {
     public async Task DeliverAsync(long deliveryId, long runId, CancellationToken cancellationToken)
@@ -95,6 +97,7 @@ internal sealed class CallbackJob(
             }
         }
         await RecordAsync(deliveryId, runId, attempt, status, statusCode, error, latency, retryAt, cancellationToken);
+        metrics.CallbackDelivery(status);
         Log.CallbackAttempted(logger, deliveryId, runId, attempt, LoggedUrl.Of(delivery.Url), WireName.Of(status), statusCode, error);
         if (retryAt is { } at)
         {

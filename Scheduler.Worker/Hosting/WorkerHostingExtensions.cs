@@ -51,6 +51,7 @@ internal static class WorkerHostingExtensions
         services.AddSingleton<LeaseKeeper>();
         services.AddSingleton<OverlapGate>();
         services.AddSingleton<RetryDecision>();
+        services.AddSingleton<RunMetering>();
         services.AddSingleton<HttpCallExecutor>();
         services.AddSingleton<GuardedConnector>();
         services.AddSingleton<RunExecution>();

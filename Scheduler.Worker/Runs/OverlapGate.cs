@@ -12,7 +12,7 @@ namespace Scheduler.Worker.Runs;
 /// </summary>
 internal sealed class OverlapGate(
     RunPlanQuery plans, RunLeaseStatements leases, RunSkipStatements skips, RunEnqueuer enqueuer, WorkerIdentity worker, TimeProvider time,
-    ILogger<OverlapGate> logger)
+    RunMetering metering, ILogger<OverlapGate> logger)
 {
     /// <summary>True when this run does not go on now; the lease is then given up (stopped first).</summary>
     public async Task<bool> HoldsBackAsync(RunPlan plan, RunClaim claim, HeldLease lease)
@@ -41,6 +41,7 @@ internal sealed class OverlapGate(
             ? $"Skipped: run {latest} was still going at this run's due time (overlap SKIP)."
             : $"Skipped: run {latest} is already waiting behind a running one (overlap BUFFER_ONE).";
         await skips.SkipClaimedAsync(claim, worker.Name, remark, time.GetUtcNow(), CancellationToken.None);
+        metering.Skipped(plan);
         Log.RunSkipped(logger, plan.RunId, remark);
         return true;
     }

@@ -34,6 +34,7 @@ internal sealed class RunExecution(
     RunEnqueuer enqueuer,
     RunHandOff handOff,
     CallbackEnqueuer callbacks,
+    RunMetering metering,
     NpgsqlDataSource database,
     WorkerIdentity worker,
     TimeProvider time,
@@ -126,6 +127,7 @@ internal sealed class RunExecution(
             $"Skipped: the first attempt would start {late.TotalSeconds:0.0} s after the due time, max_delay_seconds ({maxDelay}) or more.");
         if (await skips.SkipPendingAsync(plan.RunId, remark, time.GetUtcNow(), cancellationToken))
         {
+            metering.Skipped(plan);
             Log.RunSkipped(logger, plan.RunId, remark);
         }
         return true;
@@ -198,6 +200,7 @@ internal sealed class RunExecution(
             Log.LeaseLost(logger, plan.RunId, claim.AttemptNumber);
             return;
         }
+        metering.Recorded(plan, claim, outcome, ends: consequence.RetryAt is null);
         Log.RunFinished(logger, plan.RunId, claim.AttemptNumber, plan.JobName is null ? plan.Method : "JOB", plan.Url is { } url ? LoggedUrl.Of(url) : plan.JobName ?? "?",
             WireName.Of(outcome.Status), outcome.StatusCode, outcome.LatencyMs, Math.Max(0, (outcome.StartedAt - plan.DueAt).TotalMilliseconds));
         if (consequence.RetryAt is { } at)
