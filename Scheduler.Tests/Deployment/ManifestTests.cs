@@ -201,6 +201,41 @@ public sealed partial class ManifestTests(string kustomization)
         });
     }
 
+    [Test]
+    public void Prometheus_scrapes_the_API_with_a_key_the_API_knows_and_each_worker_on_its_listening_port()
+    {
+        if (!kustomization.EndsWith("prod", StringComparison.Ordinal))
+        {
+            Assert.That(OfKind("ServiceMonitor").Concat(OfKind("PodMonitor")), Is.Empty, "the Prometheus Operator is for prod only");
+            return;
+        }
+        var monitor = Named("ServiceMonitor", "scheduler-api")["spec"]!;
+        var endpoint = monitor["endpoints"]!.AsArray().Single()!;
+        var service = Named("Service", "scheduler-api");
+        var api = Containers(Pod(Named("Deployment", "scheduler-api"))).Single();
+        var credentials = endpoint["authorization"]!["credentials"]!;
+        var keys = api["env"]!.AsArray().Where(e => Text(e!["valueFrom"]?["secretKeyRef"]?["name"]) == Text(credentials["name"])
+            && Text(e!["valueFrom"]!["secretKeyRef"]!["key"]) == Text(credentials["key"])).Select(e => Text(e!["name"])).ToList();
+        var podMonitor = Named("PodMonitor", "scheduler-worker")["spec"]!;
+        var workerEndpoint = podMonitor["podMetricsEndpoints"]!.AsArray().Single()!;
+        var worker = Containers(Pod(Named("Deployment", "scheduler-worker"))).Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(monitor["selector"]!["matchLabels"]!.AsObject().All(l => Text(service["metadata"]!["labels"]?[l.Key]) == Text(l.Value)), Is.True,
+                "the ServiceMonitor selects the API's Service");
+            Assert.That(service["spec"]!["ports"]!.AsArray().Select(p => Text(p!["name"])), Does.Contain(Text(endpoint["port"])));
+            Assert.That(Text(endpoint["path"]), Is.EqualTo("/metrics/prometheus"));
+            Assert.That(Text(endpoint["authorization"]!["type"]), Is.EqualTo("Bearer"));
+            Assert.That(keys, Has.One.Match(@"^Auth__ApiKeys__\d+__Key$"), "the API takes the scrape's Bearer token as one of its keys");
+            Assert.That(podMonitor["selector"]!["matchLabels"]!.AsObject().All(l => Text(Named("Deployment", "scheduler-worker")["spec"]!["template"]!["metadata"]!["labels"]![l.Key]) == Text(l.Value)),
+                Is.True, "the PodMonitor selects the worker pods");
+            Assert.That(ProbePort(worker, workerEndpoint["port"]), Is.EqualTo(ListenAddress(worker).Port), "workers serve /metrics on their health port");
+            Assert.That(Text(workerEndpoint["path"]), Is.EqualTo("/metrics"));
+            Assert.That(new[] { Text(monitor["jobLabel"]), Text(podMonitor["jobLabel"]) }, Is.All.EqualTo("app.kubernetes.io/name"),
+                "jobs scheduler-api and scheduler-worker, as deploy/prometheus/alerts.yaml expects");
+        });
+    }
+
     private static (string Host, string Port) ListenAddress(JsonNode container)
     {
         var image = Text(container["image"])!;
