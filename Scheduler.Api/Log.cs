@@ -32,4 +32,7 @@ internal static partial class Log
 
     [LoggerMessage(2103, LogLevel.Information, "Dashboard session of key {KeyName} ended: {Reason}")]
     public static partial void DashboardSessionEnded(ILogger logger, string? keyName, string reason);
+
+    [LoggerMessage(2201, LogLevel.Information, "Dashboard action by key {KeyName}: {Method} {Path}: {Outcome}")]
+    public static partial void DashboardAction(ILogger logger, string? keyName, string method, string path, string outcome);
 }

@@ -26,6 +26,7 @@ internal static class ApiHostingExtensions
         var services = builder.Services;
         services.AddSchedulerCore(builder.Configuration, "api");
         services.AddSchedulerTelemetry(builder.Configuration, "api");
+        services.AddSingleton<Dashboard.DashboardQueries>();
         services.AddSchemaReadinessGate();
         services.AddSingleton<RunHandOff>();
         services.AddSingleton<Endpoints.ScheduleWriter>();
@@ -83,6 +84,7 @@ internal static class ApiHostingExtensions
     {
         var anonymous = app.Configuration.GetValue("Dashboard:AllowAnonymous", false);
         app.MapDashboardSignIn();
+        Dashboard.DashboardPages.Add();
         var dashboard = app.MapHangfireDashboard(SecurityHosting.DashboardPath, new DashboardOptions
         {
             DashboardTitle = "Scheduler",
