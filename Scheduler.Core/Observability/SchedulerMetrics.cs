@@ -74,6 +74,11 @@ public sealed class SchedulerMetrics
         _attemptDuration.Record(Math.Max(0, duration.TotalSeconds), status);
     }
 
+    /// <summary>An attempt whose worker died mid-call was recorded LOST (<c>worker_lost</c>); it has no duration.</summary>
+    public void AttemptLost() =>
+        _attempts.Add(1, new KeyValuePair<string, object?>("outcome", WireName.Of(AttemptStatus.Lost)),
+            new KeyValuePair<string, object?>("error_type", WireName.Of(ErrorType.WorkerLost)));
+
     /// <summary>Reconciliation repaired <paramref name="count"/> items of <paramref name="kind"/>.</summary>
     public void Repaired(string kind, int count)
     {

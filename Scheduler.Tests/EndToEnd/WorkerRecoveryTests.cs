@@ -49,7 +49,7 @@ public sealed class WorkerRecoveryTests : SystemTestBase
         var killedAt = TimeProvider.System.GetUtcNow();
         Assert.That(await TestDatabase.ScalarAsync<int>("SELECT count(*) FROM scheduler.runs WHERE status = 'RUNNING'"), Is.EqualTo(50));
 
-        await StartWorkerForTestAsync();
+        var second = await StartWorkerForTestAsync();
         var runs = await WaitForAllFinishedAsync(ids, TimeSpan.FromSeconds(90));
         var recovery = await TestDatabase.ScalarAsync<DateTime>("SELECT max(completed_at) FROM scheduler.runs") - killedAt.UtcDateTime;
         await TestContext.Out.WriteLineAsync(
@@ -70,6 +70,11 @@ public sealed class WorkerRecoveryTests : SystemTestBase
                 Assert.That(run["remarks"]!.AsArray().Select(r => r!.GetValue<string>()), Has.Some.StartsWith("Recovered: attempt 1 by"));
             });
         }
+        // The worker that took the runs over counted the lost attempts and its own (a fresh process: from 0).
+        using var metrics = new HttpClient { BaseAddress = second.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var scrape = PrometheusText.Parse(await metrics.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        Assert.That((scrape.Sum("scheduler_attempts_total", ("outcome", "LOST"), ("error_type", "worker_lost")), scrape.Sum("scheduler_attempts_total", ("outcome", "SUCCESS"))),
+            Is.EqualTo((50.0, 50.0)));
         // Each occurrence reached the target once per attempt, always with the same key.
         var keys = Target.ReceivedOn("/slow").GroupBy(r => r.Header("Idempotency-Key")).ToList();
         Assert.That(keys, Has.Count.EqualTo(50));

@@ -9,7 +9,8 @@ namespace Scheduler.Worker.Runs;
 /// for that lease to run out: if the holder renewed it meanwhile it is alive and keeps the run; if not, it
 /// died and the run is taken over.
 /// </summary>
-internal sealed class RunClaimer(RunClaimStatement claims, RunLeaseStatements leases, WorkerIdentity worker, TimeProvider time, ILogger<RunClaimer> logger)
+internal sealed class RunClaimer(
+    RunClaimStatement claims, RunLeaseStatements leases, WorkerIdentity worker, RunMetering metering, TimeProvider time, ILogger<RunClaimer> logger)
 {
     /// <summary>The claim, or null when the run is another live worker's, has ended or is gone.</summary>
     public async Task<RunClaim?> ClaimAsync(RunPlan plan, string? jobId, CancellationToken cancellationToken)
@@ -24,6 +25,7 @@ internal sealed class RunClaimer(RunClaimStatement claims, RunLeaseStatements le
             {
                 if (claim.LostAttempts is not null)
                 {
+                    metering.Lost();
                     Log.RunRecovered(logger, plan.RunId, claim.LostAttempts, claim.AttemptNumber);
                 }
                 return claim;

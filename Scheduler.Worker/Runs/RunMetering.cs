@@ -28,6 +28,9 @@ internal sealed class RunMetering(SchedulerMetrics metrics)
         }
     }
 
+    /// <summary>A dead worker's attempt was recorded LOST as this worker took the run over (its duration is unknown).</summary>
+    public void Lost() => metrics.AttemptLost();
+
     /// <summary>The run was recorded SKIPPED without a call (max_delay, overlap).</summary>
     public void Skipped(RunPlan plan)
     {
