@@ -64,4 +64,13 @@ internal static partial class Log
 
     [LoggerMessage(3020, LogLevel.Warning, "Run {RunId} attempt {Attempt}: job {JobName} threw")]
     public static partial void NamedJobFailed(ILogger logger, Exception exception, long runId, int attempt, string jobName);
+
+    [LoggerMessage(3060, LogLevel.Information, "Run {RunId}: {Remark}")]
+    public static partial void LimitWaited(ILogger logger, long runId, string remark);
+
+    [LoggerMessage(3061, LogLevel.Information, "Run {RunId} waits for {Reason} in the scheduled set until {At:O}")]
+    public static partial void LimitPostponed(ILogger logger, long runId, string reason, DateTimeOffset at);
+
+    [LoggerMessage(3062, LogLevel.Warning, "Run {RunId}: the remark on its wait for its target's limits was not written ({Message})")]
+    public static partial void LimitRemarkFailed(ILogger logger, long runId, string message);
 }

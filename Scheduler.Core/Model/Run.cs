@@ -60,6 +60,12 @@ public sealed class Run
     /// <summary>Someone asked for another attempt (POST /runs/{id}/retry, or a requeue in the dashboard); the next attempt is recorded as manual.</summary>
     public bool RetryRequested { get; set; }
 
+    /// <summary>The call's turn under its target's rate limit, reserved while the run waited in Hangfire's scheduled set.</summary>
+    public DateTimeOffset? LimitTurnAt { get; set; }
+
+    /// <summary>Since when the run has been waiting for its target's limits, while it waits in Hangfire's scheduled set.</summary>
+    public DateTimeOffset? LimitWaitSince { get; set; }
+
     public List<Attempt> Attempts { get; set; } = [];
 
     public List<CallbackDelivery> CallbackDeliveries { get; set; } = [];

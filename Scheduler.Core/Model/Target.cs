@@ -25,6 +25,12 @@ public sealed class Target
     /// <summary>Signs calls to this target (<c>Scheduler-Signature</c>); overrides the global secret. Never shown.</summary>
     public string? SigningSecret { get; set; }
 
+    /// <summary>At most this many calls a second to this target, across all workers (fractions allowed); null: the host's default, or none.</summary>
+    public double? RateLimitPerSecond { get; set; }
+
+    /// <summary>At most this many calls to this target in flight at once, across all workers; null: the host's default, or none.</summary>
+    public int? MaxConcurrency { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }

@@ -153,6 +153,21 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             jobType.Property(j => j.ArgsSpec).HasColumnType("jsonb");
         });
 
+        modelBuilder.Entity<LimitRate>(rate =>
+        {
+            rate.ToTable("limit_rates");
+            rate.HasKey(r => r.LimitKey);
+            rate.Property(r => r.LimitKey).HasMaxLength(300);
+        });
+
+        modelBuilder.Entity<LimitSlot>(slot =>
+        {
+            slot.ToTable("limit_slots");
+            slot.HasKey(s => new { s.LimitKey, s.RunId });
+            slot.Property(s => s.LimitKey).HasMaxLength(300);
+            slot.Property(s => s.Worker).HasMaxLength(200);
+        });
+
         modelBuilder.Entity<CallbackDelivery>(delivery =>
         {
             delivery.Property(d => d.Id).UseIdentityAlwaysColumn();

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using Scheduler.Core.Model;
 
 namespace Scheduler.Core.Security;
 
@@ -25,8 +26,25 @@ public sealed class OutboundOptions
     /// <summary>What a redirect to another origin (scheme, host or port) does with a call's secrets.</summary>
     public CrossOriginRedirects CrossOriginRedirects { get; set; } = CrossOriginRedirects.FollowWithoutSecrets;
 
+    /// <summary>
+    /// Default limits for the targets on a host (<c>Outbound:HostLimits:api.partner.com:RateLimitPerSecond</c>),
+    /// shared by all of that host's targets that do not set their own: one budget for the host across all
+    /// workers. The host is matched exactly, without port, ignoring case.
+    /// </summary>
+    public Dictionary<string, HostLimitOptions> HostLimits { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>The proxy as a URI, when one is configured.</summary>
     public Uri? ProxyUri => string.IsNullOrWhiteSpace(Proxy) ? null : new Uri(Proxy, UriKind.Absolute);
+}
+
+/// <summary>A host's default limits (<see cref="OutboundOptions.HostLimits"/>); either may be left out.</summary>
+public sealed class HostLimitOptions
+{
+    /// <summary>At most this many calls a second to the host (fractions allowed).</summary>
+    public double? RateLimitPerSecond { get; set; }
+
+    /// <summary>At most this many calls to the host in flight at once.</summary>
+    public int? MaxConcurrency { get; set; }
 }
 
 /// <summary>How a redirect to another origin is handled.</summary>
@@ -58,6 +76,21 @@ internal sealed class OutboundOptionsValidator : IValidateOptions<OutboundOption
             && !(Uri.TryCreate(options.Proxy, UriKind.Absolute, out var proxy) && ProxySchemes.Contains(proxy.Scheme) && proxy.AbsolutePath == "/" && proxy.Query.Length == 0))
         {
             errors.Add($"Outbound:Proxy '{options.Proxy}' is not a proxy URL (for example http://proxy.internal:3128; schemes {string.Join(", ", ProxySchemes)}).");
+        }
+        foreach (var (host, limits) in options.HostLimits)
+        {
+            if (Uri.CheckHostName(host) == UriHostNameType.Unknown)
+            {
+                errors.Add($"Outbound:HostLimits:{host} is not a host name (for example api.partner.com, without scheme or port).");
+            }
+            if (limits.RateLimitPerSecond is { } rate && TargetLimitBounds.CheckRate(rate) is { } rateError)
+            {
+                errors.Add($"Outbound:HostLimits:{host}:RateLimitPerSecond {rateError}");
+            }
+            if (limits.MaxConcurrency is { } concurrency && TargetLimitBounds.CheckConcurrency(concurrency) is { } concurrencyError)
+            {
+                errors.Add($"Outbound:HostLimits:{host}:MaxConcurrency {concurrencyError}");
+            }
         }
         if (!Enum.IsDefined(options.CrossOriginRedirects))
         {

@@ -50,6 +50,8 @@ internal static class WorkerHostingExtensions
         services.AddSingleton<RunClaimer>();
         services.AddSingleton<LeaseKeeper>();
         services.AddSingleton<OverlapGate>();
+        services.AddSingleton<TargetLimitStatements>();
+        services.AddSingleton<TargetLimits>();
         services.AddSingleton<RetryDecision>();
         services.AddSingleton<RunMetering>();
         services.AddSingleton<HttpCallExecutor>();

@@ -15,6 +15,7 @@ namespace Scheduler.Worker.Runs;
 /// Executes one attempt of a run, as a sequence: load → gate → claim → wait → call → record. Each step is a
 /// class named after it: the plan (<see cref="RunPlanQuery"/>), the claim (<see cref="RunClaimer"/>), the lease
 /// kept while waiting and calling (<see cref="LeaseKeeper"/>), the overlap gate (<see cref="OverlapGate"/>),
+/// the target's rate and concurrency limits (<see cref="TargetLimits"/>),
 /// the call (<see cref="HttpCallExecutor"/> or a named job), the retry decision (<see cref="RetryDecision"/>)
 /// and the record (<see cref="RunFinishStatement"/>); a next attempt is scheduled in Hangfire (durable, never
 /// a sleep here). Safe to run twice for one run: a finished run is left alone, a run held by a live worker is
@@ -26,6 +27,7 @@ internal sealed class RunExecution(
     LeaseKeeper leases,
     RunLeaseStatements leaseStatements,
     OverlapGate overlap,
+    TargetLimits limits,
     RunSkipStatements skips,
     RetryDecision retries,
     RunFinishStatement finishes,
@@ -60,7 +62,8 @@ internal sealed class RunExecution(
             return;
         }
         await using var lease = leases.Keep(runId, cancellationToken);
-        if (!await WaitForDueTimeAsync(plan, claim, lease, cancellationToken) || await overlap.HoldsBackAsync(plan, claim, lease))
+        if (!await WaitForDueTimeAsync(plan, claim, lease, cancellationToken) || await overlap.HoldsBackAsync(plan, claim, lease)
+            || !await limits.AwaitTurnAsync(plan, claim, lease, cancellationToken))
         {
             return;
         }

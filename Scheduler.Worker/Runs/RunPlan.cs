@@ -45,6 +45,20 @@ internal sealed record RunPlan(
 
     public string? ErrorCallbackUrl { get; init; }
 
+    public long? TargetId { get; init; }
+
+    /// <summary>The target's own rate limit (calls a second), if it sets one.</summary>
+    public double? RateLimitPerSecond { get; init; }
+
+    /// <summary>The target's own concurrency limit, if it sets one.</summary>
+    public int? MaxConcurrency { get; init; }
+
+    /// <summary>The rate limit's turn reserved for this run while it waited in Hangfire's scheduled set.</summary>
+    public DateTimeOffset? LimitTurnAt { get; init; }
+
+    /// <summary>Since when the run has been waiting for its target's limits, if it was put back to wait.</summary>
+    public DateTimeOffset? LimitWaitSince { get; init; }
+
     /// <summary>The call does not start before this: the due time, or the scheduled retry's time.</summary>
     public DateTimeOffset NotBefore => NextAttemptAt is { } next && next > DueAt ? next : DueAt;
 

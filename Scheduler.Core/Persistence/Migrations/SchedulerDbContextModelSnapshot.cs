@@ -245,6 +245,50 @@ namespace Scheduler.Core.Persistence.Migrations
                     b.ToTable("job_types", "scheduler");
                 });
 
+            modelBuilder.Entity("Scheduler.Core.Model.LimitRate", b =>
+                {
+                    b.Property<string>("LimitKey")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("limit_key");
+
+                    b.Property<DateTimeOffset>("NextCallAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_call_at");
+
+                    b.HasKey("LimitKey")
+                        .HasName("pk_limit_rates");
+
+                    b.ToTable("limit_rates", "scheduler");
+                });
+
+            modelBuilder.Entity("Scheduler.Core.Model.LimitSlot", b =>
+                {
+                    b.Property<string>("LimitKey")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("limit_key");
+
+                    b.Property<long>("RunId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("run_id");
+
+                    b.Property<DateTimeOffset>("AcquiredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("acquired_at");
+
+                    b.Property<string>("Worker")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("worker");
+
+                    b.HasKey("LimitKey", "RunId")
+                        .HasName("pk_limit_slots");
+
+                    b.ToTable("limit_slots", "scheduler");
+                });
+
             modelBuilder.Entity("Scheduler.Core.Model.ReconciliationRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -346,6 +390,14 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
                         .HasColumnName("lease_owner");
+
+                    b.Property<DateTimeOffset?>("LimitTurnAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("limit_turn_at");
+
+                    b.Property<DateTimeOffset?>("LimitWaitSince")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("limit_wait_since");
 
                     b.Property<DateTimeOffset?>("NextAttemptAt")
                         .HasColumnType("timestamp with time zone")
@@ -669,6 +721,10 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasColumnType("boolean")
                         .HasColumnName("inline");
 
+                    b.Property<int?>("MaxConcurrency")
+                        .HasColumnType("integer")
+                        .HasColumnName("max_concurrency");
+
                     b.Property<string>("Method")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -679,6 +735,10 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)")
                         .HasColumnName("name");
+
+                    b.Property<double?>("RateLimitPerSecond")
+                        .HasColumnType("double precision")
+                        .HasColumnName("rate_limit_per_second");
 
                     b.Property<string>("SigningSecret")
                         .HasMaxLength(1024)

@@ -35,7 +35,8 @@ internal sealed class RunPlanQuery
                (SELECT count(*)::int FROM scheduler.runs e
                 WHERE e.schedule_id = r.schedule_id AND e.id <> r.id AND e.status IN ({Sql.UnfinishedRuns}) AND e.due_at < r.due_at) AS earlier_runs_active,
                r.attempt_count, r.next_attempt_at, s.max_delay_seconds, s.max_attempts, s.retry_initial_interval_seconds,
-               s.retry_max_interval_seconds, r.retry_requested, s.job_args::text AS job_args, t.signing_secret, s.callback_url, s.error_callback_url
+               s.retry_max_interval_seconds, r.retry_requested, s.job_args::text AS job_args, t.signing_secret, s.callback_url, s.error_callback_url,
+               s.target_id, t.rate_limit_per_second, t.max_concurrency, r.limit_turn_at, r.limit_wait_since
         FROM scheduler.runs r
         JOIN scheduler.schedules s ON s.id = r.schedule_id
         LEFT JOIN scheduler.targets t ON t.id = s.target_id
@@ -89,6 +90,11 @@ internal sealed class RunPlanQuery
             SigningSecret = row.OrNull<string>("signing_secret") is { } secret ? secrets.Unprotect(secret) : null,
             CallbackUrl = row.OrNull<string>("callback_url"),
             ErrorCallbackUrl = row.OrNull<string>("error_callback_url"),
+            TargetId = row.ValueOrNull<long>("target_id"),
+            RateLimitPerSecond = row.ValueOrNull<double>("rate_limit_per_second"),
+            MaxConcurrency = row.ValueOrNull<int>("max_concurrency"),
+            LimitTurnAt = row.ValueOrNull<DateTimeOffset>("limit_turn_at"),
+            LimitWaitSince = row.ValueOrNull<DateTimeOffset>("limit_wait_since"),
         };
     }
 
