@@ -51,6 +51,20 @@ public sealed class OptionsValidationTests
     });
 
     [Test]
+    public void Outbound_host_limits_are_within_the_targets_bounds_and_name_a_host() => Assert.Multiple(() =>
+    {
+        var validator = new OutboundOptionsValidator();
+        static OutboundOptions With(string host, double? rate, int? concurrency) =>
+            new() { HostLimits = { [host] = new HostLimitOptions { RateLimitPerSecond = rate, MaxConcurrency = concurrency } } };
+        Assert.That(validator.Validate(null, With("api.partner.com", 0.5, 4)).Succeeded, Is.True);
+        Assert.That(validator.Validate(null, With("10.0.0.7", null, 1)).Succeeded, Is.True);
+        Assert.That(validator.Validate(null, With("api.partner.com", 0, null)).Failures, Has.Some.StartsWith("Outbound:HostLimits:api.partner.com:RateLimitPerSecond"));
+        Assert.That(validator.Validate(null, With("api.partner.com", 10_001, null)).Failures, Has.Some.StartsWith("Outbound:HostLimits:api.partner.com:RateLimitPerSecond"));
+        Assert.That(validator.Validate(null, With("api.partner.com", null, 0)).Failures, Has.Some.StartsWith("Outbound:HostLimits:api.partner.com:MaxConcurrency"));
+        Assert.That(validator.Validate(null, With("https://api.partner.com:443", 1, null)).Failures, Has.Some.Contains("is not a host name"));
+    });
+
+    [Test]
     public void A_callback_profile_header_that_looks_encrypted_is_refused_at_startup()
     {
         var options = new Scheduler.Api.Compat.CompatOptions
