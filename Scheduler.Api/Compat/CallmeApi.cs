@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Scheduler.Api.Contracts;
-using Scheduler.Api.Endpoints;
+using Scheduler.Api.Schedules;
 using Scheduler.Core.Model;
 
 namespace Scheduler.Api.Compat;
@@ -25,13 +25,13 @@ internal static partial class CallmeApi
     public static RouteGroupBuilder MapCallme(this RouteGroupBuilder group)
     {
         group.MapPut("/task/{name}", PutTask).WithName("CallmePutTask").WithSummary("callme: schedule a call (trigger_at, callback, …).");
-        group.MapGet("/task", (HttpContext c, [AsParameters] SchedulesApi.Services s, CancellationToken ct) => StatusAsync(c, s, null, ct)).WithName("CallmeListTasks")
+        group.MapGet("/task", (HttpContext c, [AsParameters] CompatServices s, CancellationToken ct) => StatusAsync(c, s, null, ct)).WithName("CallmeListTasks")
             .WithSummary("callme: every entry (paginated: next, start_from, future_only).");
-        group.MapGet("/task/{key}", (HttpContext c, [AsParameters] SchedulesApi.Services s, string key, CancellationToken ct) => StatusAsync(c, s, key, ct)).WithName("CallmeGetTask")
+        group.MapGet("/task/{key}", (HttpContext c, [AsParameters] CompatServices s, string key, CancellationToken ct) => StatusAsync(c, s, key, ct)).WithName("CallmeGetTask")
             .WithSummary("callme: the state of name@trigger_at, or of every entry of a name.");
-        group.MapGet("/status", (HttpContext c, [AsParameters] SchedulesApi.Services s, CancellationToken ct) => StatusAsync(c, s, null, ct)).WithName("CallmeListStatus")
+        group.MapGet("/status", (HttpContext c, [AsParameters] CompatServices s, CancellationToken ct) => StatusAsync(c, s, null, ct)).WithName("CallmeListStatus")
             .WithSummary("callme: the state of every entry (paginated: next, start_from, future_only).");
-        group.MapGet("/status/{key}", (HttpContext c, [AsParameters] SchedulesApi.Services s, string key, CancellationToken ct) => StatusAsync(c, s, key, ct)).WithName("CallmeGetStatus")
+        group.MapGet("/status/{key}", (HttpContext c, [AsParameters] CompatServices s, string key, CancellationToken ct) => StatusAsync(c, s, key, ct)).WithName("CallmeGetStatus")
             .WithSummary("callme: the state of name@trigger_at, of every entry of a name, or of all (paginated: next, start_from, future_only).");
         group.MapPost("/reschedule/{key}", Reschedule).WithName("CallmeReschedule")
             .WithSummary("callme: run failed entries (all entries with all=true) again at trigger_at (default: the next minute).");
@@ -92,7 +92,7 @@ internal static partial class CallmeApi
         return seconds > MaxTriggerAt ? (null, $"{Expected}; {value} is too far in the future.") : (seconds, null);
     }
 
-    private static async Task<IResult> PutTask(HttpContext context, string name, [AsParameters] SchedulesApi.Services services, CancellationToken cancellationToken)
+    private static async Task<IResult> PutTask(HttpContext context, string name, [AsParameters] CompatServices services, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
         if (name.Contains('@', StringComparison.Ordinal) || name.Length > 180)
@@ -144,12 +144,12 @@ internal static partial class CallmeApi
             }
             if (existing is not null)
             {
-                var (updated, updateErrors) = await SchedulesApi.UpdateAsync(existing.Id, request, services, null, cancellationToken);
+                var (updated, updateErrors) = await services.Schedules.UpdateAsync(existing.Id, request, services.User, null, cancellationToken);
                 return updated is null ? Error(context, updateErrors is null ? $"task {key} not found" : CompatHosting.Describe(updateErrors)) : Message(context, $"task {key} updated");
             }
             try
             {
-                var (schedule, errors) = await SchedulesApi.CreateAsync(request, services, new SchedulesApi.ScheduleOrigin(Source, key), cancellationToken);
+                var (schedule, errors) = await services.Schedules.CreateAsync(request, new ScheduleOrigin(Source, key), services.User, cancellationToken);
                 return schedule is null ? Error(context, CompatHosting.Describe(errors)) : Message(context, $"task {key} scheduled", StatusCodes.Status201Created);
             }
             catch (Exception ex) when (CompatHosting.IsKeyTaken(ex))
@@ -174,7 +174,7 @@ internal static partial class CallmeApi
     private sealed record Entry(Schedule Schedule, long? RunId, RunStatus? Status, int Attempts, int? StatusCode, DateTimeOffset? DueAt);
 
     /// <summary>One entry (name@ts), a name's entries, or all, in callme's paginated object.</summary>
-    private static async Task<IResult> StatusAsync(HttpContext context, [AsParameters] SchedulesApi.Services services, string? key, CancellationToken cancellationToken)
+    private static async Task<IResult> StatusAsync(HttpContext context, [AsParameters] CompatServices services, string? key, CancellationToken cancellationToken)
     {
         var now = services.Time.GetUtcNow();
         var query = services.Db.Schedules.AsNoTracking().Include(s => s.Target).Where(s => s.Source == Source && s.DeletedAt == null);
@@ -216,7 +216,7 @@ internal static partial class CallmeApi
         return CompatHosting.Json(context, result);
     }
 
-    private static async Task<List<Entry>> Load(SchedulesApi.Services services, IQueryable<Schedule> query, CancellationToken cancellationToken) =>
+    private static async Task<List<Entry>> Load(CompatServices services, IQueryable<Schedule> query, CancellationToken cancellationToken) =>
         (await query.Select(s => new
         {
             Schedule = s,
@@ -261,7 +261,7 @@ internal static partial class CallmeApi
     }
 
     /// <summary>Failed entries of name@ts or of a name (every entry with all=true) run again at trigger_at.</summary>
-    private static async Task<IResult> Reschedule(HttpContext context, string key, [AsParameters] SchedulesApi.Services services, CancellationToken cancellationToken)
+    private static async Task<IResult> Reschedule(HttpContext context, string key, [AsParameters] CompatServices services, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
         var (body, bodyError) = await CompatHosting.ReadObjectAsync(context.Request, optional: true);
@@ -320,7 +320,7 @@ internal static partial class CallmeApi
             foreach (var (entry, newAt, newKey) in moves)
             {
                 var request = new ScheduleRequest(null, null, null, "ONCE", JsonSerializer.SerializeToElement(newAt), null, null, null, null, null, null, null, null);
-                var (updated, errors) = await SchedulesApi.UpdateAsync(entry.Schedule.Id, request, services, s => s.ExternalKey = newKey, cancellationToken);
+                var (updated, errors) = await services.Schedules.UpdateAsync(entry.Schedule.Id, request, services.User, s => s.ExternalKey = newKey, cancellationToken);
                 if (updated is null)
                 {
                     return Error(context, errors is null ? $"no task {key}" : CompatHosting.Describe(errors));

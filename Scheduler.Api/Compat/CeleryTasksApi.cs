@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Scheduler.Api.Contracts;
-using Scheduler.Api.Endpoints;
+using Scheduler.Api.Schedules;
 using Scheduler.Core.Model;
 
 namespace Scheduler.Api.Compat;
@@ -26,7 +26,7 @@ internal static class CeleryTasksApi
         return group;
     }
 
-    private static async Task<IResult> Submit(HttpContext context, [AsParameters] SchedulesApi.Services services, IOptions<CompatOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> Submit(HttpContext context, [AsParameters] CompatServices services, IOptions<CompatOptions> options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(options);
@@ -37,7 +37,7 @@ internal static class CeleryTasksApi
         }
         var args = JsonSerializer.SerializeToElement(new JsonObject { ["data"] = body["data"]?.DeepClone() });
         var request = new ScheduleRequest(null, null, null, "IMMEDIATE", null, null, null, null, null, null, null, null, null, JobName: options.Value.CeleryJob, Args: args);
-        var (schedule, errors) = await SchedulesApi.CreateAsync(request, services, new SchedulesApi.ScheduleOrigin(Source), cancellationToken);
+        var (schedule, errors) = await services.Schedules.CreateAsync(request, new ScheduleOrigin(Source), services.User, cancellationToken);
         if (schedule is null)
         {
             return Results.Json(new JsonObject { ["detail"] = CompatHosting.Describe(errors) }, statusCode: StatusCodes.Status422UnprocessableEntity);
@@ -46,7 +46,7 @@ internal static class CeleryTasksApi
             statusCode: StatusCodes.Status202Accepted);
     }
 
-    private static async Task<IResult> Get(long id, [AsParameters] SchedulesApi.Services services, CancellationToken cancellationToken)
+    private static async Task<IResult> Get(long id, [AsParameters] CompatServices services, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
         var schedule = await services.Db.Schedules.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id && s.Source == Source, cancellationToken);

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Scheduler.Api.Endpoints;
+using Scheduler.Api.Validation;
 using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
 

@@ -72,7 +72,7 @@ internal sealed class CompatOptionsValidator : IValidateOptions<CompatOptions>
             }
             foreach (var header in profile.Headers.Where(h => Core.Security.SecretProtector.IsProtected(h.Value)).Select(h => h.Key))
             {
-                errors.Add($"Compat:CallbackProfiles:{profileName}:Headers:{header} {Endpoints.TargetValidation.LooksEncrypted}");
+                errors.Add($"Compat:CallbackProfiles:{profileName}:Headers:{header} {Targets.TargetValidation.LooksEncrypted}");
             }
         }
         if (string.IsNullOrWhiteSpace(options.CeleryJob))

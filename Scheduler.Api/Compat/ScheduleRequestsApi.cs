@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Scheduler.Api.Contracts;
-using Scheduler.Api.Endpoints;
+using Scheduler.Api.Schedules;
 using Scheduler.Core.Model;
 using Scheduler.Core.Reconciliation;
 
@@ -47,7 +47,7 @@ internal static class ScheduleRequestsApi
     private static long? ParseName(string name) =>
         name.StartsWith("SR-", StringComparison.Ordinal) && long.TryParse(name.AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
 
-    private static async Task<IResult> AddRequest(HttpContext context, [AsParameters] SchedulesApi.Services services, IOptions<CompatOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> AddRequest(HttpContext context, [AsParameters] CompatServices services, IOptions<CompatOptions> options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(options);
@@ -104,7 +104,7 @@ internal static class ScheduleRequestsApi
             RefDocname: CompatHosting.Text(body, "ref_docname"),
             Tag: CompatHosting.Text(body, "tag"));
         var extra = new JsonObject { ["method"] = method, ["data"] = data?.DeepClone(), ["callback_profile"] = CompatHosting.Text(body, "callback_profile") };
-        var (schedule, errors) = await SchedulesApi.CreateAsync(request, services, new SchedulesApi.ScheduleOrigin(Source, null, extra.ToJsonString()), cancellationToken);
+        var (schedule, errors) = await services.Schedules.CreateAsync(request, new ScheduleOrigin(Source, null, extra.ToJsonString()), services.User, cancellationToken);
         if (schedule is null)
         {
             return Error(CompatHosting.Describe(errors));
@@ -124,7 +124,7 @@ internal static class ScheduleRequestsApi
         }
     }
 
-    private static async Task<IResult> GetRequest(string name, [AsParameters] SchedulesApi.Services services, CancellationToken cancellationToken)
+    private static async Task<IResult> GetRequest(string name, [AsParameters] CompatServices services, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
         return ParseName(name) is { } id && await RequestAsync(services, id, cancellationToken) is { } request
@@ -132,7 +132,7 @@ internal static class ScheduleRequestsApi
             : Error($"Schedule Request {name} not found", StatusCodes.Status404NotFound);
     }
 
-    private static async Task<IResult> ListResponses(HttpContext context, [AsParameters] SchedulesApi.Services services, CancellationToken cancellationToken)
+    private static async Task<IResult> ListResponses(HttpContext context, [AsParameters] CompatServices services, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
         var name = context.Request.Query["schedule_request"].ToString();
@@ -170,7 +170,7 @@ internal static class ScheduleRequestsApi
     }
 
     /// <summary>A Schedule Request document: the request as given, and its status from its latest run.</summary>
-    private static async Task<JsonObject?> RequestAsync(SchedulesApi.Services services, long id, CancellationToken cancellationToken)
+    private static async Task<JsonObject?> RequestAsync(CompatServices services, long id, CancellationToken cancellationToken)
     {
         var schedule = await services.Db.Schedules.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id && s.Source == Source, cancellationToken);
         if (schedule is null)
@@ -209,7 +209,7 @@ internal static class ScheduleRequestsApi
     }
 
     /// <summary>Seed 000's recovery: stuck Pending requests are repaired by reconciliation, Failed ones run again.</summary>
-    private static async Task<IResult> ProcessPendingAndFailed([AsParameters] SchedulesApi.Services services, Reconciler reconciler, CancellationToken cancellationToken)
+    private static async Task<IResult> ProcessPendingAndFailed([AsParameters] CompatServices services, Reconciler reconciler, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(reconciler);
@@ -221,7 +221,7 @@ internal static class ScheduleRequestsApi
         var requeued = new JsonArray();
         foreach (var runId in failed)
         {
-            var (run, reopened) = await RunsApi.RetryAsync(runId, services.Db, services.Enqueuer, services.Time, "process_pending_and_failed: re-enqueued", cancellationToken);
+            var (run, reopened) = await services.Runs.RetryAsync(runId, "process_pending_and_failed: re-enqueued", cancellationToken);
             if (run is not null && reopened)
             {
                 requeued.Add(Name(run.ScheduleId));

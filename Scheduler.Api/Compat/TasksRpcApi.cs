@@ -3,7 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Scheduler.Api.Contracts;
-using Scheduler.Api.Endpoints;
+using Scheduler.Api.Schedules;
+using Scheduler.Api.Validation;
 using Scheduler.Core.Model;
 using Scheduler.Core.Scheduling;
 
@@ -43,7 +44,7 @@ internal static class TasksRpcApi
 
     private static IResult Fail(string error, int status = StatusCodes.Status400BadRequest) => Envelope(null, error, status);
 
-    private static async Task<IResult> Create(HttpContext context, [AsParameters] SchedulesApi.Services services, CancellationToken cancellationToken)
+    private static async Task<IResult> Create(HttpContext context, [AsParameters] CompatServices services, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
         var (body, bodyError) = await CompatHosting.ReadObjectAsync(context.Request);
@@ -65,7 +66,7 @@ internal static class TasksRpcApi
         // The name is unique among live tasks: the unique key refuses a taken one, concurrent creates included.
         try
         {
-            var (schedule, errors) = await SchedulesApi.CreateAsync(request, services, new SchedulesApi.ScheduleOrigin(Source, name, data.ToJsonString()), cancellationToken);
+            var (schedule, errors) = await services.Schedules.CreateAsync(request, new ScheduleOrigin(Source, name, data.ToJsonString()), services.User, cancellationToken);
             return schedule is null ? Fail(CompatHosting.Describe(errors)) : Envelope(await TaskAsync(services, schedule.Id, cancellationToken), null);
         }
         catch (Exception ex) when (CompatHosting.IsKeyTaken(ex))
@@ -76,7 +77,7 @@ internal static class TasksRpcApi
 
     private static IResult NameTaken(string name) => Fail($"a task named '{name}' already exists", StatusCodes.Status409Conflict);
 
-    private static async Task<IResult> Info(HttpContext context, [AsParameters] SchedulesApi.Services services, CancellationToken cancellationToken)
+    private static async Task<IResult> Info(HttpContext context, [AsParameters] CompatServices services, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
         var (id, error) = await IdAsync(context);
@@ -87,7 +88,7 @@ internal static class TasksRpcApi
         return await TaskAsync(services, id.Value, cancellationToken) is { } task ? Envelope(task, null) : Fail($"task {id} not found", StatusCodes.Status404NotFound);
     }
 
-    private static async Task<IResult> Update(HttpContext context, [AsParameters] SchedulesApi.Services services, CancellationToken cancellationToken)
+    private static async Task<IResult> Update(HttpContext context, [AsParameters] CompatServices services, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
         var (body, bodyError) = await CompatHosting.ReadObjectAsync(context.Request);
@@ -113,7 +114,7 @@ internal static class TasksRpcApi
         (Schedule? Schedule, ValidationErrors? Errors) result;
         try
         {
-            result = await SchedulesApi.UpdateAsync(id, request, services, s =>
+            result = await services.Schedules.UpdateAsync(id, request, services.User, s =>
             {
                 s.ExternalData = data.ToJsonString();
                 s.ExternalKey = newName ?? s.ExternalKey;
@@ -130,7 +131,7 @@ internal static class TasksRpcApi
             : Envelope(await TaskAsync(services, id, cancellationToken), null);
     }
 
-    private static async Task<IResult> Delete(HttpContext context, [AsParameters] SchedulesApi.Services services, CancellationToken cancellationToken)
+    private static async Task<IResult> Delete(HttpContext context, [AsParameters] CompatServices services, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(services);
         var (id, error) = await IdAsync(context);
@@ -139,7 +140,7 @@ internal static class TasksRpcApi
             return Fail(error!);
         }
         var task = await TaskAsync(services, id.Value, cancellationToken);
-        return task is not null && await SchedulesApi.DeleteAsync(id.Value, services, cancellationToken)
+        return task is not null && await services.Schedules.DeleteAsync(id.Value, cancellationToken)
             ? Envelope(task, null)
             : Fail($"task {id} not found", StatusCodes.Status404NotFound);
     }
@@ -212,7 +213,7 @@ internal static class TasksRpcApi
     }
 
     /// <summary>A task in seed 003's fields, with the schedule it is.</summary>
-    private static async Task<JsonObject?> TaskAsync(SchedulesApi.Services services, long id, CancellationToken cancellationToken)
+    private static async Task<JsonObject?> TaskAsync(CompatServices services, long id, CancellationToken cancellationToken)
     {
         var found = await services.Db.Schedules.AsNoTracking().Where(s => s.Id == id && s.Source == Source && s.DeletedAt == null)
             .Select(s => new

@@ -1,19 +1,17 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using Scheduler.Api.Contracts;
-using Scheduler.Core.Jobs;
+using Scheduler.Api.Http;
+using Scheduler.Api.Runs;
+using Scheduler.Api.Validation;
 using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 using Scheduler.Core.Scheduling;
 
 namespace Scheduler.Api.Endpoints;
 
-/// <summary>Runs: one per occurrence, with the attempts that made it (seed 001's filters, plus cursors).</summary>
-public static class RunsApi
+/// <summary>Runs over HTTP: one per occurrence, with the attempts that made it (seed 001's filters, plus cursors); the reads and the retry are <see cref="RunService"/>'s.</summary>
+internal static class RunsApi
 {
-
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/runs").WithTags("Runs");
@@ -35,10 +33,10 @@ public static class RunsApi
         [property: FromQuery(Name = "cursor")] string? Cursor);
 
     public static async Task<Results<Ok<List<RunResponse>>, Ok<Page<RunResponse>>, ValidationProblem>> ListRuns(
-        [AsParameters] Filters filters, SchedulerDbContext db, TimeProvider time, HttpResponse response, CancellationToken cancellationToken)
+        [AsParameters] Filters filters, RunService runs, TimeProvider time, HttpResponse response, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filters);
-        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(runs);
         ArgumentNullException.ThrowIfNull(response);
         var errors = new ValidationErrors();
         var now = time.GetUtcNow();
@@ -67,39 +65,17 @@ public static class RunsApi
             return errors.ToProblem();
         }
 
-        var query = db.Runs.AsNoTracking();
-        if (filters.ScheduleId is { } scheduleId)
-        {
-            query = query.Where(r => r.ScheduleId == scheduleId);
-        }
-        if (filters.StatusFilter is not null)
-        {
-            query = query.Where(r => r.Status == status);
-        }
-        if (start is { } from)
-        {
-            query = query.Where(r => r.DueAt >= from);
-        }
-        if (end is { } to)
-        {
-            query = query.Where(r => r.DueAt <= to);
-        }
-        if (after is { } position)
-        {
-            query = query.Where(r => r.DueAt < position.DueAt || (r.DueAt == position.DueAt && r.Id < position.Id));
-        }
         var limit = Paging.LimitOf(filters.Limit);
-        var runs = await query.OrderByDescending(r => r.DueAt).ThenByDescending(r => r.Id)
-            .Skip(filters.Skip ?? 0).Take(limit + 1).ToListAsync(cancellationToken);
-        var (items, next) = Paging.Cut(runs, limit, r => [r.DueAt.UtcTicks, r.Id], r => RunResponse.From(r, withAttempts: false));
+        var rows = await runs.ListAsync(new RunFilter(filters.ScheduleId, filters.StatusFilter is null ? null : status, start, end, after),
+            filters.Skip ?? 0, limit + 1, cancellationToken);
+        var (items, next) = Paging.Cut(rows, limit, r => [r.DueAt.UtcTicks, r.Id], r => RunResponse.From(r, withAttempts: false));
         return Paging.ListOrPage(items, next, filters.Cursor, response) is { } page ? TypedResults.Ok(page) : TypedResults.Ok(items);
     }
 
-    public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> GetRun(long id, SchedulerDbContext db, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<RunResponse>, ProblemHttpResult>> GetRun(long id, RunService runs, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(db);
-        var run = await db.Runs.AsNoTracking().Include(r => r.Attempts).Include(r => r.CallbackDeliveries)
-            .AsSplitQuery().FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
+        ArgumentNullException.ThrowIfNull(runs);
+        var run = await runs.GetAsync(id, cancellationToken);
         return run is null ? Problems.NotFound($"Run {id} not found") : TypedResults.Ok(RunResponse.From(run, withAttempts: true));
     }
 
@@ -107,10 +83,10 @@ public static class RunsApi
     /// A manual retry: the finished run goes back to PENDING and its job is queued at once; the next attempt
     /// is recorded as manual (retry policy, overlap and max delay do not apply to it).
     /// </summary>
-    public static async Task<Results<Accepted<RunResponse>, ProblemHttpResult>> RetryRun(
-        long id, SchedulerDbContext db, RunEnqueuer enqueuer, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<Results<Accepted<RunResponse>, ProblemHttpResult>> RetryRun(long id, RunService runs, CancellationToken cancellationToken)
     {
-        var (run, reopened) = await RetryAsync(id, db, enqueuer, time, "Manual retry requested", cancellationToken);
+        ArgumentNullException.ThrowIfNull(runs);
+        var (run, reopened) = await runs.RetryAsync(id, "Manual retry requested", cancellationToken);
         if (run is null)
         {
             return Problems.NotFound($"Run {id} not found");
@@ -121,28 +97,6 @@ public static class RunsApi
                 detail: $"Run {id} is {WireName.Of(run.Status)}; only a finished run can be retried.");
         }
         return TypedResults.Accepted($"/runs/{id}", RunResponse.From(run, withAttempts: false));
-    }
-
-    /// <summary>
-    /// Reopens a finished run (PENDING, the next attempt manual, a remark starting with <paramref name="why"/>)
-    /// and queues it now. Returns the run (null if there is none) and whether it was reopened (false while it is still going).
-    /// </summary>
-    internal static async Task<(Run? Run, bool Reopened)> RetryAsync(
-        long id, SchedulerDbContext db, RunEnqueuer enqueuer, TimeProvider time, string why, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(db);
-        ArgumentNullException.ThrowIfNull(enqueuer);
-        ArgumentNullException.ThrowIfNull(time);
-        var now = time.GetUtcNow();
-        var remark = $"{why} at {now:O}.";
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        var reopened = await RunStatements.ReopenAsync((NpgsqlConnection)db.Database.GetDbConnection(), id, remark, cancellationToken);
-        var run = await db.Runs.AsNoTracking().FirstOrDefaultAsync(r => r.Id == id, cancellationToken);
-        if (run is not null && reopened)
-        {
-            await enqueuer.RetryAtAsync(new RunToEnqueue(run.Id, run.ScheduleId, run.DueAt), now, cancellationToken);
-        }
-        return (run, reopened);
     }
 
     private static DateTimeOffset? ParseTime(string? text, string field, DateTimeOffset now, ValidationErrors errors)

@@ -5,7 +5,10 @@ using Hangfire.Dashboard;
 using Microsoft.AspNetCore.Http.Json;
 using Scalar.AspNetCore;
 using Scheduler.Api.Compat;
+using Scheduler.Api.Runs;
+using Scheduler.Api.Schedules;
 using Scheduler.Api.Security;
+using Scheduler.Api.Targets;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Serilog;
@@ -29,7 +32,11 @@ internal static class ApiHostingExtensions
         services.AddSingleton<Dashboard.DashboardQueries>();
         services.AddSchemaReadinessGate();
         services.AddSingleton<RunHandOff>();
-        services.AddSingleton<Endpoints.ScheduleWriter>();
+        services.AddSingleton<ScheduleWriter>();
+        // The work behind the endpoints and the seed adapters alike: one place per resource.
+        services.AddScoped<ScheduleService>();
+        services.AddScoped<TargetService>();
+        services.AddScoped<RunService>();
         services.AddSchedulerSecurity(builder.Configuration);
         services.AddCompat(builder.Configuration);
         services.ConfigureHttpJsonOptions(options => ConfigureJson(options.SerializerOptions));

@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using Scheduler.Api.Endpoints;
+using Scheduler.Api.Http;
+using Scheduler.Api.Targets;
 
 namespace Scheduler.Api.Hosting;
 

@@ -102,7 +102,7 @@ internal static class SecurityHosting
     public static WebApplication UseSchedulerSecurity(this WebApplication app)
     {
         LimitsOptions.Current = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
-        Endpoints.TargetValidation.AddressPolicy = app.Services.GetRequiredService<Core.Security.OutboundAddressPolicy>();
+        Targets.TargetValidation.AddressPolicy = app.Services.GetRequiredService<Core.Security.OutboundAddressPolicy>();
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();

@@ -1,8 +1,10 @@
 using System.Text.Json;
 using Scheduler.Api.Contracts;
+using Scheduler.Api.Targets;
+using Scheduler.Api.Validation;
 using Scheduler.Core.Model;
 
-namespace Scheduler.Api.Endpoints;
+namespace Scheduler.Api.Schedules;
 
 /// <summary>
 /// What a schedule does around its calls: what counts as success, retries, max delay, callbacks,

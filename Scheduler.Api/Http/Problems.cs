@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Scheduler.Api.Endpoints;
+namespace Scheduler.Api.Http;
 
 /// <summary>Problem details shared by the endpoints. A 404's <c>detail</c> reads like seed 001's (<c>Target 5 not found</c>).</summary>
 internal static class Problems

@@ -1,6 +1,6 @@
 using Scheduler.Core.Security;
 
-namespace Scheduler.Api.Endpoints;
+namespace Scheduler.Api.Security;
 
 /// <summary>
 /// Secrets belong to the destination they were given for. When a change points a target's <c>url</c>, or a

@@ -1,10 +1,11 @@
 using Scheduler.Api.Contracts;
 using Scheduler.Api.Security;
+using Scheduler.Api.Validation;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Model;
 using Scheduler.Core.Security;
 
-namespace Scheduler.Api.Endpoints;
+namespace Scheduler.Api.Targets;
 
 /// <summary>The rules for a target, whether created on its own or inline in a schedule.</summary>
 internal static class TargetValidation

@@ -1,4 +1,4 @@
-namespace Scheduler.Api.Endpoints;
+namespace Scheduler.Api.Validation;
 
 /// <summary>Errors per field, collected before anything is written; returned as a validation problem.</summary>
 internal sealed class ValidationErrors

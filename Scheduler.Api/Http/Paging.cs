@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Mvc;
 using Scheduler.Api.Security;
+using Scheduler.Api.Validation;
 
-namespace Scheduler.Api.Endpoints;
+namespace Scheduler.Api.Http;
 
 /// <summary>
 /// How the list endpoints page (<c>/runs</c>, <c>/schedules</c>, <c>/targets</c>): <c>limit</c> (1 to

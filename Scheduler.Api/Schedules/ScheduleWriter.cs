@@ -5,7 +5,7 @@ using Scheduler.Core.Persistence;
 using Scheduler.Core.Security;
 using System.Text.Json;
 
-namespace Scheduler.Api.Endpoints;
+namespace Scheduler.Api.Schedules;
 
 /// <summary>
 /// Commits new schedules (with their inline targets and, for IMMEDIATE, their runs). Requests that arrive

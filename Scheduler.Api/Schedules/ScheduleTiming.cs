@@ -1,10 +1,11 @@
 using System.Text.Json;
 using Scheduler.Api.Contracts;
+using Scheduler.Api.Validation;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Model;
 using Scheduler.Core.Scheduling;
 
-namespace Scheduler.Api.Endpoints;
+namespace Scheduler.Api.Schedules;
 
 /// <summary>
 /// The "when" of a schedule: which fields each kind takes, their rules, and the first occurrence. Used

@@ -1,4 +1,4 @@
-namespace Scheduler.Api.Endpoints;
+namespace Scheduler.Api.Validation;
 
 /// <summary>
 /// Names, references and URLs are written to the logs as given: control characters in them could forge
