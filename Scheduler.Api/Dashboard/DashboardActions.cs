@@ -1,18 +1,12 @@
 using System.Globalization;
 using Hangfire.Dashboard;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using Scheduler.Api.Contracts;
-using Scheduler.Api.Endpoints;
-using Scheduler.Api.Security;
-using Scheduler.Core.Hosting;
-using Scheduler.Core.Jobs;
-using Scheduler.Core.Persistence;
+using Scheduler.Api.Runs;
+using Scheduler.Api.Schedules;
 
 namespace Scheduler.Api.Dashboard;
 
 /// <summary>
-/// The pages' buttons, each the API's own operation (the same code as its endpoint, not an HTTP call):
+/// The pages' buttons, each the API's own operation (the service its endpoint calls, not an HTTP call):
 /// pause, resume, trigger and delete a schedule; retry a run; redrive dead letters.
 /// </summary>
 internal static class DashboardActions
@@ -25,24 +19,27 @@ internal static class DashboardActions
         ArgumentNullException.ThrowIfNull(context);
         var http = context.GetHttpContext();
         var id = PageQuery.RouteId(context);
-        var services = ScheduleServices(http);
+        var schedules = http.RequestServices.GetRequiredService<ScheduleService>();
         var action = context.UriMatch.Groups["action"].Value;
-        IResult result = action switch
+        var notFound = new ActionOutcome(false, "Not found", "/schedules");
+        switch (action)
         {
-            "pause" => (await SchedulesApi.PauseSchedule(id, services, http.RequestAborted)).Result,
-            "resume" => (await SchedulesApi.ResumeSchedule(id, services, http.RequestAborted)).Result,
-            "trigger" => (await SchedulesApi.TriggerSchedule(id, services, http.RequestAborted)).Result,
-            _ => (await SchedulesApi.DeleteSchedule(id, services, http.RequestAborted)).Result,
-        };
-        return result switch
-        {
-            Ok<ScheduleResponse> ok => new ActionOutcome(true, Invariant($"Schedule {id} is {Core.Model.WireName.Of(ok.Value!.Status)}.")),
-            Created<RunResponse> created => new ActionOutcome(true, Invariant($"Schedule {id} triggered: run {created.Value!.Id}.")),
-            NoContent => new ActionOutcome(true, Invariant($"Schedule {id} deleted; its pending runs are cancelled."), "/schedules"),
-            ValidationProblem problem => new ActionOutcome(false, string.Join(" ", problem.ProblemDetails.Errors.SelectMany(e => e.Value))),
-            ProblemHttpResult problem => new ActionOutcome(false, problem.ProblemDetails.Title ?? "Refused.", "/schedules"),
-            _ => new ActionOutcome(false, "Refused."),
-        };
+            case "pause" or "resume":
+                var (schedule, errors) = action == "pause"
+                    ? await schedules.PauseAsync(id, http.RequestAborted)
+                    : await schedules.ResumeAsync(id, http.RequestAborted);
+                return schedule is not null ? new ActionOutcome(true, Invariant($"Schedule {id} is {Core.Model.WireName.Of(schedule.Status)}."))
+                    : errors is not null ? new ActionOutcome(false, string.Join(" ", errors.ToDictionary().SelectMany(e => e.Value)))
+                    : notFound;
+            case "trigger":
+                return await schedules.TriggerAsync(id, http.RequestAborted) is { } run
+                    ? new ActionOutcome(true, Invariant($"Schedule {id} triggered: run {run.Id}."))
+                    : notFound;
+            default:
+                return await schedules.DeleteAsync(id, http.RequestAborted)
+                    ? new ActionOutcome(true, Invariant($"Schedule {id} deleted; its pending runs are cancelled."), "/schedules")
+                    : notFound;
+        }
     }
 
     public static async Task<ActionOutcome> RetryAsync(DashboardContext context)
@@ -72,28 +69,16 @@ internal static class DashboardActions
     /// <summary>Reopens and queues each run as <c>POST /runs/{id}/retry</c> does; returns how many were reopened.</summary>
     private static async Task<int> RetryRunsAsync(HttpContext http, IReadOnlyList<long> ids, string why)
     {
-        var db = http.RequestServices.GetRequiredService<SchedulerDbContext>();
-        var enqueuer = http.RequestServices.GetRequiredService<RunEnqueuer>();
-        var time = http.RequestServices.GetRequiredService<TimeProvider>();
+        var runs = http.RequestServices.GetRequiredService<RunService>();
         var reopened = 0;
         foreach (var id in ids)
         {
-            if ((await RunsApi.RetryAsync(id, db, enqueuer, time, why, http.RequestAborted)).Reopened)
+            if ((await runs.RetryAsync(id, why, http.RequestAborted)).Reopened)
             {
                 reopened++;
             }
         }
         return reopened;
-    }
-
-    private static SchedulesApi.Services ScheduleServices(HttpContext http)
-    {
-        var services = http.RequestServices;
-        return new SchedulesApi.Services(
-            services.GetRequiredService<SchedulerDbContext>(), services.GetRequiredService<RunEnqueuer>(), services.GetRequiredService<RunHandOff>(),
-            services.GetRequiredService<ScheduleWriter>(), services.GetRequiredService<ScheduleQuota>(), http.User, services.GetRequiredService<TimeProvider>(),
-            services.GetRequiredService<IOptions<ExecutionOptions>>(), services.GetRequiredService<IOptions<SchedulingOptions>>(),
-            services.GetRequiredService<ILogger<SchedulesApi.Services>>());
     }
 
     private static string Invariant(FormattableString text) => FormattableString.Invariant(text);
