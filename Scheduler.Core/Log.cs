@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(1041, LogLevel.Warning, "The queue gauges could not be read ({Message}); the last reading stays")]
     public static partial void DueWorkUnread(ILogger logger, string message);
+
+    [LoggerMessage(1051, LogLevel.Information, "{Count} failed run job(s) left Hangfire's Failed page: their runs were retried elsewhere, succeeded or were deleted")]
+    public static partial void FailedJobsCleared(ILogger logger, int count);
 }

@@ -74,6 +74,7 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<DatabaseReadiness>();
         services.TryAddSingleton<RunEnqueuer>();
         services.TryAddSingleton<CallbackEnqueuer>();
+        services.TryAddSingleton<FailedRunJobs>();
         services.TryAddSingleton<Scheduling.DispatchStore>();
         services.TryAddSingleton<Reconciliation.Reconciler>();
         services.TryAddSingleton<WorkerHeartbeats>();
@@ -173,7 +174,8 @@ public static class CoreServiceCollectionExtensions
         hangfire
             // Hangfire's ten automatic retries are off for what a run does: a run records its own attempts and
             // retries. Hangfire retries a job only when the job could not reach the database, which says
-            // nothing about the target and makes no second call.
+            // nothing about the target and makes no second call. A job whose runs failed (RunsFailedException,
+            // thrown after they were recorded) is not among these: it stays Failed, for a person to look at.
             .UseFilter(new AutomaticRetryAttribute
             {
                 Attempts = 5,
@@ -182,6 +184,7 @@ public static class CoreServiceCollectionExtensions
                 OnAttemptsExceeded = AttemptsExceededAction.Fail,
             })
             .UseFilter(new ManualRequeueFilter())
+            .UseFilter(new RunJobStatesFilter())
             .UseFilter(new ExpireFailedJobsFilter(engine.JobExpiration));
     }
 }

@@ -118,4 +118,13 @@ public enum DeliveryStatus
 public static class RunStatusExtensions
 {
     public static bool IsTerminal(this RunStatus status) => status is not (RunStatus.Pending or RunStatus.Running);
+
+    /// <summary>
+    /// Ended without success: what the dashboard's Failed page, requeue and redrive are about. SKIPPED and
+    /// CANCELLED ended by decision, not by failing, so they are not among them.
+    /// </summary>
+    public static bool IsUnsuccessful(this RunStatus status) => Unsuccessful.Contains(status);
+
+    /// <summary>The states <see cref="IsUnsuccessful"/> is true of.</summary>
+    public static readonly IReadOnlyList<RunStatus> Unsuccessful = [RunStatus.Failed, RunStatus.Timeout, RunStatus.DnsError, RunStatus.ConnectionError];
 }

@@ -18,9 +18,23 @@ public static class RunStatements
     /// </summary>
     public static readonly string ReopenSql = $"""
         UPDATE scheduler.runs
-        SET status = {Sql.Literal(RunStatus.Pending)}, retry_requested = true, next_attempt_at = NULL, {AppendRemark("$2")}, updated_at = now()
+        SET {ReopenSet("$2")}
         WHERE id = $1 AND status NOT IN ({Sql.UnfinishedRuns})
         """;
+
+    /// <summary>
+    /// The <c>SET</c> list that reopens a finished run: PENDING, the next attempt manual, no retry pending,
+    /// the remark (a parameter, <paramref name="remark"/>) added. Single runs and redrive's many share it.
+    /// </summary>
+    public static string ReopenSet(string remark) =>
+        $"status = {Sql.Literal(RunStatus.Pending)}, retry_requested = true, next_attempt_at = NULL, {AppendRemark(remark)}, updated_at = now()";
+
+    /// <summary>
+    /// A Hangfire job requeued by hand reopens only the runs that ended unsuccessfully in it (<c>$3</c>, the job):
+    /// not those that succeeded in the same batch, nor those retried since in another job.
+    /// </summary>
+    private static readonly string ReopenFailedInJobSql =
+        $"{ReopenSql} AND status IN ({Sql.UnsuccessfulRuns}) AND hangfire_job_id = $3";
 
     /// <summary>Reopens a finished run (<see cref="ReopenSql"/>); false when it has not finished or does not exist.</summary>
     public static async Task<bool> ReopenAsync(NpgsqlDataSource database, long runId, string remark, CancellationToken cancellationToken)
@@ -37,10 +51,23 @@ public static class RunStatements
         return await ReopenAsync(command, runId, remark, cancellationToken);
     }
 
+    /// <summary>
+    /// Reopens the run only if it ended unsuccessfully in job <paramref name="jobId"/> (<see cref="ReopenFailedInJobSql"/>);
+    /// false otherwise.
+    /// </summary>
+    public static async Task<bool> ReopenFailedInJobAsync(NpgsqlDataSource database, long runId, string jobId, string remark, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        await using var command = database.CreateCommand(ReopenFailedInJobSql);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
+        return await ReopenAsync(command, runId, remark, cancellationToken);
+    }
+
     private static async Task<bool> ReopenAsync(NpgsqlCommand command, long runId, string remark, CancellationToken cancellationToken)
     {
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = runId });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = remark });
+        // $1 and $2 go first, before a $3 the caller may have added.
+        command.Parameters.Insert(0, new NpgsqlParameter<long> { TypedValue = runId });
+        command.Parameters.Insert(1, new NpgsqlParameter<string> { TypedValue = remark });
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 

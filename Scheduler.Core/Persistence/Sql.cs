@@ -18,4 +18,7 @@ public static class Sql
 
     /// <summary>The states of a run that has not ended, for <c>status IN (…)</c>: <c>'PENDING', 'RUNNING'</c>.</summary>
     public static readonly string UnfinishedRuns = Literals(RunStatus.Pending, RunStatus.Running);
+
+    /// <summary>The states of a run that ended without success (<see cref="RunStatusExtensions.IsUnsuccessful"/>), for <c>status IN (…)</c>.</summary>
+    public static readonly string UnsuccessfulRuns = Literals([.. RunStatusExtensions.Unsuccessful]);
 }

@@ -42,6 +42,7 @@ public sealed class Reconciler(
     JobStorage storage,
     RunEnqueuer runs,
     CallbackEnqueuer callbacks,
+    FailedRunJobs failedJobs,
     DispatchStore dispatch,
     IServiceScopeFactory scopes,
     IOptions<ReconciliationOptions> options,
@@ -76,6 +77,8 @@ public sealed class Reconciler(
             await RepairRunsAsync(settings, repairs, cancellationToken);
             await RepairSchedulesAsync(settings, repairs, cancellationToken);
             await RepairDeliveriesAsync(settings, repairs, cancellationToken);
+            // Not a repair of a run: the Failed page's jobs whose runs moved on leave it.
+            await failedJobs.ClearSettledAsync(settings.Limit, cancellationToken);
             var report = new ReconciliationReport(null, trigger, startedAt, time.GetUtcNow(), false, repairs);
             var id = await SaveAsync(report, cancellationToken);
             foreach (var kind in repairs.GroupBy(r => r.Kind))

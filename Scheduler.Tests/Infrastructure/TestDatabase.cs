@@ -47,6 +47,14 @@ public static class TestDatabase
         return (T)Convert.ChangeType((await command.ExecuteScalarAsync())!, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>The first column of the first row, or null when there is no row (or it is NULL).</summary>
+    public static async Task<T?> ScalarOrNullAsync<T>(string sql) where T : class
+    {
+        await using var connection = await OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync() as T;
+    }
+
     /// <summary>
     /// The Hangfire job of the schedule's latest run, once the API has handed the committed run over (it does so
     /// just after answering, in the background).

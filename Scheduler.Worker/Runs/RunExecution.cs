@@ -43,15 +43,16 @@ internal sealed class RunExecution(
     ILogger<RunExecution> logger)
 {
     /// <param name="runId">The run.</param>
-    /// <param name="manualRequeue">The job was requeued by hand (the dashboard): a finished run gets another attempt.</param>
+    /// <param name="manualRequeue">Whether the job was requeued by hand (the dashboard), and which finished runs that reopens.</param>
     /// <param name="jobId">The Hangfire job executing the run, recorded on it when claimed.</param>
     /// <param name="cancellationToken">Shutdown.</param>
-    public async Task ExecuteAsync(long runId, bool manualRequeue, string? jobId, CancellationToken cancellationToken)
+    /// <returns>How the attempt made here ended; null when none was recorded (skipped, deferred, finished, held elsewhere).</returns>
+    public async Task<AttemptEnd?> ExecuteAsync(long runId, ManualRequeue manualRequeue, string? jobId, CancellationToken cancellationToken)
     {
-        var plan = await LoadAsync(runId, manualRequeue, cancellationToken);
+        var plan = await LoadAsync(runId, manualRequeue, jobId, cancellationToken);
         if (plan is null || await DefersAsync(plan, cancellationToken) || await SkipsAsLateAsync(plan, cancellationToken))
         {
-            return;
+            return null;
         }
 
         // Claim first, then wait: the dispatcher queues runs a little ahead, so at the due time only the
@@ -59,25 +60,25 @@ internal sealed class RunExecution(
         var claim = await claimer.ClaimAsync(plan, jobId, cancellationToken);
         if (claim is null)
         {
-            return;
+            return null;
         }
         await using var lease = leases.Keep(runId, cancellationToken);
         if (!await WaitForDueTimeAsync(plan, claim, lease, cancellationToken) || await overlap.HoldsBackAsync(plan, claim, lease)
             || !await limits.AwaitTurnAsync(plan, claim, lease, cancellationToken))
         {
-            return;
+            return null;
         }
         var outcome = await CallAsync(plan, claim, lease, cancellationToken);
         if (outcome is null)
         {
-            return;
+            return null;
         }
         // The call happened: record it even if shutdown has begun meanwhile.
-        await RecordAsync(plan, claim, outcome);
+        return await RecordAsync(plan, claim, outcome);
     }
 
     /// <summary>The plan; null when the run is gone or finished (unless requeued by hand, which reopens it).</summary>
-    private async Task<RunPlan?> LoadAsync(long runId, bool manualRequeue, CancellationToken cancellationToken)
+    private async Task<RunPlan?> LoadAsync(long runId, ManualRequeue manualRequeue, string? jobId, CancellationToken cancellationToken)
     {
         var plan = await plans.LoadAsync(runId, cancellationToken);
         if (plan is null)
@@ -89,7 +90,16 @@ internal sealed class RunExecution(
         {
             return plan;
         }
-        if (!manualRequeue || !await RunStatements.ReopenAsync(database, runId, $"Manual retry requested from the dashboard at {time.GetUtcNow():O}.", cancellationToken))
+        var remark = $"Manual retry requested from the dashboard (requeue of job {jobId}) at {time.GetUtcNow():O}.";
+        var reopened = manualRequeue switch
+        {
+            ManualRequeue.TheRun => await RunStatements.ReopenAsync(database, runId, remark, cancellationToken),
+            // A batch's successful runs stay as they are: only the runs that failed in this job are retried.
+            ManualRequeue.FailedRuns when plan.Status.IsUnsuccessful() && jobId is not null =>
+                await RunStatements.ReopenFailedInJobAsync(database, runId, jobId, remark, cancellationToken),
+            _ => false,
+        };
+        if (!reopened)
         {
             Log.RunAlreadyFinished(logger, runId, WireName.Of(plan.Status));
             return null;
@@ -194,14 +204,14 @@ internal sealed class RunExecution(
         }
     }
 
-    private async Task RecordAsync(RunPlan plan, RunClaim claim, CallOutcome outcome)
+    private async Task<AttemptEnd?> RecordAsync(RunPlan plan, RunClaim claim, CallOutcome outcome)
     {
         var consequence = retries.Decide(plan, claim, outcome);
         var (recorded, deliveryId) = await finishes.FinishAsync(claim, plan.ScheduleId, worker.Name, plan.DueAt, outcome, consequence);
         if (!recorded)
         {
             Log.LeaseLost(logger, plan.RunId, claim.AttemptNumber);
-            return;
+            return null;
         }
         metering.Recorded(plan, claim, outcome, ends: consequence.RetryAt is null);
         Log.RunFinished(logger, plan.RunId, claim.AttemptNumber, plan.JobName is null ? plan.Method : "JOB", plan.Url is { } url ? LoggedUrl.Of(url) : plan.JobName ?? "?",
@@ -218,5 +228,6 @@ internal sealed class RunExecution(
         {
             await callbacks.EnqueueAsync(delivery, CancellationToken.None);
         }
+        return new AttemptEnd(plan.RunId, outcome.Status, outcome.ErrorType, outcome.ErrorMessage, claim.AttemptNumber, consequence.MaxAttempts, consequence.RetryAt);
     }
 }
