@@ -66,6 +66,12 @@ public sealed class Run
     /// <summary>Since when the run has been waiting for its target's limits, while it waits in Hangfire's scheduled set.</summary>
     public DateTimeOffset? LimitWaitSince { get; set; }
 
+    /// <summary>
+    /// The W3C <c>traceparent</c> the run's attempts continue (docs/observability.md): the API request's span for a run
+    /// a request made (IMMEDIATE, trigger), else the span the dispatcher opened for it. Its trace id is the run's <c>trace_id</c>.
+    /// </summary>
+    public string? TraceParent { get; set; }
+
     public List<Attempt> Attempts { get; set; } = [];
 
     public List<CallbackDelivery> CallbackDeliveries { get; set; } = [];

@@ -92,6 +92,9 @@ public sealed class Schedule
     /// <summary>An adapter's own fields that have no place in the model (JSON), returned to its clients as they gave them.</summary>
     public string? ExternalData { get; set; }
 
+    /// <summary>The W3C <c>traceparent</c> of the request that created the schedule: each recurring run's trace links to it.</summary>
+    public string? TraceParent { get; set; }
+
     /// <summary>Notes written by reconciliation and other repairs, oldest first.</summary>
     public List<string> Remarks { get; set; } = [];
 
