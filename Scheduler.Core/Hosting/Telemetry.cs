@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -6,6 +7,7 @@ using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Scheduler.Core.Observability;
 
 namespace Scheduler.Core.Hosting;
@@ -50,7 +52,22 @@ public static class Telemetry
                 {
                     metrics.AddOtlpExporter();
                 }
+            })
+            .WithTracing(tracing =>
+            {
+                // Spans are made whether or not they are exported: the trace context stored on runs and sent to
+                // targets (traceparent) comes from them. Sampling is the SDK's default, parent-based, always on.
+                tracing.AddSource(SchedulerTracing.SourceName)
+                    .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = context => !IsProbeOrScrape(context.Request.Path))
+                    .AddHttpClientInstrumentation();
+                if (otlp)
+                {
+                    tracing.AddOtlpExporter();
+                }
             });
-        // Traces: .WithTracing(...) goes here (issue #21 item 2), beside the metrics.
     }
+
+    // Probes and scrapes come every few seconds and say nothing about work: no span for them.
+    private static bool IsProbeOrScrape(PathString path) =>
+        path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments("/metrics", StringComparison.OrdinalIgnoreCase);
 }

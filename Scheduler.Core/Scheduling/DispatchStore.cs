@@ -23,7 +23,7 @@ public sealed class DispatchStore(NpgsqlDataSource database, TimeProvider time)
 {
     private const string Columns = """
         id, schedule_type, status, run_at, interval_seconds, start_at, end_at, cron_expression, time_zone,
-        next_run_at, overlap_policy, catch_up_policy
+        next_run_at, overlap_policy, catch_up_policy, trace_parent
         """;
 
     /// <summary>
@@ -59,16 +59,17 @@ public sealed class DispatchStore(NpgsqlDataSource database, TimeProvider time)
             await transaction.CommitAsync(cancellationToken);
             return new DispatchResult(0, [], 0);
         }
-        var runs = new List<(long ScheduleId, PlannedRun Run)>();
+        var runs = new List<(Schedule Schedule, PlannedRun Run)>();
         var updates = new List<(long Id, DateTimeOffset? Next, ScheduleStatus Status, string? Remark)>();
         foreach (var schedule in schedules)
         {
             var plan = OccurrencePlanner.Plan(schedule, now, rules);
-            runs.AddRange(plan.Runs.Select(r => (schedule.Id, r)));
+            runs.AddRange(plan.Runs.Select(r => (schedule, r)));
             updates.Add((schedule.Id, plan.NextRunAt, plan.Status, plan.ScheduleRemark));
         }
 
-        var created = await InsertRunsAsync(connection, transaction, runs, cancellationToken);
+        using var spans = new DispatchedRunSpans(runs);
+        var created = await InsertRunsAsync(connection, transaction, runs, spans, cancellationToken);
         await UpdateSchedulesAsync(connection, transaction, updates, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
 
@@ -118,14 +119,16 @@ public sealed class DispatchStore(NpgsqlDataSource database, TimeProvider time)
                 NextRunAt = reader.GetFieldValue<DateTimeOffset>(9),
                 OverlapPolicy = WireName.Parse<OverlapPolicy>(reader.GetString(10)),
                 CatchUpPolicy = WireName.Parse<CatchUpPolicy>(reader.GetString(11)),
+                TraceParent = reader.IsDBNull(12) ? null : reader.GetString(12),
             });
-            now = reader.GetFieldValue<DateTimeOffset>(12);
+            now = reader.GetFieldValue<DateTimeOffset>(13);
         }
         return (schedules, now);
     }
 
     private async Task<List<(long RunId, long ScheduleId, DateTimeOffset DueAt, RunStatus Status)>> InsertRunsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, List<(long ScheduleId, PlannedRun Run)> runs, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, List<(Schedule Schedule, PlannedRun Run)> runs, DispatchedRunSpans spans,
+        CancellationToken cancellationToken)
     {
         var created = new List<(long, long, DateTimeOffset, RunStatus)>();
         if (runs.Count == 0)
@@ -134,24 +137,26 @@ public sealed class DispatchStore(NpgsqlDataSource database, TimeProvider time)
         }
         // A run that is SKIPPED is also complete: it has an end time and nothing more happens to it.
         await using var command = new NpgsqlCommand($$"""
-            INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, completed_at, created_at, updated_at)
+            INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, completed_at, created_at, updated_at, trace_parent)
             SELECT v.schedule_id, v.due_at, v.status, v.trigger, 0, false,
                    CASE WHEN v.remark IS NULL THEN '{}'::text[] ELSE ARRAY[v.remark] END,
-                   CASE WHEN v.status = {{Sql.Literal(RunStatus.Skipped)}} THEN $6 END, $6, $6
-            FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[]) AS v(schedule_id, due_at, status, trigger, remark)
+                   CASE WHEN v.status = {{Sql.Literal(RunStatus.Skipped)}} THEN $7 END, $7, $7, v.trace_parent
+            FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(schedule_id, due_at, status, trigger, remark, trace_parent)
             ON CONFLICT (schedule_id, due_at) DO NOTHING
             RETURNING id, schedule_id, due_at, status
             """, connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = runs.Select(r => r.ScheduleId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = runs.Select(r => r.Schedule.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = runs.Select(r => r.Run.DueAt).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = runs.Select(r => WireName.Of(r.Run.Status)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = runs.Select(r => WireName.Of(r.Run.Trigger)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = runs.Select(r => r.Run.Remark).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = runs.Select(r => spans.TraceParentOf(r.Schedule.Id, r.Run.DueAt)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time.GetUtcNow() });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             created.Add((reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2), WireName.Parse<RunStatus>(reader.GetString(3))));
+            spans.Created(reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2));
         }
         return created;
     }

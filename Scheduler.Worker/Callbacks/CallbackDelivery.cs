@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
@@ -40,6 +41,10 @@ internal sealed class CallbackJob(
         {
             return;
         }
+        // In the run's trace: the callback's POST (HttpClient's span, the traceparent sent) is this span's child.
+        using var span = SchedulerTracing.StartContinuing(SpanName, ActivityKind.Internal, delivery.TraceParent, link: null);
+        span?.SetTag("scheduler.run_id", runId);
+        span?.SetTag("scheduler.delivery_id", deliveryId);
         var settings = options.Value;
         var body = Encoding.UTF8.GetBytes(delivery.Payload.ToJsonString());
         using var request = new HttpRequestMessage(HttpMethod.Post, delivery.Url) { Content = new ByteArrayContent(body) };
@@ -96,6 +101,10 @@ internal sealed class CallbackJob(
                 retryAt = time.GetUtcNow() + RetryPolicy.Delay(attempt, settings.CallbackInitialIntervalSeconds, settings.CallbackMaxIntervalSeconds, null, settings, Random.Shared);
             }
         }
+        if (error is not null)
+        {
+            span?.SetStatus(ActivityStatusCode.Error, error);
+        }
         await RecordAsync(deliveryId, runId, attempt, status, statusCode, error, latency, retryAt, cancellationToken);
         metrics.CallbackDelivery(status);
         Log.CallbackAttempted(logger, deliveryId, runId, attempt, LoggedUrl.Of(delivery.Url), WireName.Of(status), statusCode, error);
@@ -105,7 +114,9 @@ internal sealed class CallbackJob(
         }
     }
 
-    private sealed record Delivery(DeliveryStatus Status, string Url, int AttemptCount, Dictionary<string, string> Headers, JsonObject Payload);
+    public const string SpanName = "run callback";
+
+    private sealed record Delivery(DeliveryStatus Status, string Url, int AttemptCount, Dictionary<string, string> Headers, JsonObject Payload, string? TraceParent);
 
     private async Task<Delivery?> LoadAsync(long deliveryId, CancellationToken cancellationToken)
     {
@@ -113,7 +124,7 @@ internal sealed class CallbackJob(
             SELECT d.status, d.url, d.attempt_count, s.callback_headers::text,
                    r.id, r.schedule_id, r.status, r.status_code, r.attempt_count, r.due_at, r.started_at, r.completed_at,
                    r.latency_ms, r.response_excerpt, r.error_type, r.error_message,
-                   s.reference_id, s.ref_doctype, s.ref_docname, s.tag, s.name, s.job_name
+                   s.reference_id, s.ref_doctype, s.ref_docname, s.tag, s.name, s.job_name, r.trace_parent
             FROM scheduler.callback_deliveries d
             JOIN scheduler.runs r ON r.id = d.run_id
             JOIN scheduler.schedules s ON s.id = d.schedule_id
@@ -161,7 +172,8 @@ internal sealed class CallbackJob(
             reader.GetString(1),
             reader.GetInt32(2),
             secrets.UnprotectHeaders(JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(3)) ?? []),
-            payload);
+            payload,
+            Text(22));
     }
 
     /// <summary>The response body as JSON when it is JSON (a named job's result, an API's answer), else as text.</summary>

@@ -56,6 +56,7 @@ internal static class WorkerHostingExtensions
         services.AddSingleton<RunMetering>();
         services.AddSingleton<HttpCallExecutor>();
         services.AddSingleton<GuardedConnector>();
+        services.AddSingleton<AttemptTracing>();
         services.AddSingleton<RunExecution>();
         services.AddSingleton<RunHandOff>();
         services.AddScoped<IRunJob, RunJob>();

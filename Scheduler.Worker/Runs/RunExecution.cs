@@ -38,6 +38,7 @@ internal sealed class RunExecution(
     CallbackEnqueuer callbacks,
     RunMetering metering,
     NpgsqlDataSource database,
+    AttemptTracing tracing,
     WorkerIdentity worker,
     TimeProvider time,
     ILogger<RunExecution> logger)
@@ -62,6 +63,7 @@ internal sealed class RunExecution(
         {
             return null;
         }
+        using var attempt = tracing.Start(plan, claim);
         await using var lease = leases.Keep(runId, cancellationToken);
         if (!await WaitForDueTimeAsync(plan, claim, lease, cancellationToken) || await overlap.HoldsBackAsync(plan, claim, lease)
             || !await limits.AwaitTurnAsync(plan, claim, lease, cancellationToken))
@@ -73,6 +75,7 @@ internal sealed class RunExecution(
         {
             return null;
         }
+        attempt.Record(outcome);
         // The call happened: record it even if shutdown has begun meanwhile.
         return await RecordAsync(plan, claim, outcome);
     }

@@ -59,6 +59,12 @@ internal sealed record RunPlan(
     /// <summary>Since when the run has been waiting for its target's limits, if it was put back to wait.</summary>
     public DateTimeOffset? LimitWaitSince { get; init; }
 
+    /// <summary>The span the run's attempts continue (W3C traceparent); null for a run made before traces were kept.</summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>The request that created the schedule: a run without its own trace context links to it.</summary>
+    public string? ScheduleTraceParent { get; init; }
+
     /// <summary>The call does not start before this: the due time, or the scheduled retry's time.</summary>
     public DateTimeOffset NotBefore => NextAttemptAt is { } next && next > DueAt ? next : DueAt;
 
