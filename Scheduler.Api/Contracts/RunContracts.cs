@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Scheduler.Core.Model;
+using Scheduler.Core.Observability;
 
 namespace Scheduler.Api.Contracts;
 
@@ -29,15 +30,24 @@ public sealed record RunResponse(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<AttemptResponse>? Attempts,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<DeliveryResponse>? CallbackDeliveries)
 {
+    /// <summary>
+    /// The W3C trace id of the run's trace (32 hex digits): the API request's for a run a request made, else the one the
+    /// dispatcher began for it; every attempt's span, the calls' and the callbacks' are in it. Null for a run made before
+    /// traces were kept.
+    /// </summary>
+    public string? TraceId { get; init; }
+
     public static RunResponse From(Run run, bool withAttempts)
     {
         ArgumentNullException.ThrowIfNull(run);
+        var traceId = SchedulerTracing.TraceIdOf(run.TraceParent);
         return new(run.Id, run.ScheduleId, run.Status, run.Trigger, run.DueAt, run.StartedAt, run.CompletedAt,
             run.LatencyMs, run.LatenessMs, run.StatusCode, run.ResponseSizeBytes, run.ResponseExcerpt, run.ErrorType,
             run.ErrorMessage, run.AttemptCount, run.Remarks, run.HangfireJobId, run.CallbackStatus, run.CreatedAt,
             run.UpdatedAt, run.NextAttemptAt,
-            withAttempts ? run.Attempts.OrderBy(a => a.AttemptNumber).Select(AttemptResponse.From).ToList() : null,
-            withAttempts ? run.CallbackDeliveries.OrderBy(d => d.Id).Select(DeliveryResponse.From).ToList() : null);
+            withAttempts ? run.Attempts.OrderBy(a => a.AttemptNumber).Select(a => AttemptResponse.From(a) with { TraceId = traceId }).ToList() : null,
+            withAttempts ? run.CallbackDeliveries.OrderBy(d => d.Id).Select(DeliveryResponse.From).ToList() : null)
+        { TraceId = traceId };
     }
 }
 
@@ -79,6 +89,9 @@ public sealed record AttemptResponse(
     ErrorType? ErrorType,
     string? ErrorMessage)
 {
+    /// <summary>The trace the attempt's span is in: the run's (each attempt's span is a child of the run's trace context).</summary>
+    public string? TraceId { get; init; }
+
     public static AttemptResponse From(Attempt attempt)
     {
         ArgumentNullException.ThrowIfNull(attempt);

@@ -1,6 +1,7 @@
 using Npgsql;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
+using Scheduler.Core.Observability;
 using Scheduler.Core.Persistence;
 using Scheduler.Core.Security;
 using System.Text.Json;
@@ -40,6 +41,17 @@ public sealed class ScheduleWriter
     /// </summary>
     public Task SaveAsync(IReadOnlyList<Schedule> schedules, IReadOnlyList<Run> runs)
     {
+        // The request's span, taken here while it is current (the batch commits elsewhere): an IMMEDIATE run's attempts
+        // continue it, and a recurring schedule's runs link to it.
+        var traceParent = SchedulerTracing.CurrentTraceParent();
+        foreach (var schedule in schedules)
+        {
+            schedule.TraceParent ??= traceParent;
+        }
+        foreach (var run in runs)
+        {
+            run.TraceParent ??= traceParent;
+        }
         var pending = new Pending(schedules, runs, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         _batcher.Post(pending);
         return pending.Committed.Task;
@@ -147,7 +159,7 @@ public sealed class ScheduleWriter
         int? RetryInitialIntervalSeconds, int? RetryMaxIntervalSeconds, int? MaxDelaySeconds, string? CallbackUrl, string? ErrorCallbackUrl,
         Dictionary<string, string> CallbackHeaders, bool NoResponse, string? ReferenceId, string? RefDoctype, string? RefDocname, string? Tag,
         string Source, string? ExternalKey, string? ExternalData, string? CreatedBy, List<string> Remarks, DateTimeOffset CreatedAt,
-        DateTimeOffset? RDueAt, string? RTrigger)
+        string? TraceParent, DateTimeOffset? RDueAt, string? RTrigger, string? RTraceParent)
     {
         public static NewRow From(int ord, Schedule s, Target? t, Run? r) => new(
             ord, t?.Name, t?.Inline, t?.Url, t?.Method, t?.Headers, t?.BodyTemplate, t?.TimeoutSeconds, t?.SigningSecret, t?.CreatedAt,
@@ -157,7 +169,7 @@ public sealed class ScheduleWriter
             s.RetryInitialIntervalSeconds, s.RetryMaxIntervalSeconds, s.MaxDelaySeconds, s.CallbackUrl, s.ErrorCallbackUrl,
             s.CallbackHeaders, s.NoResponse, s.ReferenceId, s.RefDoctype, s.RefDocname, s.Tag,
             s.Source, s.ExternalKey, s.ExternalData, s.CreatedBy, s.Remarks, s.CreatedAt,
-            r?.DueAt, r is null ? null : WireName.Of(r.Trigger));
+            s.TraceParent, r?.DueAt, r is null ? null : WireName.Of(r.Trigger), r?.TraceParent);
     }
 
     private static readonly string InsertSql = $"""
@@ -175,7 +187,7 @@ public sealed class ScheduleWriter
                 retry_initial_interval_seconds int, retry_max_interval_seconds int, max_delay_seconds int, callback_url text, error_callback_url text,
                 callback_headers jsonb, no_response bool, reference_id text, ref_doctype text, ref_docname text, tag text,
                 source text, external_key text, external_data text, created_by text, remarks text[], created_at timestamptz,
-                r_due_at timestamptz, r_trigger text)
+                trace_parent text, r_due_at timestamptz, r_trigger text, r_trace_parent text)
         ), targets AS (
             INSERT INTO scheduler.targets (id, name, inline, url, method, headers, body_template, timeout_seconds, signing_secret, created_at, updated_at)
             OVERRIDING SYSTEM VALUE
@@ -186,18 +198,18 @@ public sealed class ScheduleWriter
                 duration_seconds, start_at, end_at, cron_expression, time_zone, next_run_at, overlap_policy, catch_up_policy,
                 expected_http_status, max_attempts, retry_initial_interval_seconds, retry_max_interval_seconds, max_delay_seconds,
                 callback_url, error_callback_url, callback_headers, no_response, reference_id, ref_doctype, ref_docname, tag,
-                source, external_key, external_data, created_by, remarks, created_at, updated_at)
+                source, external_key, external_data, created_by, remarks, created_at, updated_at, trace_parent)
             OVERRIDING SYSTEM VALUE
             SELECT new_schedule_id, name, COALESCE(new_target_id, target_id), job_name, job_args::jsonb, schedule_type, status, run_at, interval_seconds,
                 duration_seconds, start_at, end_at, cron_expression, time_zone, next_run_at, overlap_policy, catch_up_policy,
                 expected_http_status, max_attempts, retry_initial_interval_seconds, retry_max_interval_seconds, max_delay_seconds,
                 callback_url, error_callback_url, callback_headers, no_response, reference_id, ref_doctype, ref_docname, tag,
-                source, external_key, external_data::jsonb, created_by, remarks, created_at, created_at
+                source, external_key, external_data::jsonb, created_by, remarks, created_at, created_at, trace_parent
             FROM input
         ), runs AS (
-            INSERT INTO scheduler.runs (id, schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)
+            INSERT INTO scheduler.runs (id, schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at, trace_parent)
             OVERRIDING SYSTEM VALUE
-            SELECT new_run_id, new_schedule_id, r_due_at, '{WireName.Of(RunStatus.Pending)}', r_trigger, 0, false, ARRAY[]::text[], created_at, created_at
+            SELECT new_run_id, new_schedule_id, r_due_at, '{WireName.Of(RunStatus.Pending)}', r_trigger, 0, false, ARRAY[]::text[], created_at, created_at, r_trace_parent
             FROM input WHERE new_run_id IS NOT NULL
         )
         SELECT ord, new_target_id, new_schedule_id, new_run_id FROM input
