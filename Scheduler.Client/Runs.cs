@@ -71,6 +71,9 @@ public sealed record Run
 
     /// <summary>Its callback deliveries (<c>GET /runs/{id}</c> only).</summary>
     public IReadOnlyList<CallbackDelivery>? CallbackDeliveries { get; init; }
+
+    /// <summary>The W3C trace id (32 hex digits) of its trace: its attempts, calls and callbacks are in it.</summary>
+    public string? TraceId { get; init; }
 }
 
 /// <summary>One attempt of a run.</summary>
@@ -111,6 +114,9 @@ public sealed record Attempt
 
     /// <summary>What went wrong, for people.</summary>
     public string? ErrorMessage { get; init; }
+
+    /// <summary>The trace its span is in (its run's).</summary>
+    public string? TraceId { get; init; }
 }
 
 /// <summary>One callback delivery of a run's outcome.</summary>
