@@ -15,8 +15,9 @@ namespace Scheduler.Core.Hosting;
 /// <summary>
 /// OpenTelemetry for every process, set up in this one place: the <c>Scheduler</c> meter
 /// (<see cref="SchedulerMetrics"/>), the runtime, ASP.NET Core, HttpClient and Npgsql instruments, a Prometheus
-/// exporter (the API maps it at <c>/metrics/prometheus</c>, a worker at <c>/metrics</c> on its health port) and
-/// OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (docs/observability.md).
+/// exporter (the API maps it at <c>/metrics/prometheus</c>, a worker at <c>/metrics</c> on its health port); the
+/// traces of the <c>Scheduler</c> ActivitySource (<see cref="SchedulerTracing"/>), ASP.NET Core and HttpClient; and
+/// OTLP for both when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (docs/observability.md).
 /// </summary>
 public static class Telemetry
 {

@@ -77,6 +77,26 @@ public sealed class RunScriptTests
     }
 
     [Test]
+    public async Task With_SCHEDULER_LOG_FORMAT_json_each_process_line_is_its_prefix_and_a_json_object()
+    {
+        _run = RunScript.Start(workers: 1, new Dictionary<string, string> { ["SCHEDULER_LOG_FORMAT"] = "json" });
+        await _run.WaitForOutputAsync("Scheduler is running", StartupTimeout);
+        await _run.WaitForOutputAsync("all the dispatchers started", StartupTimeout);
+
+        var lines = _run.Output.Split(Environment.NewLine);
+        foreach (var name in new[] { "api", "worker-1" })
+        {
+            var ofProcess = lines.Where(l => l.StartsWith($"[{name}] ", StringComparison.Ordinal)).ToList();
+            Assert.That(ofProcess, Is.Not.Empty, name);
+            foreach (var line in ofProcess)
+            {
+                using var json = System.Text.Json.JsonDocument.Parse(line[(name.Length + 3)..]);
+                Assert.That(json.RootElement.GetProperty("Process").GetString(), Is.EqualTo(name.Split('-')[0]), line);
+            }
+        }
+    }
+
+    [Test]
     public async Task A_crash_loop_is_reported_and_retried_with_growing_delays_and_SIGTERM_stops_everything_during_the_delay()
     {
         _run = RunScript.Start(workers: 1, new Dictionary<string, string>());
