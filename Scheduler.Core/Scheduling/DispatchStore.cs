@@ -3,6 +3,7 @@ using NpgsqlTypes;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
+using Scheduler.Core.Observability;
 using Scheduler.Core.Persistence;
 
 namespace Scheduler.Core.Scheduling;
@@ -19,7 +20,7 @@ public sealed record DispatchResult(int Claimed, IReadOnlyList<RunToEnqueue> ToE
 /// one occurrence makes one run whatever happens), and move each schedule to its next occurrence.
 /// Every query is scoped to the claimed schedules or to the due window.
 /// </summary>
-public sealed class DispatchStore(NpgsqlDataSource database, TimeProvider time)
+public sealed class DispatchStore(NpgsqlDataSource database, SchedulerMetrics metrics, TimeProvider time)
 {
     private const string Columns = """
         id, schedule_type, status, run_at, interval_seconds, start_at, end_at, cron_expression, time_zone,
@@ -72,6 +73,11 @@ public sealed class DispatchStore(NpgsqlDataSource database, TimeProvider time)
         var created = await InsertRunsAsync(connection, transaction, runs, spans, cancellationToken);
         await UpdateSchedulesAsync(connection, transaction, updates, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        // Missed occurrences recorded SKIPPED (catch-up NONE) have ended here: count them as the worker counts its skips.
+        foreach (var skipped in created.Where(c => c.Status == RunStatus.Skipped))
+        {
+            metrics.RunCompleted(RunStatus.Skipped, schedules.First(s => s.Id == skipped.ScheduleId).Type);
+        }
 
         var toEnqueue = created.Where(c => c.Status == RunStatus.Pending).Select(c => new RunToEnqueue(c.RunId, c.ScheduleId, c.DueAt)).ToList();
         return new DispatchResult(schedules.Count, toEnqueue, created.Count - toEnqueue.Count);

@@ -105,6 +105,23 @@ public sealed class PrometheusMetricsTests : SystemTestBase
     }
 
     [Test]
+    public async Task A_missed_one_shot_recorded_SKIPPED_by_the_dispatcher_counts_as_a_run_ended()
+    {
+        var before = await ScrapeBothAsync();
+        var id = await Client.CreateScheduleAsync($$$"""
+            {"schedule_type": "ONCE", "run_at": "{{{DateTimeOffset.UtcNow.AddHours(1):O}}}", "catch_up_policy": "NONE", "target": {"url": "{{{Target.Url("/never")}}}"}}
+            """);
+        // As if every dispatcher had been down past its time (and Scheduling:MisfireThreshold).
+        await TestDatabase.ExecuteAsync($"UPDATE scheduler.schedules SET run_at = now() - interval '1 minute', next_run_at = now() - interval '1 minute' WHERE id = {id}");
+
+        var run = await Client.WaitForFinishedRunAsync(id, Wait);
+        Assert.That(run.Status(), Is.EqualTo("SKIPPED"));
+        await Eventually.UntilAsync(async () => Delta(before, await ScrapeBothAsync(), "scheduler_runs_completed_total status=SKIPPED kind=ONCE") == 1, Wait,
+            "the skipped run to be counted");
+        Assert.That(Target.ReceivedOn("/never"), Is.Empty);
+    }
+
+    [Test]
     public async Task Both_endpoints_serve_the_runtime_HTTP_and_database_instruments_and_the_queue_gauges()
     {
         // Once scraped, each endpoint has served a request: the second scrape shows its duration.
