@@ -101,7 +101,7 @@ public static class TestDatabase
               (SELECT count(*) FROM scheduler.runs), (SELECT count(*) FROM scheduler.attempts))
             """);
 
-    private static async Task<NpgsqlConnection> OpenAsync()
+    public static async Task<NpgsqlConnection> OpenAsync()
     {
         var connection = new NpgsqlConnection(TestAssemblySetup.ConnectionString);
         await connection.OpenAsync();
