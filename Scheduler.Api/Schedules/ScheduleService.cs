@@ -8,6 +8,7 @@ using Scheduler.Api.Validation;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
+using Scheduler.Core.Observability;
 using Scheduler.Core.Persistence;
 using Scheduler.Core.Scheduling;
 
@@ -224,6 +225,8 @@ internal sealed class ScheduleService(
             Trigger = RunTrigger.Manual,
             CreatedAt = now,
             UpdatedAt = now,
+            // The run's attempts continue the trigger's request (the API's, or the dashboard's button).
+            TraceParent = SchedulerTracing.CurrentTraceParent(),
         };
         db.Runs.Add(run);
         await db.SaveChangesAsync(cancellationToken);

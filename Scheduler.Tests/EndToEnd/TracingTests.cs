@@ -89,6 +89,35 @@ public sealed class TracingTests : SystemTestBase
         });
     }
 
+    [Test]
+    public async Task A_triggered_run_continues_the_trigger_request_trace()
+    {
+        var scheduleId = await Client.CreateScheduleAsync($$$"""
+            {"schedule_type": "INTERVAL", "interval_seconds": 3600, "start_at": "+1h", "target": {"url": "{{{Target.Url("/triggered")}}}"}}
+            """);
+        var (clientTrace, clientSpan) = (ActivityTraceId.CreateRandom().ToHexString(), ActivitySpanId.CreateRandom().ToHexString());
+        using (var http = CreateHttpClient(Api.BaseAddress!))
+        using (var request = new HttpRequestMessage(HttpMethod.Post, $"/schedules/{scheduleId}/trigger"))
+        {
+            request.Headers.TryAddWithoutValidation("traceparent", $"00-{clientTrace}-{clientSpan}-01");
+            using var response = await http.SendAsync(request);
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), await response.Content.ReadAsStringAsync());
+        }
+        var run = await Client.WaitForFinishedRunAsync(scheduleId, Seconds(30));
+        var call = Traceparent((await Target.WaitForAsync("/triggered", 1, Seconds(30))).Single());
+
+        var trigger = await Otlp.WaitForAsync(s => s.Service == "scheduler-api" && s.Kind == ExportedSpan.Server && s.ParentSpanId == clientSpan,
+            "the trigger request's span");
+        var attempt = await Otlp.WaitForAsync(s => s.Name == "run attempt" && s.TraceId == clientTrace, "the attempt's span");
+        Assert.Multiple(() =>
+        {
+            Assert.That(run["trigger"]!.GetValue<string>(), Is.EqualTo("MANUAL"));
+            Assert.That(run["trace_id"]?.GetValue<string>(), Is.EqualTo(clientTrace));
+            Assert.That(attempt.ParentSpanId, Is.EqualTo(trigger.SpanId), "the attempt's span is a child of the trigger request's");
+            Assert.That(call.TraceId, Is.EqualTo(clientTrace));
+        });
+    }
+
     private async Task<long> CreateTracedAsync(string json, string traceId, string spanId)
     {
         using var http = CreateHttpClient(Api.BaseAddress!);
