@@ -43,7 +43,7 @@ internal sealed class DeadLettersPage(List<DeadLetterGroup> groups, List<RunRow>
             WriteLiteral("<div class=\"alert alert-success\">No dead letters: every run in this range succeeded, was skipped, or is being retried.</div>");
             return;
         }
-        WriteLiteral($"<p>{Encode(Invariant($"{total} runs ended unsuccessfully"))}{Encode(runs.Count < total ? Invariant($"; the latest {runs.Count} are listed") : "")}. " +
+        WriteLiteral($"<p>{Encode(total == 1 ? "1 run ended unsuccessfully" : Invariant($"{total} runs ended unsuccessfully"))}{Encode(runs.Count < total ? Invariant($"; the latest {runs.Count} are listed") : "")}. " +
                      "Redrive gives each selected run one manual attempt, as <code>POST /runs/redrive</code> does.</p>");
         if (CanAct)
         {
