@@ -27,9 +27,6 @@ internal sealed record LatenessByKind(ScheduleType Type, long Runs, double? P50M
 /// </summary>
 internal sealed class DashboardQueries(NpgsqlDataSource database)
 {
-    /// <summary>The runs that ended unsuccessfully (a skip or a cancellation is not a failure).</summary>
-    public static readonly RunStatus[] Unsuccessful = [RunStatus.Failed, RunStatus.Timeout, RunStatus.DnsError, RunStatus.ConnectionError];
-
     /// <summary>The upper bounds (ms) of the lateness histogram's buckets; the last bucket is everything above.</summary>
     public static readonly double[] LatenessBuckets = [10, 50, 100, 250, 500, 1000, 5000];
 
@@ -51,7 +48,7 @@ internal sealed class DashboardQueries(NpgsqlDataSource database)
         LEFT JOIN LATERAL (
             SELECT count(*) AS total,
                    count(*) FILTER (WHERE r.status = {Sql.Literal(RunStatus.Success)}) AS succeeded,
-                   count(*) FILTER (WHERE r.status IN ({Sql.Literals(Unsuccessful)})) AS failed,
+                   count(*) FILTER (WHERE r.status IN ({Sql.UnsuccessfulRuns})) AS failed,
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY r.lateness_ms) AS p50,
                    percentile_cont(0.99) WITHIN GROUP (ORDER BY r.lateness_ms) AS p99
             FROM scheduler.runs r
@@ -80,7 +77,7 @@ internal sealed class DashboardQueries(NpgsqlDataSource database)
         FROM scheduler.runs r
         JOIN scheduler.schedules s ON s.id = r.schedule_id
         LEFT JOIN scheduler.targets t ON t.id = s.target_id
-        WHERE r.status IN ({Sql.Literals(Unsuccessful)}) AND r.due_at >= $1 AND r.due_at <= $2
+        WHERE r.status IN ({Sql.UnsuccessfulRuns}) AND r.due_at >= $1 AND r.due_at <= $2
         GROUP BY 1, 2
         ORDER BY 3 DESC, 1, 2
         """;

@@ -26,7 +26,7 @@ internal sealed class DeadLettersPage(List<DeadLetterGroup> groups, List<RunRow>
         }
         var queries = http.RequestServices.GetRequiredService<DashboardQueries>();
         var groups = await queries.DeadLetterGroupsAsync(filter.FromTime, filter.ToTime, http.RequestAborted);
-        var runs = await queries.RunsAsync(DashboardQueries.Unsuccessful, filter.FromTime, filter.ToTime, null, MaxListed, 0, http.RequestAborted);
+        var runs = await queries.RunsAsync(RunStatusExtensions.Unsuccessful, filter.FromTime, filter.ToTime, null, MaxListed, 0, http.RequestAborted);
         return new DeadLettersPage(groups, runs, filter);
     }
 

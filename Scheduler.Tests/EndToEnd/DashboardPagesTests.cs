@@ -70,6 +70,12 @@ public sealed partial class DashboardPagesTests : SystemTestBase
         await back.ClickAsync();
         await page.WaitForURLAsync($"**/hangfire/runs/{failedRun}");
 
+        // Hangfire's Failed page lists the run's job, with the run's error.
+        await page.GotoAsync("/hangfire/jobs/failed");
+        await Expect(page.Locator("table")).ToContainTextAsync($"Run #{failedRun}");
+        await Expect(page.Locator("table")).ToContainTextAsync("404");
+        await Chromium.ScreenshotAsync(page, "dashboard-failed-jobs");
+
         // Dead letters: grouped by error type and host; select all, redrive, and the run succeeds.
         Target.Respond("/broken", TestTarget.Status(200, "fixed"));
         await page.GotoAsync("/hangfire/dead-letters");
