@@ -29,6 +29,12 @@ public sealed record TargetRequest
 
     /// <summary>Signs calls to this target (<c>Scheduler-Signature</c>); never shown again.</summary>
     public string? SigningSecret { get; init; }
+
+    /// <summary>At most this many calls a second to the target, across all workers (0.001 to 10,000; fractions allowed, e.g. 0.5).</summary>
+    public double? RateLimitPerSecond { get; init; }
+
+    /// <summary>At most this many calls to the target in flight at once, across all workers (1 to 10,000).</summary>
+    public int? MaxConcurrency { get; init; }
 }
 
 /// <summary>A target as the API shows it (secret header values and the signing secret masked).</summary>
@@ -57,6 +63,12 @@ public sealed record Target
 
     /// <summary>Masked when a signing secret is set, otherwise null.</summary>
     public string? SigningSecret { get; init; }
+
+    /// <summary>Its own rate limit (calls a second), or null (its host's default from the server's configuration, or none).</summary>
+    public double? RateLimitPerSecond { get; init; }
+
+    /// <summary>Its own concurrency limit, or null (its host's default from the server's configuration, or none).</summary>
+    public int? MaxConcurrency { get; init; }
 
     /// <summary>Whether the target was given inline in a schedule.</summary>
     public bool Inline { get; init; }

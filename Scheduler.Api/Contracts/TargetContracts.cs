@@ -12,6 +12,8 @@ namespace Scheduler.Api.Contracts;
 /// <param name="Body">Request body; the same as <paramref name="BodyTemplate"/>, for inline targets.</param>
 /// <param name="TimeoutSeconds">Seconds before a call is abandoned as TIMEOUT (default 30).</param>
 /// <param name="SigningSecret">Signs calls to this target (Scheduler-Signature, HMAC-SHA256); never shown again.</param>
+/// <param name="RateLimitPerSecond">At most this many calls a second to the target, across all workers (0.001 to 10,000; fractions allowed, e.g. 0.5).</param>
+/// <param name="MaxConcurrency">At most this many calls to the target in flight at once, across all workers (1 to 10,000).</param>
 public sealed record TargetRequest(
     string? Name,
     string? Url,
@@ -20,7 +22,9 @@ public sealed record TargetRequest(
     string? BodyTemplate,
     string? Body,
     int? TimeoutSeconds,
-    string? SigningSecret = null);
+    string? SigningSecret = null,
+    double? RateLimitPerSecond = null,
+    int? MaxConcurrency = null);
 
 public sealed record TargetResponse(
     long Id,
@@ -31,6 +35,8 @@ public sealed record TargetResponse(
     string? BodyTemplate,
     int TimeoutSeconds,
     string? SigningSecret,
+    double? RateLimitPerSecond,
+    int? MaxConcurrency,
     bool Inline,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
@@ -39,6 +45,7 @@ public sealed record TargetResponse(
     {
         ArgumentNullException.ThrowIfNull(target);
         return new(target.Id, target.Name, target.Url, target.Method, SecretProtector.MaskHeaders(target.Headers), target.BodyTemplate,
-            target.TimeoutSeconds, target.SigningSecret is null ? null : SecretProtector.Masked, target.Inline, target.CreatedAt, target.UpdatedAt);
+            target.TimeoutSeconds, target.SigningSecret is null ? null : SecretProtector.Masked,
+            target.RateLimitPerSecond, target.MaxConcurrency, target.Inline, target.CreatedAt, target.UpdatedAt);
     }
 }

@@ -74,7 +74,9 @@ internal sealed class TargetService(SchedulerDbContext db, TimeProvider time, IO
             request.BodyTemplate ?? (request.Body is null ? target.BodyTemplate : null),
             request.Body,
             request.TimeoutSeconds ?? target.TimeoutSeconds,
-            request.SigningSecret ?? target.SigningSecret);
+            request.SigningSecret ?? target.SigningSecret,
+            request.RateLimitPerSecond ?? target.RateLimitPerSecond,
+            request.MaxConcurrency ?? target.MaxConcurrency);
         var errors = new ValidationErrors();
         if (target.Inline && request.Name is not null)
         {
@@ -106,6 +108,7 @@ internal sealed class TargetService(SchedulerDbContext db, TimeProvider time, IO
         }
         (target.Name, target.Url, target.Method, target.Headers, target.BodyTemplate, target.TimeoutSeconds, target.SigningSecret) =
             (updated.Name, updated.Url, updated.Method, updated.Headers, updated.BodyTemplate, updated.TimeoutSeconds, updated.SigningSecret);
+        (target.RateLimitPerSecond, target.MaxConcurrency) = (updated.RateLimitPerSecond, updated.MaxConcurrency);
         target.UpdatedAt = time.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);
         return (target, null);

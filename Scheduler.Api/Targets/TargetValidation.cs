@@ -114,6 +114,15 @@ internal static class TargetValidation
             errors.Add(prefix + "timeout_seconds", $"must be between 1 and {execution.MaxTimeoutSeconds}.");
         }
 
+        if (request.RateLimitPerSecond is { } rate && TargetLimitBounds.CheckRate(rate) is { } rateError)
+        {
+            errors.Add(prefix + "rate_limit_per_second", rateError);
+        }
+        if (request.MaxConcurrency is { } concurrency && TargetLimitBounds.CheckConcurrency(concurrency) is { } concurrencyError)
+        {
+            errors.Add(prefix + "max_concurrency", concurrencyError);
+        }
+
         if (errors.Count != before)
         {
             return null;
@@ -128,6 +137,8 @@ internal static class TargetValidation
             BodyTemplate = body,
             TimeoutSeconds = timeout,
             SigningSecret = request.SigningSecret,
+            RateLimitPerSecond = request.RateLimitPerSecond,
+            MaxConcurrency = request.MaxConcurrency,
         };
     }
 

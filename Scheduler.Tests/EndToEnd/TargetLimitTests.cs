@@ -116,11 +116,10 @@ public sealed class TargetLimitTests : SystemTestBase
 
     private async Task<long> CreateTargetAsync(string path, double? rate, int? concurrency)
     {
-        var (status, body) = await Client.CreateTarget(Json($$$"""{"name": "limited{{{path.Replace('/', '-')}}}", "url": "{{{Target.Url(path)}}}"}""")).ReadAsync();
+        var limits = new JsonObject { ["name"] = $"limited{path.Replace('/', '-')}", ["url"] = Target.Url(path), ["rate_limit_per_second"] = rate, ["max_concurrency"] = concurrency };
+        var (status, body) = await Client.CreateTarget(Json(limits.ToJsonString())).ReadAsync();
         Assert.That(status, Is.EqualTo(HttpStatusCode.Created), body?.ToJsonString());
-        var id = body!["id"]!.GetValue<long>();
-        await TestDatabase.ExecuteAsync(FormattableString.Invariant($"UPDATE scheduler.targets SET rate_limit_per_second = {rate?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "NULL"}, max_concurrency = {concurrency?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "NULL"} WHERE id = {id}"));
-        return id;
+        return body!["id"]!.GetValue<long>();
     }
 
     private Task<List<long>> CreateImmediateSchedulesAsync(long target, int count) =>

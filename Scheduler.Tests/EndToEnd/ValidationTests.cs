@@ -65,6 +65,11 @@ public sealed class ValidationTests : SystemTestBase
     [TestCase("""{"schedule_type": "IMMEDIATE", "reference_id": "abc\u202Efdp.exe", "target": {"url": "http://127.0.0.1:9/x"}}""", "reference_id", TestName = "a reference with a bidirectional override is refused")]
     [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x\u0007"}}""", "target.url", TestName = "a target url with a control character is refused")]
     [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x"}, "callback_url": "http://127.0.0.1:9/cb\u0085"}""", "callback_url", TestName = "a callback url with a control character is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "rate_limit_per_second": 0}}""", "target.rate_limit_per_second", TestName = "a zero rate limit is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "rate_limit_per_second": 10000.5}}""", "target.rate_limit_per_second", TestName = "a rate limit over 10,000 is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "rate_limit_per_second": "5"}}""", "target.rate_limit_per_second", TestName = "a rate limit as a string is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "max_concurrency": 0}}""", "target.max_concurrency", TestName = "a zero concurrency is refused")]
+    [TestCase("""{"schedule_type": "IMMEDIATE", "target": {"url": "http://127.0.0.1:9/x", "max_concurrency": 1.5}}""", "target.max_concurrency", TestName = "a fractional concurrency is refused")]
     public async Task A_bad_schedule_is_a_400_naming_the_field_and_writes_nothing(string json, string field)
     {
         var before = await TestDatabase.CountsAsync();
@@ -80,6 +85,10 @@ public sealed class ValidationTests : SystemTestBase
 
     [TestCase("""{"name": "bad\rname", "url": "http://127.0.0.1:9/x"}""", "name", TestName = "a target name with a carriage return is refused")]
     [TestCase("""{"name": "t", "url": "http://127.0.0.1:9/x", "headers": {"X-Api-Token": "enc:v1:CfDJ8abc"}}""", "headers.X-Api-Token", TestName = "a named target's header value that looks encrypted is refused")]
+    [TestCase("""{"name": "t", "url": "http://127.0.0.1:9/x", "rate_limit_per_second": -1}""", "rate_limit_per_second", TestName = "a negative rate limit is refused")]
+    [TestCase("""{"name": "t", "url": "http://127.0.0.1:9/x", "rate_limit_per_second": 0.0001}""", "rate_limit_per_second", TestName = "a rate limit under 0.001 is refused")]
+    [TestCase("""{"name": "t", "url": "http://127.0.0.1:9/x", "max_concurrency": 10001}""", "max_concurrency", TestName = "a concurrency over 10,000 is refused")]
+    [TestCase("""{"name": "t", "url": "http://127.0.0.1:9/x", "max_concurrency": -2}""", "max_concurrency", TestName = "a negative concurrency is refused")]
     public async Task A_bad_target_is_a_400_naming_the_field_and_writes_nothing(string json, string field)
     {
         var (status, problem) = await Client.CreateTarget(Json(json)).ReadAsync();
@@ -100,6 +109,30 @@ public sealed class ValidationTests : SystemTestBase
         var (refused, problem) = await Client.UpdateTarget(id, Json("""{"headers": {"Authorization": "enc:v1:CfDJ8abc"}}""")).ReadAsync();
         Assert.That(refused, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(problem!["errors"]!["headers.Authorization"], Is.Not.Null, problem.ToJsonString());
+    }
+
+    [Test]
+    public async Task A_targets_limits_are_stored_shown_and_changed_and_an_inline_target_keeps_its_own()
+    {
+        var (status, created) = await Client.CreateTarget(Json($$"""{"name": "limited", "url": "{{Url}}", "rate_limit_per_second": 0.5, "max_concurrency": 3}""")).ReadAsync();
+        Assert.That(status, Is.EqualTo(HttpStatusCode.Created), created?.ToJsonString());
+        var id = created!["id"]!.GetValue<long>();
+        Assert.That((created["rate_limit_per_second"]!.GetValue<double>(), created["max_concurrency"]!.GetValue<int>()), Is.EqualTo((0.5, 3)));
+
+        var (updated, changed) = await Client.UpdateTarget(id, Json("""{"max_concurrency": 7}""")).ReadAsync();
+        Assert.That(updated, Is.EqualTo(HttpStatusCode.OK), changed?.ToJsonString());
+        var (_, shown) = await Client.GetTarget(id).ReadAsync();
+        Assert.That((shown!["rate_limit_per_second"]!.GetValue<double>(), shown["max_concurrency"]!.GetValue<int>()), Is.EqualTo((0.5, 7)), "a field left out keeps its value");
+        var (refused, problem) = await Client.UpdateTarget(id, Json("""{"rate_limit_per_second": 0}""")).ReadAsync();
+        Assert.That(refused, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(problem!["errors"]!["rate_limit_per_second"], Is.Not.Null, problem.ToJsonString());
+
+        var (_, unlimited) = await Client.CreateTarget(Json($$"""{"name": "unlimited", "url": "{{Url}}"}""")).ReadAsync();
+        Assert.That(unlimited!["rate_limit_per_second"], Is.Null, "no limit unless one is set");
+        Assert.That(unlimited["max_concurrency"], Is.Null, "no limit unless one is set");
+
+        await Client.CreateScheduleAsync($$$"""{"schedule_type": "ONCE", "run_at": "+1h", "target": {"url": "{{{Url}}}", "rate_limit_per_second": 2.5, "max_concurrency": 1}}""");
+        Assert.That(await TestDatabase.ScalarAsync<string>("SELECT rate_limit_per_second || '/' || max_concurrency FROM scheduler.targets WHERE inline"), Is.EqualTo("2.5/1"));
     }
 
     [Test]
