@@ -96,6 +96,38 @@ public sealed class TargetLimitTests : SystemTestBase
     }
 
     [Test]
+    public async Task A_turn_far_off_is_waited_for_in_the_scheduled_set_and_one_past_max_delay_is_skipped()
+    {
+        await StartWorkerForTestAsync();
+        var target = await CreateTargetAsync("/slow-rate", rate: 0.2, concurrency: 100);
+
+        var schedules = await CreateImmediateSchedulesAsync(target, 3);
+        // Once the three have taken their turns (0, 5 and 10 s on), a fourth may start no later than 2 s after it is due.
+        await Eventually.UntilAsync(async () => await TestDatabase.ScalarAsync<bool>(
+            "SELECT COALESCE((SELECT next_call_at > now() + interval '9 s' FROM scheduler.limit_rates), false)"), Seconds(60), "three turns taken");
+        var late = await CreateSchedulesAsync($$"""{"schedule_type": "IMMEDIATE", "target_id": {{target}}, "max_delay_seconds": 2}""");
+        var runs = await SettledRunsAsync(schedules);
+        var skipped = (await SettledRunsAsync(late)).Single();
+
+        var arrivals = Target.ReceivedOn("/slow-rate").Select(r => r.ArrivedAt).Order().ToList();
+        var due = runs.Min(r => r.Time("due_at"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(runs.Select(r => r.Status()), Is.All.EqualTo("SUCCESS"), string.Join(Environment.NewLine, runs.Select(r => r.ToJsonString())));
+            Assert.That(arrivals, Has.Count.EqualTo(3), "one call per run, none for the skipped one");
+            for (var k = 0; k < arrivals.Count; k++)
+            {
+                Assert.That(arrivals[k], Is.GreaterThanOrEqualTo(due + TimeSpan.FromMilliseconds((5000 * k) - 1)), $"call {k + 1} came before its turn");
+            }
+            // The third turn was 10 s off: the run waited in Hangfire's scheduled set, then for the rest of its turn.
+            Assert.That(runs.SelectMany(Remarks), Has.Some.Matches("^Waited (9|10|11)\\.[0-9]+ s for its turn under the rate limit of 0.2 a second"), "the long wait is in the remark");
+            Assert.That(runs.Max(r => r["lateness_ms"]!.GetValue<double>()), Is.GreaterThanOrEqualTo(9999), "lateness is real");
+            Assert.That(skipped.Status(), Is.EqualTo("SKIPPED"), skipped.ToJsonString());
+            Assert.That(Remarks(skipped), Has.Some.StartsWith("Skipped: its target's rate limit (0.2 a second, target"), skipped.ToJsonString());
+        });
+    }
+
+    [Test]
     public async Task A_hosts_default_limit_applies_to_its_targets_that_set_none()
     {
         var inFlight = new InFlight(Seconds(1));
