@@ -37,6 +37,7 @@ internal sealed class ScheduleService(
     TimeProvider time,
     IOptions<ExecutionOptions> execution,
     IOptions<SchedulingOptions> scheduling,
+    SchedulerMetrics metrics,
     ILogger<ScheduleService> logger)
 {
     /// <summary>
@@ -192,12 +193,13 @@ internal sealed class ScheduleService(
         await db.SaveChangesAsync(cancellationToken);
         // Runs not yet started will not start; running ones finish and are recorded.
         var remark = $"Cancelled: schedule {id} was deleted at {now:O}.";
-        await db.Database.ExecuteSqlInterpolatedAsync($"""
+        var cancelled = await db.Database.ExecuteSqlInterpolatedAsync($"""
             UPDATE scheduler.runs
             SET status = 'CANCELLED', completed_at = {now}, updated_at = {now}, remarks = array_append(remarks, {remark})
             WHERE schedule_id = {id} AND status = 'PENDING'
             """, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        metrics.RunCompleted(RunStatus.Cancelled, schedule.Type, cancelled);
         quota.Forget(schedule.CreatedBy);
         return true;
     }

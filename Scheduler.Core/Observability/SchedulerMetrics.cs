@@ -63,8 +63,14 @@ public sealed class SchedulerMetrics
     public void RunStarted(ScheduleType kind, TimeSpan lateness) =>
         _lateness.Record(Math.Max(0, lateness.TotalSeconds), new KeyValuePair<string, object?>("kind", WireName.Of(kind)));
 
-    public void RunCompleted(RunStatus status, ScheduleType kind) =>
-        _runsCompleted.Add(1, new KeyValuePair<string, object?>("status", WireName.Of(status)), new KeyValuePair<string, object?>("kind", WireName.Of(kind)));
+    /// <summary><paramref name="count"/> runs of a schedule of <paramref name="kind"/> ended with <paramref name="status"/>.</summary>
+    public void RunCompleted(RunStatus status, ScheduleType kind, int count = 1)
+    {
+        if (count > 0)
+        {
+            _runsCompleted.Add(count, new KeyValuePair<string, object?>("status", WireName.Of(status)), new KeyValuePair<string, object?>("kind", WireName.Of(kind)));
+        }
+    }
 
     /// <summary>An attempt was recorded: its outcome, why it failed (null when it succeeded) and how long it took.</summary>
     public void AttemptRecorded(AttemptStatus outcome, ErrorType? errorType, TimeSpan duration)

@@ -122,6 +122,27 @@ public sealed class PrometheusMetricsTests : SystemTestBase
     }
 
     [Test]
+    public async Task Runs_cancelled_by_deleting_their_schedule_count_as_runs_ended_in_the_API()
+    {
+        var before = await ScrapeBothAsync();
+        var id = await Client.CreateScheduleAsync($$$"""
+            {"schedule_type": "ONCE", "run_at": "{{{DateTimeOffset.UtcNow.AddHours(1):O}}}", "target": {"url": "{{{Target.Url("/never")}}}"}}
+            """);
+        // Its run, as if already dispatched: PENDING, due in an hour.
+        await TestDatabase.ExecuteAsync($"""
+            INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)
+            SELECT id, run_at, 'PENDING', 'SCHEDULED', 0, false, '{"{}"}', now(), now() FROM scheduler.schedules WHERE id = {id}
+            """);
+        using var response = await Client.DeleteSchedule(id);
+        Assert.That(response.IsSuccessStatusCode, Is.True);
+
+        var runs = await Client.RunsOfAsync(id);
+        Assert.That(runs.Select(r => r.Status()), Is.EqualTo(new[] { "CANCELLED" }));
+        await Eventually.UntilAsync(async () => Delta(before, await ScrapeBothAsync(), "scheduler_runs_completed_total status=CANCELLED kind=ONCE") == 1, Wait,
+            "the cancelled run to be counted");
+    }
+
+    [Test]
     public async Task Both_endpoints_serve_the_runtime_HTTP_and_database_instruments_and_the_queue_gauges()
     {
         // Once scraped, each endpoint has served a request: the second scrape shows its duration.
