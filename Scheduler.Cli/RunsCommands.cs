@@ -9,7 +9,7 @@ internal static partial class Commands
 
     private static Command Runs(CommandContext context)
     {
-        var runs = new Command("runs", "List, show, retry and watch runs.");
+        var runs = new Command("runs", "List, show, retry, redrive and watch runs.");
 
         var schedule = new Option<long?>("--schedule") { Description = "Runs of this schedule only.", HelpName = "ID" };
         var status = new Option<string?>("--status") { Description = $"Runs in this state only: {string.Join(", ", WireNames.Values<RunStatus>())}." };
@@ -81,8 +81,40 @@ internal static partial class Commands
         });
         runs.Subcommands.Add(retry);
 
+        runs.Subcommands.Add(Redrive(context));
+
         runs.Subcommands.Add(Watch(context));
         return runs;
+    }
+
+    private static Command Redrive(CommandContext context)
+    {
+        var schedule = new Option<long?>("--schedule") { Description = "Runs of this schedule only.", HelpName = "ID" };
+        var status = new Option<string?>("--status") { Description = "Runs ended in this state only: FAILED, TIMEOUT, DNS_ERROR or CONNECTION_ERROR." };
+        var since = new Option<string?>("--since") { Description = "Runs due at or after this time: ISO-8601 or Unix seconds." };
+        var until = new Option<string?>("--until") { Description = "Runs due at or before this time." };
+        var errorType = new Option<string?>("--error-type") { Description = $"Runs whose last attempt failed so: {string.Join(", ", WireNames.Values<ErrorType>())}." };
+        var redrive = new Command("redrive",
+            "Give every run that ended unsuccessfully and was not retried, among those the options pick, one manual attempt now (admin key; at most the server's Limits:MaxRedriveRuns a call).")
+            { schedule, status, since, until, errorType };
+        context.Action(redrive, async (parse, session, token) =>
+        {
+            var type = parse.GetValue(errorType);
+            var filter = new RedriveFilter
+            {
+                ScheduleId = parse.GetValue(schedule),
+                Status = StatusOf(parse.GetValue(status)),
+                StartTime = parse.GetValue(since),
+                EndTime = parse.GetValue(until),
+                ErrorType = type is null ? null : WireNames.TryParse<ErrorType>(type, out var parsed) ? parsed
+                    : throw new CliException($"--error-type must be one of {string.Join(", ", WireNames.Values<ErrorType>())} (got '{type}')."),
+            };
+            var result = await session.Api.RedriveRunsAsync(filter, token);
+            session.Out.WriteLine(result.LimitReached
+                ? $"{result.Queued} run(s) queued for one manual attempt each; the server's limit stopped it: run it again for more."
+                : $"{result.Queued} run(s) queued for one manual attempt each.");
+        });
+        return redrive;
     }
 
     private static Command Watch(CommandContext context)

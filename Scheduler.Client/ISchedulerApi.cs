@@ -156,6 +156,16 @@ public interface ISchedulerApi
     [Post("/runs/{id}/retry")]
     Task<Run> RetryRunAsync(long id, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Gives every run that ended unsuccessfully and was not retried, among those <paramref name="filter"/> picks, one
+    /// manual attempt now (<c>POST /runs/redrive</c>, admin only), at most the server's Limits:MaxRedriveRuns a call.
+    /// </summary>
+    /// <param name="filter">Which runs.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>How many were queued, and whether the limit stopped it.</returns>
+    [Post("/runs/redrive")]
+    Task<RedriveResult> RedriveRunsAsync([Query] RedriveFilter? filter = null, CancellationToken cancellationToken = default);
+
     /// <summary>Lists the named jobs a schedule's <c>job_name</c> may use (<c>GET /jobs</c>).</summary>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>The jobs, by name.</returns>

@@ -183,6 +183,43 @@ public sealed record RunFilter
     public int? Limit { get; init; }
 }
 
+/// <summary>
+/// The filters of <c>POST /runs/redrive</c>: <c>GET /runs</c>'s and the error type; null properties do not filter.
+/// Only runs that ended unsuccessfully (FAILED, TIMEOUT, DNS_ERROR, CONNECTION_ERROR) and were not retried are taken.
+/// </summary>
+public sealed record RedriveFilter
+{
+    /// <summary>Runs of this schedule only.</summary>
+    [Refit.AliasAs("schedule_id")]
+    public long? ScheduleId { get; init; }
+
+    /// <summary>Runs ended in this state only: FAILED, TIMEOUT, DNS_ERROR or CONNECTION_ERROR (others are a 400).</summary>
+    [Refit.AliasAs("status_filter")]
+    public RunStatus? Status { get; init; }
+
+    /// <summary>Runs due at or after this time: ISO-8601 or Unix seconds.</summary>
+    [Refit.AliasAs("start_time")]
+    public string? StartTime { get; init; }
+
+    /// <summary>Runs due at or before this time, in the same forms.</summary>
+    [Refit.AliasAs("end_time")]
+    public string? EndTime { get; init; }
+
+    /// <summary>Runs whose last attempt failed so.</summary>
+    [Refit.AliasAs("error_type")]
+    public ErrorType? ErrorType { get; init; }
+}
+
+/// <summary>What <c>POST /runs/redrive</c> did.</summary>
+public sealed record RedriveResult
+{
+    /// <summary>Runs queued for one manual attempt each.</summary>
+    public int Queued { get; init; }
+
+    /// <summary>It stopped at the server's Limits:MaxRedriveRuns: more runs may match; call again.</summary>
+    public bool LimitReached { get; init; }
+}
+
 /// <summary>One page of a list; <see cref="NextCursor"/> is null on the last page.</summary>
 /// <typeparam name="T">The item type.</typeparam>
 public sealed record Page<T>

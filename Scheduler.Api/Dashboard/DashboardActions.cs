@@ -2,6 +2,7 @@ using System.Globalization;
 using Hangfire.Dashboard;
 using Scheduler.Api.Runs;
 using Scheduler.Api.Schedules;
+using Scheduler.Core.Jobs;
 
 namespace Scheduler.Api.Dashboard;
 
@@ -62,7 +63,11 @@ internal static class DashboardActions
         {
             return new ActionOutcome(false, "Select the runs to redrive first.");
         }
-        var queued = await RetryRunsAsync(context.GetHttpContext(), ids, "Redriven from the dashboard's dead letters");
+        // The API's redrive (POST /runs/redrive) on the selection: one statement, batch jobs.
+        var http = context.GetHttpContext();
+        var result = await http.RequestServices.GetRequiredService<RunService>()
+            .RedriveAsync(new RedriveFilter(RunIds: ids), "Redriven from the dashboard's dead letters", http.RequestAborted);
+        var queued = result.Queued;
         return new ActionOutcome(true, Invariant($"{queued} of {ids.Count} selected runs queued for one manual attempt each."));
     }
 

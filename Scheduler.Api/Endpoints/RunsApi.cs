@@ -4,6 +4,7 @@ using Scheduler.Api.Contracts;
 using Scheduler.Api.Http;
 using Scheduler.Api.Runs;
 using Scheduler.Api.Validation;
+using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
 using Scheduler.Core.Scheduling;
 
@@ -20,6 +21,8 @@ internal static class RunsApi
         api.MapGet("/{id:long}", GetRun).WithName("GetRun").WithSummary("Get a run with its attempts and callback deliveries.");
         api.MapPost("/{id:long}/retry", RetryRun).WithName("RetryRun")
             .WithSummary("Make another attempt of a finished run now, recorded as manual.");
+        api.MapPost("/redrive", RedriveRuns).WithName("RedriveRuns")
+            .WithSummary("Give every run that ended unsuccessfully and was not retried, among those the filters pick, one manual attempt now (at most Limits:MaxRedriveRuns a call, oldest first).");
         return app;
     }
 
@@ -97,6 +100,50 @@ internal static class RunsApi
                 detail: $"Run {id} is {WireName.Of(run.Status)}; only a finished run can be retried.");
         }
         return TypedResults.Accepted($"/runs/{id}", RunResponse.From(run, withAttempts: false));
+    }
+
+    /// <summary><c>POST /runs/redrive</c>'s filters: GET /runs's (without paging), and the error type.</summary>
+    public sealed record RedriveFilters(
+        [property: FromQuery(Name = "schedule_id")] long? ScheduleId,
+        [property: FromQuery(Name = "status_filter")] string? StatusFilter,
+        [property: FromQuery(Name = "start_time")] string? StartTime,
+        [property: FromQuery(Name = "end_time")] string? EndTime,
+        [property: FromQuery(Name = "error_type")] string? ErrorType);
+
+    /// <summary>What a redrive did: how many runs it queued, and whether it stopped at its limit (call again for more).</summary>
+    public sealed record RedriveResponse(int Queued, bool LimitReached);
+
+    /// <summary>
+    /// Bulk manual retry of dead letters: runs that ended FAILED, TIMEOUT, DNS_ERROR or CONNECTION_ERROR and were
+    /// not retried since, picked by GET /runs's filters and the error type. Admin only (a POST).
+    /// </summary>
+    public static async Task<Results<Ok<RedriveResponse>, ValidationProblem>> RedriveRuns(
+        [AsParameters] RedriveFilters filters, RunService runs, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filters);
+        ArgumentNullException.ThrowIfNull(runs);
+        var errors = new ValidationErrors();
+        var now = time.GetUtcNow();
+        RunStatus status = default;
+        if (filters.StatusFilter is not null && (!WireName.TryParse(filters.StatusFilter, out status) || !status.IsUnsuccessful()))
+        {
+            errors.Add("status_filter", $"must be one of {string.Join(", ", RunStatusExtensions.Unsuccessful.Select(WireName.Of))}: redrive takes only runs that ended unsuccessfully.");
+        }
+        ErrorType errorType = default;
+        if (filters.ErrorType is not null && !WireName.TryParse(filters.ErrorType, out errorType))
+        {
+            errors.Add("error_type", $"must be one of {string.Join(", ", WireName.Values<ErrorType>())}.");
+        }
+        var start = ParseTime(filters.StartTime, "start_time", now, errors);
+        var end = ParseTime(filters.EndTime, "end_time", now, errors);
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+        var filter = new RedriveFilter(filters.ScheduleId, filters.StatusFilter is null ? null : status, start, end,
+            filters.ErrorType is null ? null : errorType);
+        var result = await runs.RedriveAsync(filter, "Redrive requested (POST /runs/redrive)", cancellationToken);
+        return TypedResults.Ok(new RedriveResponse(result.Queued, result.LimitReached));
     }
 
     private static DateTimeOffset? ParseTime(string? text, string field, DateTimeOffset now, ValidationErrors errors)

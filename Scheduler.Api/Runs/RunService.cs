@@ -1,5 +1,7 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Npgsql;
+using Scheduler.Api.Security;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
@@ -13,7 +15,7 @@ internal sealed record RunFilter(long? ScheduleId, RunStatus? Status, DateTimeOf
 /// Runs as the API reads and retries them; <c>RunsApi</c> and the seed adapters call it. A worker executes
 /// runs (<c>Scheduler.Worker/Runs</c>); the API only lists them and reopens finished ones.
 /// </summary>
-internal sealed class RunService(SchedulerDbContext db, RunEnqueuer enqueuer, TimeProvider time)
+internal sealed class RunService(SchedulerDbContext db, RunEnqueuer enqueuer, RunRedrive redrive, IOptions<LimitsOptions> limits, TimeProvider time)
 {
     /// <summary>Runs matching <paramref name="filter"/>, latest due first (then by id, descending).</summary>
     public Task<List<Run>> ListAsync(RunFilter filter, int skip, int take, CancellationToken cancellationToken)
@@ -65,4 +67,11 @@ internal sealed class RunService(SchedulerDbContext db, RunEnqueuer enqueuer, Ti
         }
         return (run, reopened);
     }
+
+    /// <summary>
+    /// One manual attempt now for every run <paramref name="filter"/> picks that ended unsuccessfully and was not
+    /// retried since, at most <see cref="LimitsOptions.MaxRedriveRuns"/> (the oldest due first).
+    /// </summary>
+    public Task<RedriveResult> RedriveAsync(RedriveFilter filter, string why, CancellationToken cancellationToken) =>
+        redrive.RedriveAsync(filter, limits.Value.MaxRedriveRuns, $"{why} at {time.GetUtcNow():O}.", cancellationToken);
 }

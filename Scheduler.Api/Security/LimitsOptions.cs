@@ -40,6 +40,9 @@ public sealed class LimitsOptions
     /// </summary>
     public int MaxActiveSchedulesPerKey { get; set; } = 100_000;
 
+    /// <summary>The most runs one <c>POST /runs/redrive</c> reopens (the oldest due first); call again for more.</summary>
+    public int MaxRedriveRuns { get; set; } = 10_000;
+
     /// <summary>
     /// The limits in force in this process, for the validation rules (static code shared by every
     /// endpoint and adapter); set once at startup from configuration.
@@ -71,6 +74,7 @@ internal sealed class LimitsOptionsValidator : IValidateOptions<LimitsOptions>
         Positive(errors, "Limits:MaxPageSize", options.MaxPageSize, 1, 100_000);
         Positive(errors, "Limits:MaxBulkSchedules", options.MaxBulkSchedules, 1, 10_000);
         Positive(errors, "Limits:MaxActiveSchedulesPerKey", options.MaxActiveSchedulesPerKey, 1, 100_000_000);
+        Positive(errors, "Limits:MaxRedriveRuns", options.MaxRedriveRuns, 1, 100_000);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -75,6 +75,7 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<RunEnqueuer>();
         services.TryAddSingleton<CallbackEnqueuer>();
         services.TryAddSingleton<FailedRunJobs>();
+        services.TryAddSingleton<RunRedrive>();
         services.TryAddSingleton<Scheduling.DispatchStore>();
         services.TryAddSingleton<Reconciliation.Reconciler>();
         services.TryAddSingleton<WorkerHeartbeats>();

@@ -55,6 +55,29 @@ public sealed partial class CliTests : SystemTestBase
     }
 
     [Test]
+    public async Task Runs_redrive_gives_the_failed_runs_its_options_pick_one_manual_attempt()
+    {
+        Target.Respond("/cli-gone", TestTarget.Status(404));
+        var created = await CliAsync("schedules", "create", "--immediate", "--url", Target.Url("/cli-gone"));
+        var runId = long.Parse(RunQueued().Match(created.Out).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        await Eventually.UntilAsync(async () => (await CliAsync("runs", "show", runId.ToString(System.Globalization.CultureInfo.InvariantCulture))).Out
+            .Contains("FAILED", StringComparison.Ordinal), Seconds(30), "the run to fail");
+
+        var badType = await CliAsync("runs", "redrive", "--error-type", "nope");
+        Assert.That((badType.ExitCode, badType.Error), Is.EqualTo((1, badType.Error)));
+        Assert.That(badType.Error, Does.StartWith("error: --error-type must be one of http_4xx, "));
+        var other = await CliAsync("runs", "redrive", "--error-type", "timeout");
+        Assert.That((other.ExitCode, other.Out), Is.EqualTo((0, "0 run(s) queued for one manual attempt each.\n")), other.ToString());
+
+        Target.Respond("/cli-gone", TestTarget.Status(200));
+        var redrive = await CliAsync("runs", "redrive", "--status", "FAILED", "--error-type", "http_4xx",
+            "--since", DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.That((redrive.ExitCode, redrive.Out), Is.EqualTo((0, "1 run(s) queued for one manual attempt each.\n")), redrive.ToString());
+        await Eventually.UntilAsync(async () => (await CliAsync("runs", "show", runId.ToString(System.Globalization.CultureInfo.InvariantCulture))).Out
+            .Contains("SUCCESS", StringComparison.Ordinal), Seconds(30), "the redriven run to succeed");
+    }
+
+    [Test]
     public async Task Errors_print_the_problem_and_exit_non_zero()
     {
         var missing = await CliAsync("runs", "show", "987654");
