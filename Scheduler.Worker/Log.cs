@@ -73,4 +73,7 @@ internal static partial class Log
 
     [LoggerMessage(3062, LogLevel.Warning, "Run {RunId}: the remark on its wait for its target's limits was not written ({Message})")]
     public static partial void LimitRemarkFailed(ILogger logger, long runId, string message);
+
+    [LoggerMessage(3100, LogLevel.Information, "Run {RunId} attempt {Attempt}: accepted ({StatusCode}), WAITING for the target's completion until {Deadline:O}")]
+    public static partial void RunWaiting(ILogger logger, long runId, int attempt, int? statusCode, DateTimeOffset deadline);
 }

@@ -33,4 +33,7 @@ public sealed class Attempt
     public ErrorType? ErrorType { get; set; }
 
     public string? ErrorMessage { get; set; }
+
+    /// <summary>SHA-256 of the completion token sent with an attempt to a <c>"completion": "callback"</c> target (the token itself is never stored).</summary>
+    public byte[]? CompletionTokenHash { get; set; }
 }

@@ -72,6 +72,18 @@ public sealed class Run
     /// </summary>
     public string? TraceParent { get; set; }
 
+    /// <summary>While WAITING: when the accepted call times out unless completed or extended by a heartbeat.</summary>
+    public DateTimeOffset? CompletionDeadlineAt { get; set; }
+
+    /// <summary>The outcome a target reported (SUCCESS or FAILED) for the WAITING attempt, until a worker records it.</summary>
+    public RunStatus? CompletionStatus { get; set; }
+
+    /// <summary>The message of the target's completion.</summary>
+    public string? CompletionMessage { get; set; }
+
+    /// <summary>The <c>output</c> of the target's completion (JSON, bounded by <see cref="CompletionLimits.MaxOutputBytes"/>).</summary>
+    public string? Output { get; set; }
+
     public List<Attempt> Attempts { get; set; } = [];
 
     public List<CallbackDelivery> CallbackDeliveries { get; set; } = [];

@@ -29,11 +29,13 @@ public enum ScheduleStatus
     Completed,
 }
 
-/// <summary>The state of one occurrence. Terminal states are everything after RUNNING.</summary>
+/// <summary>The state of one occurrence. Terminal states are everything after WAITING.</summary>
 public enum RunStatus
 {
     Pending,
     Running,
+    /// <summary>A <c>"completion": "callback"</c> target accepted the call (2xx); the run waits for the target's completion, holding no worker.</summary>
+    Waiting,
     Success,
     Failed,
     Timeout,
@@ -46,6 +48,8 @@ public enum RunStatus
 public enum AttemptStatus
 {
     Running,
+    /// <summary>Accepted by a <c>"completion": "callback"</c> target; the attempt ends with the target's completion or its timeout.</summary>
+    Waiting,
     Success,
     Failed,
     Timeout,
@@ -71,6 +75,19 @@ public enum ErrorType
     [JsonStringEnumMemberName("worker_lost")] WorkerLost,
     [JsonStringEnumMemberName("job_failed")] JobFailed,
     [JsonStringEnumMemberName("internal")] Internal,
+    /// <summary>A target that accepted the call for completion later reported failure (POST /runs/{id}/complete).</summary>
+    [JsonStringEnumMemberName("completion_failed")] CompletionFailed,
+    /// <summary>A target that accepted the call sent no completion within its <c>completion_timeout_seconds</c>.</summary>
+    [JsonStringEnumMemberName("completion_timeout")] CompletionTimeout,
+}
+
+/// <summary>When a call to a target is over (issue #23).</summary>
+public enum CompletionMode
+{
+    /// <summary>With the response: the status code decides the outcome.</summary>
+    [JsonStringEnumMemberName("response")] Response,
+    /// <summary>A 2xx only accepts the call; the target reports the outcome later to <c>POST /runs/{id}/complete</c>.</summary>
+    [JsonStringEnumMemberName("callback")] Callback,
 }
 
 /// <summary>What made a run exist.</summary>
@@ -117,7 +134,7 @@ public enum DeliveryStatus
 
 public static class RunStatusExtensions
 {
-    public static bool IsTerminal(this RunStatus status) => status is not (RunStatus.Pending or RunStatus.Running);
+    public static bool IsTerminal(this RunStatus status) => status is not (RunStatus.Pending or RunStatus.Running or RunStatus.Waiting);
 
     /// <summary>
     /// Ended without success: what the dashboard's Failed page, requeue and redrive are about. SKIPPED and

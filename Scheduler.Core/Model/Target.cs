@@ -31,6 +31,12 @@ public sealed class Target
     /// <summary>At most this many calls to this target in flight at once, across all workers; null: the host's default, or none.</summary>
     public int? MaxConcurrency { get; set; }
 
+    /// <summary>Whether the response ends the call, or a 2xx only accepts it and the target completes the run later.</summary>
+    public CompletionMode Completion { get; set; } = CompletionMode.Response;
+
+    /// <summary>How long an accepted call may wait for its completion (or the next heartbeat) before it times out.</summary>
+    public int CompletionTimeoutSeconds { get; set; } = CompletionLimits.DefaultTimeoutSeconds;
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }

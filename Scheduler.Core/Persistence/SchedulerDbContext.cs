@@ -43,7 +43,7 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
                  {
                      typeof(ScheduleType), typeof(ScheduleStatus), typeof(RunStatus), typeof(AttemptStatus),
                      typeof(ErrorType), typeof(RunTrigger), typeof(OverlapPolicy), typeof(CatchUpPolicy),
-                     typeof(DeliveryKind), typeof(DeliveryStatus),
+                     typeof(DeliveryKind), typeof(DeliveryStatus), typeof(CompletionMode),
                  })
         {
             configurationBuilder.Properties(enumType)
@@ -114,6 +114,8 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             run.HasMany(r => r.CallbackDeliveries).WithOne().HasForeignKey(d => d.RunId).OnDelete(DeleteBehavior.Cascade);
             run.Property(r => r.HangfireJobId).HasMaxLength(64);
             run.Property(r => r.LeaseOwner).HasMaxLength(200);
+            run.Property(r => r.Output).HasColumnType("jsonb");
+            run.Property(r => r.CompletionMessage).HasMaxLength(CompletionLimits.MaxMessageLength);
             // One occurrence of a schedule makes one run, however many workers race to create it.
             run.HasIndex(r => new { r.ScheduleId, r.DueAt }).IsUnique();
             // Reconciliation and the runs list scan by state and time.

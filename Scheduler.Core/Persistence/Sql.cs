@@ -16,8 +16,8 @@ public static class Sql
     public static string Literals<TEnum>(params TEnum[] values) where TEnum : struct, Enum =>
         string.Join(", ", values.Select(Literal));
 
-    /// <summary>The states of a run that has not ended, for <c>status IN (…)</c>: <c>'PENDING', 'RUNNING'</c>.</summary>
-    public static readonly string UnfinishedRuns = Literals(RunStatus.Pending, RunStatus.Running);
+    /// <summary>The states of a run that has not ended, for <c>status IN (…)</c>: <c>'PENDING', 'RUNNING', 'WAITING'</c>.</summary>
+    public static readonly string UnfinishedRuns = Literals(RunStatus.Pending, RunStatus.Running, RunStatus.Waiting);
 
     /// <summary>The states of a run that ended without success (<see cref="RunStatusExtensions.IsUnsuccessful"/>), for <c>status IN (…)</c>.</summary>
     public static readonly string UnsuccessfulRuns = Literals([.. RunStatusExtensions.Unsuccessful]);

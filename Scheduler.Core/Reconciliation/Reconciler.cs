@@ -17,7 +17,7 @@ using Scheduler.Core.Scheduling;
 namespace Scheduler.Core.Reconciliation;
 
 /// <summary>One thing reconciliation found wrong and put right.</summary>
-/// <param name="Kind">What was wrong: never_enqueued, job_finished, retry_lost, not_progressing, lease_expired, next_run_missing, schedule_behind, callback_stuck.</param>
+/// <param name="Kind">What was wrong: never_enqueued, job_finished, retry_lost, not_progressing, lease_expired, completion_unrecorded, next_run_missing, schedule_behind, callback_stuck.</param>
 /// <param name="RunId">The run repaired, if a run.</param>
 /// <param name="ScheduleId">The schedule repaired, or the run's schedule.</param>
 /// <param name="DeliveryId">The callback delivery repaired, if one.</param>
@@ -98,16 +98,24 @@ public sealed class Reconciler(
     private sealed record RunCandidate(long Id, long ScheduleId, DateTimeOffset DueAt, RunStatus Status, string? JobId,
         DateTimeOffset NotBefore, DateTimeOffset? NextAttemptAt, string? LeaseOwner, DateTimeOffset? LeaseExpiresAt, DateTimeOffset Now);
 
+    // When a run's job should have taken it up: its due time or retry; for a WAITING run (a callback target's
+    // accepted call, held by no worker) its completion's arrival, else its completion deadline.
+    private static readonly string WaitingUntil = $"""
+        CASE WHEN status = {Sql.Literal(RunStatus.Waiting)} THEN CASE WHEN completion_status IS NOT NULL THEN updated_at ELSE completion_deadline_at END
+             ELSE GREATEST(due_at, COALESCE(next_attempt_at, due_at)) END
+        """;
+
     /// <summary>Runs that should have started or finished and have not.</summary>
     private async Task RepairRunsAsync(ReconciliationOptions settings, List<Repair> repairs, CancellationToken cancellationToken)
     {
         var candidates = new List<RunCandidate>();
         await using (var command = database.CreateCommand($"""
-            SELECT id, schedule_id, due_at, status, hangfire_job_id, GREATEST(due_at, COALESCE(next_attempt_at, due_at)),
+            SELECT id, schedule_id, due_at, status, hangfire_job_id, {WaitingUntil},
                    next_attempt_at, lease_owner, lease_expires_at, now()
             FROM scheduler.runs
             WHERE (status = {Sql.Literal(RunStatus.Pending)} AND GREATEST(due_at, COALESCE(next_attempt_at, due_at)) < now() - $1 AND created_at < now() - $1)
                OR (status = {Sql.Literal(RunStatus.Running)} AND lease_expires_at < now() - $2)
+               OR (status = {Sql.Literal(RunStatus.Waiting)} AND {WaitingUntil} < now() - $1)
             ORDER BY due_at
             LIMIT $3
             """))
@@ -147,6 +155,14 @@ public sealed class Reconciler(
         if (run.Status == RunStatus.Running)
         {
             return ("lease_expired", $"RUNNING under a lease that expired at {run.LeaseExpiresAt:O} (worker {run.LeaseOwner} stopped renewing it)");
+        }
+        if (run.Status == RunStatus.Waiting)
+        {
+            // Not lost while its target works (no worker holds it); only when its completion or deadline went unrecorded.
+            var jobState = run.JobId is null ? null : hangfire.GetStateData(run.JobId)?.Name;
+            return jobState is null || FinishedStates.Contains(jobState) || (run.Now - run.NotBefore) > settings.StuckAfter
+                ? ("completion_unrecorded", $"WAITING {overdue} s past its completion or completion deadline with {(run.JobId is null ? "no job" : $"job {run.JobId} {jobState ?? "gone"}")} to record it")
+                : (null, "");
         }
         if (run.JobId is null)
         {

@@ -124,7 +124,7 @@ internal sealed class CallbackJob(
             SELECT d.status, d.url, d.attempt_count, s.callback_headers::text,
                    r.id, r.schedule_id, r.status, r.status_code, r.attempt_count, r.due_at, r.started_at, r.completed_at,
                    r.latency_ms, r.response_excerpt, r.error_type, r.error_message,
-                   s.reference_id, s.ref_doctype, s.ref_docname, s.tag, s.name, s.job_name, r.trace_parent
+                   s.reference_id, s.ref_doctype, s.ref_docname, s.tag, s.name, s.job_name, r.trace_parent, r.output::text
             FROM scheduler.callback_deliveries d
             JOIN scheduler.runs r ON r.id = d.run_id
             JOIN scheduler.schedules s ON s.id = d.schedule_id
@@ -166,6 +166,8 @@ internal sealed class CallbackJob(
             ["started_at"] = reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10),
             ["completed_at"] = reader.IsDBNull(11) ? null : reader.GetFieldValue<DateTimeOffset>(11),
             ["latency_ms"] = reader.IsDBNull(12) ? null : reader.GetDouble(12),
+            // What a "completion": "callback" target completed its run with (POST /runs/{id}/complete).
+            ["output"] = Text(23) is { } output ? JsonNode.Parse(output) : null,
         };
         return new Delivery(
             WireName.Parse<DeliveryStatus>(reader.GetString(0)),

@@ -23,6 +23,8 @@ internal sealed record CallOutcome(
         {
             RunStatus.Success => false,
             RunStatus.Timeout or RunStatus.DnsError or RunStatus.ConnectionError => ErrorType != Core.Model.ErrorType.Blocked,
+            // The target accepted the call (2xx) and reported failure later: retried like a failed job.
+            _ when ErrorType == Core.Model.ErrorType.CompletionFailed => true,
             _ when StatusCode is { } code => options.RetriesStatus(code),
             _ => ErrorType == Core.Model.ErrorType.JobFailed,
         };

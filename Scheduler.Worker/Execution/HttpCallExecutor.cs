@@ -21,13 +21,17 @@ internal sealed class HttpCallExecutor(IHttpClientFactory clients, TimeProvider 
     public static readonly string UserAgent =
         $"Scheduler/{typeof(HttpCallExecutor).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0"}";
 
-    public async Task<CallOutcome> CallAsync(RunPlan plan, int attemptNumber, CancellationToken cancellationToken)
+    /// <param name="plan">The run.</param>
+    /// <param name="attemptNumber">The attempt made.</param>
+    /// <param name="completion">For a <c>"completion": "callback"</c> target: where and with what token the target completes the run.</param>
+    /// <param name="cancellationToken">Shutdown, or the lease lost.</param>
+    public async Task<CallOutcome> CallAsync(RunPlan plan, int attemptNumber, CompletionTicket? completion, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(plan);
         var timeout = TimeSpan.FromSeconds(plan.TimeoutSeconds);
         using var timeoutSource = new CancellationTokenSource(timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
-        using var request = BuildRequest(plan, attemptNumber);
+        using var request = BuildRequest(plan, attemptNumber, completion);
         var client = clients.CreateClient(ClientName);
 
         var startedAt = time.GetUtcNow();
@@ -79,13 +83,18 @@ internal sealed class HttpCallExecutor(IHttpClientFactory clients, TimeProvider 
         }
     }
 
-    private HttpRequestMessage BuildRequest(RunPlan plan, int attemptNumber)
+    private HttpRequestMessage BuildRequest(RunPlan plan, int attemptNumber, CompletionTicket? completion)
     {
         var request = new HttpRequestMessage(new HttpMethod(plan.Method), plan.Url);
         request.Headers.TryAddWithoutValidation("Idempotency-Key", plan.IdempotencyKey);
         request.Headers.TryAddWithoutValidation("X-Scheduler-Run-Id", plan.RunId.ToString(CultureInfo.InvariantCulture));
         request.Headers.TryAddWithoutValidation("X-Scheduler-Attempt", attemptNumber.ToString(CultureInfo.InvariantCulture));
         request.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
+        if (completion is not null)
+        {
+            request.Headers.TryAddWithoutValidation(CompletionTicket.UrlHeader, completion.Url.ToString());
+            request.Headers.TryAddWithoutValidation(CompletionTicket.TokenHeader, completion.Token);
+        }
 
         var body = plan.Body is null ? null : BodyTemplate.Render(plan.Body, plan, attemptNumber);
         if (body is not null)

@@ -54,6 +54,8 @@ internal static class WorkerHostingExtensions
         services.AddSingleton<TargetLimits>();
         services.AddSingleton<RetryDecision>();
         services.AddSingleton<RunMetering>();
+        services.AddSingleton<CompletionStatements>();
+        services.AddSingleton<CallbackCompletion>();
         services.AddSingleton<HttpCallExecutor>();
         services.AddSingleton<GuardedConnector>();
         services.AddSingleton<AttemptTracing>();

@@ -28,7 +28,7 @@ internal sealed class WorkerWarmup(
         var plan = new RunPlan(none, none, now, RunStatus.Pending, ScheduleType.Immediate, OverlapPolicy.Skip, [], false, null,
             "http://127.0.0.1:9/", "GET", new Dictionary<string, string>(), null, 1, 0);
         _ = await plans.EarlierRunsActiveAsync(plan, cancellationToken);
-        var outcome = await executor.CallAsync(plan, 1, cancellationToken);
+        var outcome = await executor.CallAsync(plan, 1, null, cancellationToken);
         _ = await finishes.FinishAsync(new RunClaim(none, none, 1, null), none, worker.Name, now, outcome, new AttemptConsequence(null, 1, null));
         _ = InvocationData.SerializeJob(Job.FromExpression<IRunJob>(job => job.ExecuteAsync(none, none, default, null, CancellationToken.None)));
         _ = InvocationData.SerializeJob(Job.FromExpression<IRunBatchJob>(job => job.ExecuteAsync(new[] { none }, "", default, null, CancellationToken.None)));

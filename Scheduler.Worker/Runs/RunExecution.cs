@@ -37,6 +37,7 @@ internal sealed class RunExecution(
     RunHandOff handOff,
     CallbackEnqueuer callbacks,
     RunMetering metering,
+    CallbackCompletion completions,
     NpgsqlDataSource database,
     AttemptTracing tracing,
     WorkerIdentity worker,
@@ -51,6 +52,11 @@ internal sealed class RunExecution(
     public async Task<AttemptEnd?> ExecuteAsync(long runId, ManualRequeue manualRequeue, string? jobId, CancellationToken cancellationToken)
     {
         var plan = await LoadAsync(runId, manualRequeue, jobId, cancellationToken);
+        if (plan is { Status: RunStatus.Waiting })
+        {
+            // Accepted earlier by a callback target: record its end once it completed or timed out.
+            return await completions.ResolveAsync(plan, cancellationToken) is { } ended ? await RecordAsync(plan, ended.Claim, ended.Outcome) : null;
+        }
         if (plan is null || await DefersAsync(plan, cancellationToken) || await SkipsAsLateAsync(plan, cancellationToken))
         {
             return null;
@@ -70,12 +76,18 @@ internal sealed class RunExecution(
         {
             return null;
         }
-        var outcome = await CallAsync(plan, claim, lease, cancellationToken);
+        var ticket = completions.Issue(plan);
+        var outcome = await CallAsync(plan, claim, lease, ticket, cancellationToken);
         if (outcome is null)
         {
             return null;
         }
         attempt.Record(outcome);
+        if (await completions.AcceptsAsync(plan, claim, ticket, outcome))
+        {
+            // Accepted: the attempt ends later, with the target's completion or its timeout.
+            return null;
+        }
         // The call happened: record it even if shutdown has begun meanwhile.
         return await RecordAsync(plan, claim, outcome);
     }
@@ -182,13 +194,13 @@ internal sealed class RunExecution(
     /// Makes the call (an HTTP request or a named job) under the lease. Null when the lease was lost meanwhile;
     /// at shutdown the run is handed back and the shutdown rethrown.
     /// </summary>
-    private async Task<CallOutcome?> CallAsync(RunPlan plan, RunClaim claim, HeldLease lease, CancellationToken cancellationToken)
+    private async Task<CallOutcome?> CallAsync(RunPlan plan, RunClaim claim, HeldLease lease, CompletionTicket? ticket, CancellationToken cancellationToken)
     {
         try
         {
             var outcome = plan.JobName is not null
                 ? await namedJobs.RunAsync(plan, claim.AttemptNumber, lease.Token)
-                : await executor.CallAsync(plan, claim.AttemptNumber, lease.Token);
+                : await executor.CallAsync(plan, claim.AttemptNumber, ticket, lease.Token);
             await lease.StopAsync();
             return outcome;
         }

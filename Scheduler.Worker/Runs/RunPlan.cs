@@ -65,6 +65,11 @@ internal sealed record RunPlan(
     /// <summary>The request that created the schedule: a run without its own trace context links to it.</summary>
     public string? ScheduleTraceParent { get; init; }
 
+    /// <summary>The target's completion mode: with <see cref="CompletionMode.Callback"/> a 2xx only accepts the call (WAITING).</summary>
+    public CompletionMode Completion { get; init; }
+
+    public int CompletionTimeoutSeconds { get; init; } = CompletionLimits.DefaultTimeoutSeconds;
+
     /// <summary>The call does not start before this: the due time, or the scheduled retry's time.</summary>
     public DateTimeOffset NotBefore => NextAttemptAt is { } next && next > DueAt ? next : DueAt;
 

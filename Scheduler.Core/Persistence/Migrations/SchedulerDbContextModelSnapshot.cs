@@ -64,6 +64,10 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("completed_at");
 
+                    b.Property<byte[]>("CompletionTokenHash")
+                        .HasColumnType("bytea")
+                        .HasColumnName("completion_token_hash");
+
                     b.Property<string>("ErrorMessage")
                         .HasColumnType("text")
                         .HasColumnName("error_message");
@@ -121,7 +125,7 @@ namespace Scheduler.Core.Persistence.Migrations
 
                     b.ToTable("attempts", "scheduler", t =>
                         {
-                            t.HasCheckConstraint("ck_attempts_status", "status IN ('RUNNING', 'SUCCESS', 'FAILED', 'TIMEOUT', 'DNS_ERROR', 'CONNECTION_ERROR', 'LOST', 'INTERRUPTED')");
+                            t.HasCheckConstraint("ck_attempts_status", "status IN ('RUNNING', 'WAITING', 'SUCCESS', 'FAILED', 'TIMEOUT', 'DNS_ERROR', 'CONNECTION_ERROR', 'LOST', 'INTERRUPTED')");
                         });
                 });
 
@@ -352,6 +356,20 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("completed_at");
 
+                    b.Property<DateTimeOffset?>("CompletionDeadlineAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("completion_deadline_at");
+
+                    b.Property<string>("CompletionMessage")
+                        .HasMaxLength(4000)
+                        .HasColumnType("character varying(4000)")
+                        .HasColumnName("completion_message");
+
+                    b.Property<string>("CompletionStatus")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("completion_status");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
@@ -402,6 +420,10 @@ namespace Scheduler.Core.Persistence.Migrations
                     b.Property<DateTimeOffset?>("NextAttemptAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("next_attempt_at");
+
+                    b.Property<string>("Output")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("output");
 
                     b.PrimitiveCollection<List<string>>("Remarks")
                         .IsRequired()
@@ -461,7 +483,7 @@ namespace Scheduler.Core.Persistence.Migrations
 
                     b.HasIndex("ScheduleId")
                         .HasDatabaseName("ix_runs_active")
-                        .HasFilter("status IN ('PENDING', 'RUNNING')");
+                        .HasFilter("status IN ('PENDING', 'RUNNING', 'WAITING')");
 
                     b.HasIndex("ScheduleId", "DueAt")
                         .IsUnique()
@@ -472,7 +494,7 @@ namespace Scheduler.Core.Persistence.Migrations
 
                     b.ToTable("runs", "scheduler", t =>
                         {
-                            t.HasCheckConstraint("ck_runs_status", "status IN ('PENDING', 'RUNNING', 'SUCCESS', 'FAILED', 'TIMEOUT', 'DNS_ERROR', 'CONNECTION_ERROR', 'SKIPPED', 'CANCELLED')");
+                            t.HasCheckConstraint("ck_runs_status", "status IN ('PENDING', 'RUNNING', 'WAITING', 'SUCCESS', 'FAILED', 'TIMEOUT', 'DNS_ERROR', 'CONNECTION_ERROR', 'SKIPPED', 'CANCELLED')");
 
                             t.HasCheckConstraint("ck_runs_trigger", "trigger IN ('SCHEDULED', 'IMMEDIATE', 'MANUAL', 'CATCH_UP')");
                         });
@@ -711,6 +733,16 @@ namespace Scheduler.Core.Persistence.Migrations
                     b.Property<string>("BodyTemplate")
                         .HasColumnType("text")
                         .HasColumnName("body_template");
+
+                    b.Property<string>("Completion")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("completion");
+
+                    b.Property<int>("CompletionTimeoutSeconds")
+                        .HasColumnType("integer")
+                        .HasColumnName("completion_timeout_seconds");
 
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")

@@ -37,7 +37,8 @@ internal sealed class RunPlanQuery
                r.attempt_count, r.next_attempt_at, s.max_delay_seconds, s.max_attempts, s.retry_initial_interval_seconds,
                s.retry_max_interval_seconds, r.retry_requested, s.job_args::text AS job_args, t.signing_secret, s.callback_url, s.error_callback_url,
                s.target_id, t.rate_limit_per_second, t.max_concurrency, r.limit_turn_at, r.limit_wait_since,
-               r.trace_parent, s.trace_parent AS schedule_trace_parent
+               r.trace_parent, s.trace_parent AS schedule_trace_parent,
+               t.completion, t.completion_timeout_seconds
         FROM scheduler.runs r
         JOIN scheduler.schedules s ON s.id = r.schedule_id
         LEFT JOIN scheduler.targets t ON t.id = s.target_id
@@ -98,6 +99,8 @@ internal sealed class RunPlanQuery
             LimitWaitSince = row.ValueOrNull<DateTimeOffset>("limit_wait_since"),
             TraceParent = row.OrNull<string>("trace_parent"),
             ScheduleTraceParent = row.OrNull<string>("schedule_trace_parent"),
+            Completion = row.OrNull<string>("completion") is { } completion ? WireName.Parse<CompletionMode>(completion) : CompletionMode.Response,
+            CompletionTimeoutSeconds = row.ValueOrNull<int>("completion_timeout_seconds") ?? CompletionLimits.DefaultTimeoutSeconds,
         };
     }
 
