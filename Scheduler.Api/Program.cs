@@ -19,6 +19,7 @@ return await ProcessHost.RunAsync("api", async () =>
     app.MapTargetsApi();
     app.MapSchedulesApi();
     app.MapRunsApi();
+    app.MapCompletionApi();
     app.MapMetricsApi();
     app.MapPrometheusMetrics();
     app.MapJobsApi();

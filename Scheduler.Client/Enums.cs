@@ -44,6 +44,8 @@ public enum RunStatus
     [EnumMember(Value = "PENDING")] Pending,
     /// <summary>A worker is calling the target.</summary>
     [EnumMember(Value = "RUNNING")] Running,
+    /// <summary>A <c>"completion": "callback"</c> target accepted the call; it completes the run later (POST /runs/{id}/complete).</summary>
+    [EnumMember(Value = "WAITING")] Waiting,
     /// <summary>The call answered with an expected status.</summary>
     [EnumMember(Value = "SUCCESS")] Success,
     /// <summary>The last attempt failed (see <c>error_type</c>).</summary>
@@ -66,6 +68,8 @@ public enum AttemptStatus
 {
     /// <summary>The call is under way.</summary>
     [EnumMember(Value = "RUNNING")] Running,
+    /// <summary>Accepted by a callback target; ends with its completion or <c>completion_timeout</c>.</summary>
+    [EnumMember(Value = "WAITING")] Waiting,
     /// <summary>The call answered with an expected status.</summary>
     [EnumMember(Value = "SUCCESS")] Success,
     /// <summary>The call failed.</summary>
@@ -108,6 +112,20 @@ public enum ErrorType
     [EnumMember(Value = "job_failed")] JobFailed,
     /// <summary>An error inside Scheduler.</summary>
     [EnumMember(Value = "internal")] Internal,
+    /// <summary>A callback target accepted the call and later reported failure.</summary>
+    [EnumMember(Value = "completion_failed")] CompletionFailed,
+    /// <summary>A callback target accepted the call and sent no completion within <c>completion_timeout_seconds</c>.</summary>
+    [EnumMember(Value = "completion_timeout")] CompletionTimeout,
+}
+
+/// <summary>When a call to a target is over.</summary>
+[JsonConverter(typeof(WireEnumConverter<CompletionMode>))]
+public enum CompletionMode
+{
+    /// <summary>With the response (the default).</summary>
+    [EnumMember(Value = "response")] Response,
+    /// <summary>A 2xx only accepts the call (the run is WAITING); the target completes the run later.</summary>
+    [EnumMember(Value = "callback")] Callback,
 }
 
 /// <summary>What made a run exist.</summary>

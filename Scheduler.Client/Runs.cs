@@ -66,6 +66,15 @@ public sealed record Run
     /// <summary>When its next attempt is due, while a retry waits.</summary>
     public DateTimeOffset? NextAttemptAt { get; init; }
 
+    /// <summary>While WAITING: when the accepted call times out unless completed or extended by a heartbeat.</summary>
+    public DateTimeOffset? CompletionDeadlineAt { get; init; }
+
+    /// <summary>The message a callback target completed the run with.</summary>
+    public string? CompletionMessage { get; init; }
+
+    /// <summary>The output a callback target completed the run with (<c>GET /runs/{id}</c> only).</summary>
+    public System.Text.Json.JsonElement? Output { get; init; }
+
     /// <summary>Its attempts, oldest first (<c>GET /runs/{id}</c> only).</summary>
     public IReadOnlyList<Attempt>? Attempts { get; init; }
 

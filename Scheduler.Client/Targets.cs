@@ -35,6 +35,12 @@ public sealed record TargetRequest
 
     /// <summary>At most this many calls to the target in flight at once, across all workers (1 to 10,000).</summary>
     public int? MaxConcurrency { get; init; }
+
+    /// <summary><see cref="CompletionMode.Callback"/>: a 2xx only accepts the call and the target completes the run later (default <see cref="CompletionMode.Response"/>).</summary>
+    public CompletionMode? Completion { get; init; }
+
+    /// <summary>With <see cref="CompletionMode.Callback"/>: seconds an accepted call may wait for its completion or next heartbeat (default 3600).</summary>
+    public int? CompletionTimeoutSeconds { get; init; }
 }
 
 /// <summary>A target as the API shows it (secret header values and the signing secret masked).</summary>
@@ -72,6 +78,12 @@ public sealed record Target
 
     /// <summary>Whether the target was given inline in a schedule.</summary>
     public bool Inline { get; init; }
+
+    /// <summary>Whether the response ends the call, or a 2xx only accepts it.</summary>
+    public CompletionMode Completion { get; init; }
+
+    /// <summary>Seconds an accepted call may wait for its completion or next heartbeat.</summary>
+    public int CompletionTimeoutSeconds { get; init; }
 
     /// <summary>When it was created.</summary>
     public DateTimeOffset CreatedAt { get; init; }

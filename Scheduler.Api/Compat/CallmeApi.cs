@@ -228,7 +228,7 @@ internal static partial class CallmeApi
     internal static string State(RunStatus? status) => status switch
     {
         null or RunStatus.Pending => "pending",
-        RunStatus.Running => "running",
+        RunStatus.Running or RunStatus.Waiting => "running",
         RunStatus.Success => "successful",
         _ => "failed",
     };

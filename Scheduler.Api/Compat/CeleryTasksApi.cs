@@ -60,7 +60,7 @@ internal static class CeleryTasksApi
             null => "PENDING",
             RunStatus.Pending when run.AttemptCount > 0 => "RETRY",
             RunStatus.Pending => "PENDING",
-            RunStatus.Running => "STARTED",
+            RunStatus.Running or RunStatus.Waiting => "STARTED",
             RunStatus.Success => "SUCCESS",
             _ => "FAILURE",
         };

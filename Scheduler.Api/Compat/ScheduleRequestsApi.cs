@@ -188,7 +188,7 @@ internal static class ScheduleRequestsApi
             ["status"] = run?.Status switch
             {
                 null or RunStatus.Pending => "Pending",
-                RunStatus.Running => "Processing",
+                RunStatus.Running or RunStatus.Waiting => "Processing",
                 RunStatus.Success => "Success",
                 _ => "Failed",
             },
@@ -215,7 +215,7 @@ internal static class ScheduleRequestsApi
         ArgumentNullException.ThrowIfNull(reconciler);
         var report = await reconciler.RunAsync("frappe", cancellationToken);
         var failed = await services.Db.Runs.AsNoTracking()
-            .Where(r => r.Schedule!.Source == Source && r.Schedule.DeletedAt == null && r.Status != RunStatus.Success && r.Status != RunStatus.Pending && r.Status != RunStatus.Running
+            .Where(r => r.Schedule!.Source == Source && r.Schedule.DeletedAt == null && r.Status != RunStatus.Success && r.Status != RunStatus.Pending && r.Status != RunStatus.Running && r.Status != RunStatus.Waiting
                         && !services.Db.Runs.Any(later => later.ScheduleId == r.ScheduleId && later.Id > r.Id))
             .Select(r => r.Id).ToListAsync(cancellationToken);
         var requeued = new JsonArray();

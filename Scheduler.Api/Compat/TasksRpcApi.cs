@@ -234,7 +234,7 @@ internal static class TasksRpcApi
             ["status"] = found.Last switch
             {
                 null or RunStatus.Pending => "CREATED",
-                RunStatus.Running => "RUNNING",
+                RunStatus.Running or RunStatus.Waiting => "RUNNING",
                 RunStatus.Success => "SUCCEEDED",
                 _ => "FAILED",
             },

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Scheduler.Core.Model;
 using Scheduler.Core.Observability;
@@ -37,18 +38,36 @@ public sealed record RunResponse(
     /// </summary>
     public string? TraceId { get; init; }
 
+    /// <summary>While WAITING: when the accepted call times out (completion_timeout) unless completed or extended by a heartbeat.</summary>
+    public DateTimeOffset? CompletionDeadlineAt { get; init; }
+
+    /// <summary>The message of the target's completion (POST /runs/{id}/complete).</summary>
+    public string? CompletionMessage { get; init; }
+
+    /// <summary>The output of the target's completion, as it sent it; present on <c>GET /runs/{id}</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JsonElement? Output { get; init; }
+
     public static RunResponse From(Run run, bool withAttempts)
     {
         ArgumentNullException.ThrowIfNull(run);
         var traceId = SchedulerTracing.TraceIdOf(run.TraceParent);
-        return new(run.Id, run.ScheduleId, run.Status, run.Trigger, run.DueAt, run.StartedAt, run.CompletedAt,
+        return WithCompletion(run, withAttempts, new(run.Id, run.ScheduleId, run.Status, run.Trigger, run.DueAt, run.StartedAt, run.CompletedAt,
             run.LatencyMs, run.LatenessMs, run.StatusCode, run.ResponseSizeBytes, run.ResponseExcerpt, run.ErrorType,
             run.ErrorMessage, run.AttemptCount, run.Remarks, run.HangfireJobId, run.CallbackStatus, run.CreatedAt,
             run.UpdatedAt, run.NextAttemptAt,
             withAttempts ? run.Attempts.OrderBy(a => a.AttemptNumber).Select(a => AttemptResponse.From(a) with { TraceId = traceId }).ToList() : null,
             withAttempts ? run.CallbackDeliveries.OrderBy(d => d.Id).Select(DeliveryResponse.From).ToList() : null)
-        { TraceId = traceId };
+        { TraceId = traceId });
     }
+
+    // The output (up to 64 KiB) only with the run's details, like its attempts, so lists stay small.
+    private static RunResponse WithCompletion(Run run, bool detailed, RunResponse response) => response with
+    {
+        CompletionDeadlineAt = run.Status == RunStatus.Waiting ? run.CompletionDeadlineAt : null,
+        CompletionMessage = run.CompletionMessage,
+        Output = detailed && run.Output is { } output ? JsonSerializer.Deserialize<JsonElement>(output) : null,
+    };
 }
 
 /// <summary>One callback delivery of a run's outcome, with its own attempts.</summary>

@@ -14,6 +14,8 @@ namespace Scheduler.Api.Contracts;
 /// <param name="SigningSecret">Signs calls to this target (Scheduler-Signature, HMAC-SHA256); never shown again.</param>
 /// <param name="RateLimitPerSecond">At most this many calls a second to the target, across all workers (0.001 to 10,000; fractions allowed, e.g. 0.5).</param>
 /// <param name="MaxConcurrency">At most this many calls to the target in flight at once, across all workers (1 to 10,000).</param>
+/// <param name="Completion"><c>response</c> (default): the response ends the call; <c>callback</c>: a 2xx only accepts it (the run is WAITING) and the target completes the run later at POST /runs/{id}/complete.</param>
+/// <param name="CompletionTimeoutSeconds">With <c>callback</c>: seconds an accepted call may wait for its completion or next heartbeat (default 3600, at most 604800).</param>
 public sealed record TargetRequest(
     string? Name,
     string? Url,
@@ -24,7 +26,9 @@ public sealed record TargetRequest(
     int? TimeoutSeconds,
     string? SigningSecret = null,
     double? RateLimitPerSecond = null,
-    int? MaxConcurrency = null);
+    int? MaxConcurrency = null,
+    string? Completion = null,
+    int? CompletionTimeoutSeconds = null);
 
 public sealed record TargetResponse(
     long Id,
@@ -41,11 +45,20 @@ public sealed record TargetResponse(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
+    /// <summary><c>response</c> or <c>callback</c> (long-running endpoints: docs/api.md).</summary>
+    public CompletionMode Completion { get; init; }
+
+    public int CompletionTimeoutSeconds { get; init; }
+
     public static TargetResponse From(Target target)
     {
         ArgumentNullException.ThrowIfNull(target);
         return new(target.Id, target.Name, target.Url, target.Method, SecretProtector.MaskHeaders(target.Headers), target.BodyTemplate,
             target.TimeoutSeconds, target.SigningSecret is null ? null : SecretProtector.Masked,
-            target.RateLimitPerSecond, target.MaxConcurrency, target.Inline, target.CreatedAt, target.UpdatedAt);
+            target.RateLimitPerSecond, target.MaxConcurrency, target.Inline, target.CreatedAt, target.UpdatedAt)
+        {
+            Completion = target.Completion,
+            CompletionTimeoutSeconds = target.CompletionTimeoutSeconds,
+        };
     }
 }

@@ -45,6 +45,7 @@ internal static class ApiHostingExtensions
         services.AddProblemDetails();
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.AddSchedulerOpenApi();
+        services.AddSingleton<Runs.RunCompletion>();
         return builder;
     }
 

@@ -153,6 +153,7 @@ public sealed class ScheduleWriter
         int Ord,
         string? TName, bool? TInline, string? TUrl, string? TMethod, Dictionary<string, string>? THeaders, string? TBodyTemplate,
         int? TTimeoutSeconds, string? TSigningSecret, DateTimeOffset? TCreatedAt, double? TRateLimitPerSecond, int? TMaxConcurrency,
+        string? TCompletion, int? TCompletionTimeoutSeconds,
         string? Name, long? TargetId, string? JobName, string? JobArgs, string ScheduleType, string Status, DateTimeOffset? RunAt,
         int? IntervalSeconds, int? DurationSeconds, DateTimeOffset? StartAt, DateTimeOffset? EndAt, string? CronExpression, string? TimeZone,
         DateTimeOffset? NextRunAt, string OverlapPolicy, string CatchUpPolicy, int[] ExpectedHttpStatus, int? MaxAttempts,
@@ -163,6 +164,7 @@ public sealed class ScheduleWriter
     {
         public static NewRow From(int ord, Schedule s, Target? t, Run? r) => new(
             ord, t?.Name, t?.Inline, t?.Url, t?.Method, t?.Headers, t?.BodyTemplate, t?.TimeoutSeconds, t?.SigningSecret, t?.CreatedAt, t?.RateLimitPerSecond, t?.MaxConcurrency,
+            t is null ? null : WireName.Of(t.Completion), t?.CompletionTimeoutSeconds,
             s.Name, t is null ? s.TargetId : null, s.JobName, s.JobArgs, WireName.Of(s.Type), WireName.Of(s.Status), s.RunAt,
             s.IntervalSeconds, s.DurationSeconds, s.StartAt, s.EndAt, s.CronExpression, s.TimeZone,
             s.NextRunAt, WireName.Of(s.OverlapPolicy), WireName.Of(s.CatchUpPolicy), s.ExpectedHttpStatus, s.MaxAttempts,
@@ -181,6 +183,7 @@ public sealed class ScheduleWriter
             FROM jsonb_to_recordset($1) AS u(
                 ord int, t_name text, t_inline bool, t_url text, t_method text, t_headers jsonb, t_body_template text,
                 t_timeout_seconds int, t_signing_secret text, t_created_at timestamptz, t_rate_limit_per_second float8, t_max_concurrency int,
+                t_completion text, t_completion_timeout_seconds int,
                 name text, target_id bigint, job_name text, job_args text, schedule_type text, status text, run_at timestamptz,
                 interval_seconds int, duration_seconds int, start_at timestamptz, end_at timestamptz, cron_expression text, time_zone text,
                 next_run_at timestamptz, overlap_policy text, catch_up_policy text, expected_http_status int[], max_attempts int,
@@ -190,10 +193,10 @@ public sealed class ScheduleWriter
                 trace_parent text, r_due_at timestamptz, r_trigger text, r_trace_parent text)
         ), targets AS (
             INSERT INTO scheduler.targets (id, name, inline, url, method, headers, body_template, timeout_seconds, signing_secret, created_at, updated_at,
-                rate_limit_per_second, max_concurrency)
+                rate_limit_per_second, max_concurrency, completion, completion_timeout_seconds)
             OVERRIDING SYSTEM VALUE
             SELECT new_target_id, t_name, t_inline, t_url, t_method, t_headers, t_body_template, t_timeout_seconds, t_signing_secret, t_created_at, t_created_at,
-                t_rate_limit_per_second, t_max_concurrency
+                t_rate_limit_per_second, t_max_concurrency, t_completion, t_completion_timeout_seconds
             FROM input WHERE new_target_id IS NOT NULL
         ), schedules AS (
             INSERT INTO scheduler.schedules (id, name, target_id, job_name, job_args, schedule_type, status, run_at, interval_seconds,

@@ -76,7 +76,9 @@ internal sealed class TargetService(SchedulerDbContext db, TimeProvider time, IO
             request.TimeoutSeconds ?? target.TimeoutSeconds,
             request.SigningSecret ?? target.SigningSecret,
             request.RateLimitPerSecond ?? target.RateLimitPerSecond,
-            request.MaxConcurrency ?? target.MaxConcurrency);
+            request.MaxConcurrency ?? target.MaxConcurrency,
+            request.Completion ?? WireName.Of(target.Completion),
+            request.CompletionTimeoutSeconds ?? target.CompletionTimeoutSeconds);
         var errors = new ValidationErrors();
         if (target.Inline && request.Name is not null)
         {
@@ -109,6 +111,7 @@ internal sealed class TargetService(SchedulerDbContext db, TimeProvider time, IO
         (target.Name, target.Url, target.Method, target.Headers, target.BodyTemplate, target.TimeoutSeconds, target.SigningSecret) =
             (updated.Name, updated.Url, updated.Method, updated.Headers, updated.BodyTemplate, updated.TimeoutSeconds, updated.SigningSecret);
         (target.RateLimitPerSecond, target.MaxConcurrency) = (updated.RateLimitPerSecond, updated.MaxConcurrency);
+        (target.Completion, target.CompletionTimeoutSeconds) = (updated.Completion, updated.CompletionTimeoutSeconds);
         target.UpdatedAt = time.GetUtcNow();
         await db.SaveChangesAsync(cancellationToken);
         return (target, null);

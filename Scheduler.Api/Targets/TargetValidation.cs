@@ -122,6 +122,16 @@ internal static class TargetValidation
         {
             errors.Add(prefix + "max_concurrency", concurrencyError);
         }
+        var completion = CompletionMode.Response;
+        if (request.Completion is not null && !WireName.TryParse(request.Completion, out completion))
+        {
+            errors.Add(prefix + "completion", "must be response or callback.");
+        }
+        var completionTimeout = request.CompletionTimeoutSeconds ?? CompletionLimits.DefaultTimeoutSeconds;
+        if (completionTimeout is < 1 or > CompletionLimits.MaxTimeoutSeconds)
+        {
+            errors.Add(prefix + "completion_timeout_seconds", $"must be between 1 and {CompletionLimits.MaxTimeoutSeconds}.");
+        }
 
         if (errors.Count != before)
         {
@@ -129,6 +139,8 @@ internal static class TargetValidation
         }
         return new Target
         {
+            Completion = completion,
+            CompletionTimeoutSeconds = completionTimeout,
             Name = inline ? null : name,
             Inline = inline,
             Url = request.Url!,

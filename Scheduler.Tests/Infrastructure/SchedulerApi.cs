@@ -135,7 +135,7 @@ public static class SchedulerApiExtensions
         var run = await Eventually.ValueAsync(async () =>
         {
             var (_, runs) = await api.ListRuns(scheduleId).ReadAsync();
-            return runs!.AsArray().FirstOrDefault(r => r!["status"]!.GetValue<string>() is not ("PENDING" or "RUNNING"));
+            return runs!.AsArray().FirstOrDefault(r => r!["status"]!.GetValue<string>() is not ("PENDING" or "RUNNING" or "WAITING"));
         }, timeout, $"a finished run of schedule {scheduleId}");
         var (_, detail) = await api.GetRun(run["id"]!.GetValue<long>()).ReadAsync();
         return detail!;

@@ -44,10 +44,10 @@ public abstract class SystemTestBase
 
     private readonly List<SchedulerProcess> _testWorkers = [];
 
-    /// <summary>Starts a worker that lives until the end of the current test.</summary>
-    protected async Task<SchedulerProcess> StartWorkerForTestAsync()
+    /// <summary>Starts a worker that lives until the end of the current test (with <paramref name="settings"/>, else the fixture's).</summary>
+    protected async Task<SchedulerProcess> StartWorkerForTestAsync(IReadOnlyDictionary<string, string>? settings = null)
     {
-        var worker = await SchedulerProcess.StartWorkerAsync(Settings);
+        var worker = await SchedulerProcess.StartWorkerAsync(settings ?? Settings);
         _testWorkers.Add(worker);
         return worker;
     }
