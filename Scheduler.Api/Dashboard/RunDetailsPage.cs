@@ -63,6 +63,13 @@ internal sealed class RunDetailsPage(Run run, string? scheduleName, List<RunDeta
             ("Next attempt", Encode(Time(run.NextAttemptAt))),
             ("Response size", Encode(run.ResponseSizeBytes is { } size ? Invariant($"{size} bytes") : "—")),
             ("Callback", Encode(Wire(run.CallbackStatus))),
+            // A "completion": "callback" target's run: how long it may still wait, and what the target reported.
+            .. (run.CompletionDeadlineAt is null ? [] : new[]
+            {
+                ("Completion deadline", Encode(run.Status == RunStatus.Waiting ? Time(run.CompletionDeadlineAt) : "—")),
+                ("Completion", Encode(run.CompletionMessage ?? "—")),
+                ("Output", Encode(run.Output is { Length: > 2000 } output ? output[..2000] + "…" : run.Output ?? "—")),
+            }),
         ]);
 
         WriteLiteral("<h3>Hangfire jobs</h3>");

@@ -18,7 +18,12 @@ internal sealed class NativeDocumentTransformer : IOpenApiDocumentTransformer
     private const string ProblemJson = "application/problem+json";
 
     /// <summary>Request bodies: every field may be left out (the API validates them into a 400 naming the field).</summary>
-    private static readonly string[] Requests = ["ScheduleRequest", "TargetRequest", "RetryRequest", "BulkScheduleRequest"];
+    private static readonly string[] Requests = ["ScheduleRequest", "TargetRequest", "RetryRequest", "BulkScheduleRequest", "CompletionRequest"];
+
+    /// <summary>A callback target's calls (docs/api.md, Long-running endpoints): its attempt's token, not an API key.</summary>
+    private static readonly string[] ByCompletionToken = ["CompleteRun", "HeartbeatRun"];
+
+    private const string CompletionTokenScheme = "CompletionToken";
 
     /// <summary>The lists that page: their item schema.</summary>
     private static readonly Dictionary<string, string> Lists = new()
@@ -53,6 +58,12 @@ internal sealed class NativeDocumentTransformer : IOpenApiDocumentTransformer
             + "a read_only key may only read (403 on writes). Errors are RFC 7807 problem details; a 400 names each bad field in 'errors'. "
             + "The seed adapters have documents of their own: /openapi/compat-callme.json, compat-tasks, compat-celery, compat-frappe.");
         document.Tags = new HashSet<OpenApiTag>(Tags.Select(t => new OpenApiTag { Name = t.Key, Description = t.Value }));
+        document.Components!.SecuritySchemes![CompletionTokenScheme] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http,
+            Scheme = "bearer",
+            Description = "The token a 'completion: callback' target's call carried (X-Scheduler-Completion-Token), as 'Authorization: Bearer <token>'.",
+        };
         var schemas = document.Components!.Schemas ??= new Dictionary<string, IOpenApiSchema>();
         Schemas(document, schemas);
         foreach (var (path, item) in document.Paths)
@@ -118,11 +129,17 @@ internal sealed class NativeDocumentTransformer : IOpenApiDocumentTransformer
         var target = Properties(schemas, "TargetRequest");
         target["method"] = NullableRef(document, "HttpMethod", "GET (default), POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case).");
         Properties(schemas, "TargetResponse")["method"] = Ref(document, "HttpMethod");
+        target["completion"] = NullableRef(document, "CompletionMode", "response (default) or callback: a 2xx only accepts the call; the target completes the run at POST /runs/{id}/complete.");
+        var completion = Properties(schemas, "CompletionRequest");
+        completion["status"] = Enum(["success", "failure"], "success, or failure (retried by the schedule's retry policy). Required.");
+        completion["output"] = new OpenApiSchema { Description = "The job's result: any JSON, at most 64 KiB. Stored on the run and sent in its callback." };
 
         // Present only on GET /runs/{id}.
         var run = (OpenApiSchema)schemas["RunResponse"];
         run.Required?.Remove("attempts");
         run.Required?.Remove("callback_deliveries");
+        run.Required?.Remove("output");
+        Properties(schemas, "RunResponse")["output"] = new OpenApiSchema { Description = "What a callback target completed the run with (any JSON); GET /runs/{id} only." };
     }
 
     private static void Operation(OpenApiDocument document, string path, HttpMethod method, OpenApiOperation operation)
@@ -137,6 +154,19 @@ internal sealed class NativeDocumentTransformer : IOpenApiDocumentTransformer
             {
                 responses["503"] = new OpenApiResponse { Description = "Service Unavailable: the database does not answer.", Content = ok.Content };
             }
+            return;
+        }
+        if (ByCompletionToken.Contains(id))
+        {
+            operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(CompletionTokenScheme, document)] = [] }];
+            if (operation.RequestBody is not null)
+            {
+                responses["400"] = Error(document, ValidationProblem, "Bad Request: a field of the completion is not valid ('errors' names it); nothing was changed.");
+            }
+            responses["401"] = Error(document, Problem, "Unauthorized: no token, or not a token of this run; nothing was changed.");
+            responses["409"] = Error(document, Problem, "Conflict: the token's attempt is not waiting any more (completed, timed out, or replaced by a later attempt); nothing was changed.");
+            responses["429"] = Error(document, Problem, "Too Many Requests: over the rate for requests without a key; wait Retry-After seconds.", retryAfter: true);
+            responses["503"] = Error(document, Problem, "Service Unavailable: the database does not answer; nothing was changed. Retry after Retry-After seconds.", retryAfter: true);
             return;
         }
         if (Lists.TryGetValue(id, out var item))

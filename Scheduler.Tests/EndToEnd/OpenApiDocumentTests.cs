@@ -56,7 +56,14 @@ public sealed class OpenApiDocumentTests : SystemTestBase
             Assert.That(shapes.Select(s => s!["type"]?.GetValue<string>() ?? s["$ref"]!.GetValue<string>()), Is.EqualTo(new[] { "array", $"#/components/schemas/PageOf{shapes[0]!["items"]!["$ref"]!.GetValue<string>().Split('/')[^1]}" }), path);
             Assert.That(ok["headers"]!["X-Next-Cursor"], Is.Not.Null, path);
         }
-        Assert.That(document["components"]!["securitySchemes"]!.AsObject().Select(s => s.Key), Is.EquivalentTo(new[] { "ApiKey", "Bearer" }));
+        Assert.That(document["components"]!["securitySchemes"]!.AsObject().Select(s => s.Key), Is.EquivalentTo(new[] { "ApiKey", "Bearer", "CompletionToken" }));
+        // A callback target completes its run with its attempt's token, not an API key.
+        foreach (var action in new[] { "complete", "heartbeat" })
+        {
+            var operation = document["paths"]![$"/runs/{{id}}/{action}"]!["post"]!;
+            Assert.That(operation["security"]!.AsArray().Single()!.AsObject().Select(s => s.Key), Is.EqualTo(new[] { "CompletionToken" }), action);
+            Assert.That(operation["responses"]!.AsObject().Select(r => r.Key), Is.SupersetOf(new[] { "200", "401", "409" }), action);
+        }
         Assert.That(schemas["ScheduleRequest"]!["properties"]!["run_at"]!["oneOf"]!.AsArray().Select(s => s!["type"]!.GetValue<string>()), Is.EqualTo(new[] { "string", "integer", "null" }));
         foreach (var (path, item) in document["paths"]!.AsObject())
         {
