@@ -36,9 +36,10 @@ internal static class RunsApi
         [property: FromQuery(Name = "cursor")] string? Cursor);
 
     public static async Task<Results<Ok<List<RunResponse>>, Ok<Page<RunResponse>>, ValidationProblem>> ListRuns(
-        [AsParameters] Filters filters, RunService runs, TimeProvider time, HttpResponse response, CancellationToken cancellationToken)
+        [AsParameters] Filters filters, Paging paging, RunService runs, TimeProvider time, HttpResponse response, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(filters);
+        ArgumentNullException.ThrowIfNull(paging);
         ArgumentNullException.ThrowIfNull(runs);
         ArgumentNullException.ThrowIfNull(response);
         var errors = new ValidationErrors();
@@ -50,7 +51,7 @@ internal static class RunsApi
         }
         var start = ParseTime(filters.StartTime, "start_time", now, errors);
         var end = ParseTime(filters.EndTime, "end_time", now, errors);
-        var cursorKeys = Paging.Check(filters.Skip, filters.Limit, filters.Cursor, keys: 2, errors);
+        var cursorKeys = paging.Check(filters.Skip, filters.Limit, filters.Cursor, keys: 2, errors);
         (DateTimeOffset DueAt, long Id)? after = null;
         if (cursorKeys is [var ticks, var lastId])
         {
@@ -68,7 +69,7 @@ internal static class RunsApi
             return errors.ToProblem();
         }
 
-        var limit = Paging.LimitOf(filters.Limit);
+        var limit = paging.LimitOf(filters.Limit);
         var rows = await runs.ListAsync(new RunFilter(filters.ScheduleId, filters.StatusFilter is null ? null : status, start, end, after),
             filters.Skip ?? 0, limit + 1, cancellationToken);
         var (items, next) = Paging.Cut(rows, limit, r => [r.DueAt.UtcTicks, r.Id], r => RunResponse.From(r, withAttempts: false));

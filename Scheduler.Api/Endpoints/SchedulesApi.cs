@@ -53,21 +53,12 @@ internal static class SchedulesApi
             : TypedResults.Created("/schedules", new BulkScheduleResponse(created.Count, created.Select(ScheduleResponse.From).ToList()));
     }
 
-    public static async Task<Results<Ok<List<ScheduleResponse>>, Ok<Page<ScheduleResponse>>, ValidationProblem>> ListSchedules(
-        [AsParameters] Paging.Query paging, ScheduleService schedules, HttpResponse response, CancellationToken cancellationToken)
+    public static Task<Results<Ok<List<ScheduleResponse>>, Ok<Page<ScheduleResponse>>, ValidationProblem>> ListSchedules(
+        [AsParameters] Paging.Query query, Paging paging, ScheduleService schedules, HttpResponse response, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(paging);
         ArgumentNullException.ThrowIfNull(schedules);
-        var errors = new ValidationErrors();
-        var after = Paging.Check(paging.Skip, paging.Limit, paging.Cursor, keys: 1, errors)?[0] ?? 0;
-        if (errors.Any)
-        {
-            return errors.ToProblem();
-        }
-        var limit = Paging.LimitOf(paging.Limit);
-        var rows = await schedules.ListAsync(after, paging.Skip ?? 0, limit + 1, cancellationToken);
-        var (items, next) = Paging.Cut(rows, limit, s => [s.Id], ScheduleResponse.From);
-        return Paging.ListOrPage(items, next, paging.Cursor, response) is { } page ? TypedResults.Ok(page) : TypedResults.Ok(items);
+        return paging.ByIdAsync(query, response, (after, skip, take) => schedules.ListAsync(after, skip, take, cancellationToken), s => s.Id, ScheduleResponse.From);
     }
 
     public static async Task<Results<Ok<ScheduleResponse>, ProblemHttpResult>> GetSchedule(long id, ScheduleService schedules, CancellationToken cancellationToken)

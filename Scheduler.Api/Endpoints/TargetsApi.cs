@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Scheduler.Api.Contracts;
 using Scheduler.Api.Http;
 using Scheduler.Api.Targets;
-using Scheduler.Api.Validation;
 
 namespace Scheduler.Api.Endpoints;
 
@@ -31,21 +30,12 @@ internal static class TargetsApi
         return target is null ? errors.ToProblem() : TypedResults.Created($"/targets/{target.Id}", TargetResponse.From(target));
     }
 
-    public static async Task<Results<Ok<List<TargetResponse>>, Ok<Page<TargetResponse>>, ValidationProblem>> ListTargets(
-        [AsParameters] Paging.Query paging, TargetService targets, HttpResponse response, CancellationToken cancellationToken)
+    public static Task<Results<Ok<List<TargetResponse>>, Ok<Page<TargetResponse>>, ValidationProblem>> ListTargets(
+        [AsParameters] Paging.Query query, Paging paging, TargetService targets, HttpResponse response, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(paging);
         ArgumentNullException.ThrowIfNull(targets);
-        var errors = new ValidationErrors();
-        var after = Paging.Check(paging.Skip, paging.Limit, paging.Cursor, keys: 1, errors)?[0] ?? 0;
-        if (errors.Any)
-        {
-            return errors.ToProblem();
-        }
-        var limit = Paging.LimitOf(paging.Limit);
-        var rows = await targets.ListAsync(after, paging.Skip ?? 0, limit + 1, cancellationToken);
-        var (items, next) = Paging.Cut(rows, limit, t => [t.Id], TargetResponse.From);
-        return Paging.ListOrPage(items, next, paging.Cursor, response) is { } page ? TypedResults.Ok(page) : TypedResults.Ok(items);
+        return paging.ByIdAsync(query, response, (after, skip, take) => targets.ListAsync(after, skip, take, cancellationToken), t => t.Id, TargetResponse.From);
     }
 
     public static async Task<Results<Ok<TargetResponse>, ProblemHttpResult>> GetTarget(long id, TargetService targets, CancellationToken cancellationToken)

@@ -5,6 +5,7 @@ using Hangfire.Dashboard;
 using Microsoft.AspNetCore.Http.Json;
 using Scalar.AspNetCore;
 using Scheduler.Api.Compat;
+using Scheduler.Api.Http;
 using Scheduler.Api.Runs;
 using Scheduler.Api.Schedules;
 using Scheduler.Api.Security;
@@ -33,6 +34,11 @@ internal static class ApiHostingExtensions
         services.AddSchemaReadinessGate();
         services.AddSingleton<RunHandOff>();
         services.AddSingleton<ScheduleWriter>();
+        // The rules read their limits (Limits:*) and the SSRF policy from DI, so any host built from these
+        // registrations enforces them, not only one that ran the whole startup.
+        services.AddSingleton<TargetValidation>();
+        services.AddSingleton<ScheduleSettings>();
+        services.AddSingleton<Paging>();
         // The work behind the endpoints and the seed adapters alike: one place per resource.
         services.AddScoped<ScheduleService>();
         services.AddScoped<TargetService>();

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using Scheduler.Api.Security;
 using Scheduler.Api.Validation;
 
@@ -12,7 +14,7 @@ namespace Scheduler.Api.Http;
 /// arrive. Without <c>cursor</c> the answer is a JSON list, as seed 001's clients read it, with the next
 /// page's cursor in <c>X-Next-Cursor</c>; with one (empty for the first page) it is <see cref="Page{T}"/>.
 /// </summary>
-public static class Paging
+internal sealed class Paging(IOptions<LimitsOptions> limits)
 {
     public const int DefaultLimit = 100;
     public const string NextCursorHeader = "X-Next-Cursor";
@@ -23,13 +25,13 @@ public static class Paging
         [property: FromQuery(Name = "limit")] int? Limit,
         [property: FromQuery(Name = "cursor")] string? Cursor);
 
-    private static int MaxLimit => LimitsOptions.Current.MaxPageSize;
+    private int MaxLimit => limits.Value.MaxPageSize;
 
     /// <summary>How many rows a page holds.</summary>
-    public static int LimitOf(int? limit) => limit ?? Math.Min(DefaultLimit, MaxLimit);
+    public int LimitOf(int? limit) => limit ?? Math.Min(DefaultLimit, MaxLimit);
 
     /// <summary>Checks skip and limit, and decodes the cursor into its <paramref name="keys"/> numbers (null for the first page).</summary>
-    internal static long[]? Check(int? skip, int? limit, string? cursor, int keys, ValidationErrors errors)
+    public long[]? Check(int? skip, int? limit, string? cursor, int keys, ValidationErrors errors)
     {
         ArgumentNullException.ThrowIfNull(errors);
         if (skip is < 0)
@@ -50,6 +52,27 @@ public static class Paging
             errors.Add("cursor", "is not a cursor this API returned (use next_cursor from the previous page).");
         }
         return position;
+    }
+
+    /// <summary>
+    /// A list keyed by id alone (schedules, targets): checks <paramref name="query"/>, reads one row more than
+    /// the page with <paramref name="read"/> (after id, skip, take) and answers the page, or the problem.
+    /// </summary>
+    public async Task<Results<Ok<List<TItem>>, Ok<Page<TItem>>, ValidationProblem>> ByIdAsync<TRow, TItem>(
+        Query query, HttpResponse response, Func<long, int, int, Task<List<TRow>>> read, Func<TRow, long> idOf, Func<TRow, TItem> itemOf)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(read);
+        var errors = new ValidationErrors();
+        var after = Check(query.Skip, query.Limit, query.Cursor, keys: 1, errors)?[0] ?? 0;
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+        var limit = LimitOf(query.Limit);
+        var rows = await read(after, query.Skip ?? 0, limit + 1);
+        var (items, next) = Cut(rows, limit, row => [idOf(row)], itemOf);
+        return ListOrPage(items, next, query.Cursor, response) is { } page ? TypedResults.Ok(page) : TypedResults.Ok(items);
     }
 
     /// <summary>

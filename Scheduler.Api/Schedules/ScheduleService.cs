@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Scheduler.Api.Contracts;
 using Scheduler.Api.Security;
 using Scheduler.Api.Targets;
@@ -34,8 +35,10 @@ internal sealed class ScheduleService(
     RunHandOff handOff,
     ScheduleWriter writer,
     ScheduleQuota quota,
+    TargetValidation targets,
+    ScheduleSettings settings,
     TimeProvider time,
-    IOptions<ExecutionOptions> execution,
+    IOptions<LimitsOptions> limits,
     IOptions<SchedulingOptions> scheduling,
     SchedulerMetrics metrics,
     ILogger<ScheduleService> logger)
@@ -69,7 +72,7 @@ internal sealed class ScheduleService(
         IReadOnlyList<ScheduleRequest?>? items, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
-        var max = LimitsOptions.Current.MaxBulkSchedules;
+        var max = limits.Value.MaxBulkSchedules;
         if (items is not { Count: > 0 })
         {
             errors.Add("schedules", "give at least one schedule.");
@@ -140,7 +143,7 @@ internal sealed class ScheduleService(
         ApplyName(request, schedule, errors);
         await ApplyWhatAsync(request, schedule, now, isNew: false, errors, cancellationToken);
         string?[] callbacksBefore = [schedule.CallbackUrl, schedule.ErrorCallbackUrl];
-        ScheduleSettings.Apply(request, schedule, errors);
+        settings.Apply(request, schedule, errors);
         if (SecretDestinations.Moved(callbacksBefore, [schedule.CallbackUrl, schedule.ErrorCallbackUrl]))
         {
             var dropped = new List<string>();
@@ -193,16 +196,19 @@ internal sealed class ScheduleService(
         await db.SaveChangesAsync(cancellationToken);
         // Runs not yet started will not start; running ones finish and are recorded.
         var remark = $"Cancelled: schedule {id} was deleted at {now:O}.";
-        var cancelled = await db.Database.ExecuteSqlInterpolatedAsync($"""
-            UPDATE scheduler.runs
-            SET status = 'CANCELLED', completed_at = {now}, updated_at = {now}, remarks = array_append(remarks, {remark})
-            WHERE schedule_id = {id} AND status = 'PENDING'
-            """, cancellationToken);
+        var cancelled = await db.Database.ExecuteSqlRawAsync(CancelPendingRunsSql,
+            [new NpgsqlParameter<DateTimeOffset>("now", now), new NpgsqlParameter<string>("remark", remark), new NpgsqlParameter<long>("id", id)], cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         metrics.RunCompleted(RunStatus.Cancelled, schedule.Type, cancelled);
         quota.Forget(schedule.CreatedBy);
         return true;
     }
+
+    private static readonly string CancelPendingRunsSql = $"""
+        UPDATE scheduler.runs
+        SET status = {Sql.Literal(RunStatus.Cancelled)}, completed_at = @now, updated_at = @now, {RunStatements.AppendRemark("@remark")}
+        WHERE schedule_id = @id AND status = {Sql.Literal(RunStatus.Pending)}
+        """;
 
     /// <summary>Pauses an ACTIVE schedule: the schedule, or the error (another status), or neither when there is no such schedule.</summary>
     public Task<(Schedule? Schedule, ValidationErrors? Errors)> PauseAsync(long id, CancellationToken cancellationToken) =>
@@ -272,7 +278,7 @@ internal sealed class ScheduleService(
         };
         ApplyName(request, schedule, errors);
         await ApplyWhatAsync(request, schedule, now, isNew: true, errors, cancellationToken);
-        ScheduleSettings.Apply(request, schedule, errors);
+        settings.Apply(request, schedule, errors);
         var first = ScheduleTiming.Apply(request, schedule, isNew: true, now, scheduling.Value, errors);
         if (errors.Any)
         {
@@ -365,7 +371,7 @@ internal sealed class ScheduleService(
         }
         if (request.Target is { } inline)
         {
-            var target = TargetValidation.Validate(inline, "target.", inline: true, execution.Value, errors);
+            var target = targets.Validate(inline, "target.", inline: true, errors);
             if (target is not null)
             {
                 target.CreatedAt = target.UpdatedAt = now;

@@ -10,13 +10,15 @@ namespace Scheduler.Api.Schedules;
 /// What a schedule does around its calls: what counts as success, retries, max delay, callbacks,
 /// and the references passed through to them (seeds 000 and 002). Given fields replace, others stay.
 /// </summary>
-internal static class ScheduleSettings
+internal sealed class ScheduleSettings(TargetValidation targets)
 {
     public const int MaxReferenceLength = 200;
     public const int MaxArgsLength = 64 * 1024;
 
-    public static void Apply(ScheduleRequest request, Schedule schedule, ValidationErrors errors)
+    public void Apply(ScheduleRequest request, Schedule schedule, ValidationErrors errors)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(schedule);
         if (request.ExpectedHttpStatus is { } expected)
         {
             var codes = expected.ValueKind switch
@@ -65,17 +67,17 @@ internal static class ScheduleSettings
             schedule.MaxDelaySeconds = maxDelay;
         }
 
-        if (request.CallbackUrl is { } callback && TargetValidation.IsHttpUrl(callback, "callback_url", errors))
+        if (request.CallbackUrl is { } callback && targets.IsHttpUrl(callback, "callback_url", errors))
         {
             schedule.CallbackUrl = callback;
         }
-        if (request.ErrorCallbackUrl is { } errorCallback && TargetValidation.IsHttpUrl(errorCallback, "error_callback_url", errors))
+        if (request.ErrorCallbackUrl is { } errorCallback && targets.IsHttpUrl(errorCallback, "error_callback_url", errors))
         {
             schedule.ErrorCallbackUrl = errorCallback;
         }
         if (request.CallbackHeaders is { } headers)
         {
-            TargetValidation.ValidateHeaders(headers, "callback_headers", errors);
+            targets.ValidateHeaders(headers, "callback_headers", errors);
             TargetValidation.RefuseLookingEncrypted(headers, "callback_headers", errors);
             schedule.CallbackHeaders = new Dictionary<string, string>(headers);
         }

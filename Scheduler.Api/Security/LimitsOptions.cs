@@ -42,12 +42,6 @@ public sealed class LimitsOptions
 
     /// <summary>The most runs one <c>POST /runs/redrive</c> reopens (the oldest due first); call again for more.</summary>
     public int MaxRedriveRuns { get; set; } = 10_000;
-
-    /// <summary>
-    /// The limits in force in this process, for the validation rules (static code shared by every
-    /// endpoint and adapter); set once at startup from configuration.
-    /// </summary>
-    internal static LimitsOptions Current { get; set; } = new();
 }
 
 internal sealed class LimitsOptionsValidator : IValidateOptions<LimitsOptions>

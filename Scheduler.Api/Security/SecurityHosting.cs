@@ -101,8 +101,6 @@ internal static class SecurityHosting
 
     public static WebApplication UseSchedulerSecurity(this WebApplication app)
     {
-        LimitsOptions.Current = app.Services.GetRequiredService<IOptions<LimitsOptions>>().Value;
-        Targets.TargetValidation.AddressPolicy = app.Services.GetRequiredService<Core.Security.OutboundAddressPolicy>();
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();

@@ -1,9 +1,7 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using Scheduler.Api.Contracts;
 using Scheduler.Api.Security;
 using Scheduler.Api.Validation;
-using Scheduler.Core.Hosting;
 using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
 using Scheduler.Core.Security;
@@ -20,14 +18,14 @@ internal sealed record TargetDeletion(bool Found, IReadOnlyList<long> UsedBy)
 /// Targets: reusable HTTP endpoints, exactly as seed 001's API has them. The one place a named target is
 /// created, changed or deleted; <c>TargetsApi</c> maps HTTP to it.
 /// </summary>
-internal sealed class TargetService(SchedulerDbContext db, TimeProvider time, IOptions<ExecutionOptions> execution, ILogger<TargetService> logger)
+internal sealed class TargetService(SchedulerDbContext db, TargetValidation validation, TimeProvider time, ILogger<TargetService> logger)
 {
     /// <summary>Validates and commits a named target; the target, or the errors and nothing written.</summary>
     public async Task<(Target? Target, ValidationErrors Errors)> CreateAsync(TargetRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var errors = new ValidationErrors();
-        var target = TargetValidation.Validate(request, "", inline: false, execution.Value, errors);
+        var target = validation.Validate(request, "", inline: false, errors);
         if (target is null)
         {
             return (null, errors);
@@ -84,7 +82,7 @@ internal sealed class TargetService(SchedulerDbContext db, TimeProvider time, IO
         {
             errors.Add("name", "inline targets have no name.");
         }
-        var updated = TargetValidation.Validate(merged, "", target.Inline, execution.Value, errors, sent: request);
+        var updated = validation.Validate(merged, "", target.Inline, errors, sent: request);
         if (updated is null || errors.Any)
         {
             return (null, errors);

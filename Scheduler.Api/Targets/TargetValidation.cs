@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Scheduler.Api.Contracts;
 using Scheduler.Api.Security;
 using Scheduler.Api.Validation;
@@ -7,36 +8,35 @@ using Scheduler.Core.Security;
 
 namespace Scheduler.Api.Targets;
 
-/// <summary>The rules for a target, whether created on its own or inline in a schedule.</summary>
-internal static class TargetValidation
+/// <summary>
+/// The rules for a target, whether created on its own or inline in a schedule, and for a schedule's callback
+/// URLs and headers. Here is the API's SSRF check: a URL whose host is a literal address or <c>localhost</c>
+/// that <see cref="OutboundAddressPolicy"/> refuses is refused at submission, for fast feedback (names are not
+/// resolved here; the worker checks every address it connects to). The limits are <c>Limits:*</c>.
+/// </summary>
+internal sealed class TargetValidation(IOptions<LimitsOptions> limits, OutboundAddressPolicy addresses, IOptions<ExecutionOptions> execution)
 {
     public static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
     public const int MaxNameLength = 200;
 
-    /// <summary>
-    /// The SSRF guard's rule, applied at submission to literal addresses and <c>localhost</c> for fast
-    /// feedback (names are not resolved here; the worker checks every address it connects to). Set at startup.
-    /// </summary>
-    internal static OutboundAddressPolicy? AddressPolicy { get; set; }
-
-    // Configurable (section Limits).
-    private static int MaxUrlLength => LimitsOptions.Current.MaxUrlLength;
-    private static int MaxHeaders => LimitsOptions.Current.MaxHeaders;
-    private static int MaxHeaderValueLength => LimitsOptions.Current.MaxHeaderValueLength;
-    private static int MaxBodyLength => LimitsOptions.Current.MaxBodyTemplateLength;
+    private int MaxUrlLength => limits.Value.MaxUrlLength;
+    private int MaxHeaders => limits.Value.MaxHeaders;
+    private int MaxHeaderValueLength => limits.Value.MaxHeaderValueLength;
+    private int MaxBodyLength => limits.Value.MaxBodyTemplateLength;
 
     /// <summary>Checks <paramref name="request"/> and, when valid, returns the target it describes.</summary>
     /// <param name="request">The target as sent.</param>
     /// <param name="prefix">Field prefix for error names (<c>""</c> or <c>"target."</c>).</param>
     /// <param name="inline">True for a target given inline in a schedule (it has no name).</param>
-    /// <param name="execution">Timeout defaults and limits.</param>
     /// <param name="errors">Where problems are written.</param>
     /// <param name="sent">
     /// When <paramref name="request"/> merges stored values (an update), what the caller sent: only that is
     /// checked for the at-rest prefix, which stored secrets carry.
     /// </param>
-    public static Target? Validate(TargetRequest request, string prefix, bool inline, ExecutionOptions execution, ValidationErrors errors, TargetRequest? sent = null)
+    public Target? Validate(TargetRequest request, string prefix, bool inline, ValidationErrors errors, TargetRequest? sent = null)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(errors);
         var before = errors.Count;
         var name = request.Name?.Trim();
         if (inline && name is not null)
@@ -72,7 +72,7 @@ internal static class TargetValidation
         {
             errors.Add(prefix + "url", $"'{request.Url}' is not an absolute http or https URL.");
         }
-        else if (AddressPolicy?.Refusal(uri.Host) is { } refusal)
+        else if (addresses.Refusal(uri.Host) is { } refusal)
         {
             errors.Add(prefix + "url", refusal);
         }
@@ -108,10 +108,10 @@ internal static class TargetValidation
             errors.Add(prefix + (request.BodyTemplate is null ? "body" : "body_template"), $"must be at most {MaxBodyLength} characters.");
         }
 
-        var timeout = request.TimeoutSeconds ?? execution.DefaultTimeoutSeconds;
-        if (timeout < 1 || timeout > execution.MaxTimeoutSeconds)
+        var timeout = request.TimeoutSeconds ?? execution.Value.DefaultTimeoutSeconds;
+        if (timeout < 1 || timeout > execution.Value.MaxTimeoutSeconds)
         {
-            errors.Add(prefix + "timeout_seconds", $"must be between 1 and {execution.MaxTimeoutSeconds}.");
+            errors.Add(prefix + "timeout_seconds", $"must be between 1 and {execution.Value.MaxTimeoutSeconds}.");
         }
 
         if (request.RateLimitPerSecond is { } rate && TargetLimitBounds.CheckRate(rate) is { } rateError)
@@ -155,7 +155,7 @@ internal static class TargetValidation
     }
 
     /// <summary>Header rules, shared by targets and callbacks: valid names, each once, string values without line breaks.</summary>
-    public static void ValidateHeaders(Dictionary<string, string> headers, string field, ValidationErrors errors)
+    public void ValidateHeaders(Dictionary<string, string> headers, string field, ValidationErrors errors)
     {
         ArgumentNullException.ThrowIfNull(headers);
         ArgumentNullException.ThrowIfNull(errors);
@@ -199,7 +199,7 @@ internal static class TargetValidation
     }
 
     /// <summary>An absolute http or https URL, or an error naming the field.</summary>
-    public static bool IsHttpUrl(string? value, string field, ValidationErrors errors)
+    public bool IsHttpUrl(string? value, string field, ValidationErrors errors)
     {
         ArgumentNullException.ThrowIfNull(errors);
         if (value is null || value.Length > MaxUrlLength || FreeText.HasControlCharacters(value) || !Uri.TryCreate(value, UriKind.Absolute, out var uri)
@@ -208,7 +208,7 @@ internal static class TargetValidation
             errors.Add(field, $"must be an absolute http or https URL of at most {MaxUrlLength} characters, without control characters.");
             return false;
         }
-        if (AddressPolicy?.Refusal(uri.Host) is { } refusal)
+        if (addresses.Refusal(uri.Host) is { } refusal)
         {
             errors.Add(field, refusal);
             return false;
