@@ -4,7 +4,6 @@ using Scheduler.Core.Model;
 using Scheduler.Core.Observability;
 using Scheduler.Core.Persistence;
 using Scheduler.Core.Security;
-using System.Text.Json;
 
 namespace Scheduler.Api.Schedules;
 
@@ -112,10 +111,10 @@ public sealed class ScheduleWriter
                 target.SigningSecret = target.SigningSecret is { } secret ? _secrets.Protect(secret) : null;
             }
             schedule.CallbackHeaders = _secrets.ProtectHeaders(schedule.CallbackHeaders);
-            rows.Add(NewRow.From(i, schedule, target, runs.GetValueOrDefault(schedule)));
+            rows.Add(new NewRow(i, schedule, target, runs.GetValueOrDefault(schedule)));
         }
         await using var command = _database.CreateCommand(InsertSql);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = JsonSerializer.Serialize(rows, RowJson), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Input.ToJson(rows), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Jsonb });
         var keys = new (long? TargetId, long ScheduleId, long? RunId)[schedules.Count];
         await using (var reader = await command.ExecuteReaderAsync())
         {
@@ -143,36 +142,70 @@ public sealed class ScheduleWriter
         }
     }
 
-    private static readonly JsonSerializerOptions RowJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     /// <summary>
     /// One schedule with its new inline target and its new run (an IMMEDIATE schedule's), as the insert reads
     /// them. A new run starts PENDING with no attempt; its other columns are empty.
     /// </summary>
-    private sealed record NewRow(
-        int Ord,
-        string? TName, bool? TInline, string? TUrl, string? TMethod, Dictionary<string, string>? THeaders, string? TBodyTemplate,
-        int? TTimeoutSeconds, string? TSigningSecret, DateTimeOffset? TCreatedAt, double? TRateLimitPerSecond, int? TMaxConcurrency,
-        string? TCompletion, int? TCompletionTimeoutSeconds,
-        string? Name, long? TargetId, string? JobName, string? JobArgs, string ScheduleType, string Status, DateTimeOffset? RunAt,
-        int? IntervalSeconds, int? DurationSeconds, DateTimeOffset? StartAt, DateTimeOffset? EndAt, string? CronExpression, string? TimeZone,
-        DateTimeOffset? NextRunAt, string OverlapPolicy, string CatchUpPolicy, int[] ExpectedHttpStatus, int? MaxAttempts,
-        int? RetryInitialIntervalSeconds, int? RetryMaxIntervalSeconds, int? MaxDelaySeconds, string? CallbackUrl, string? ErrorCallbackUrl,
-        Dictionary<string, string> CallbackHeaders, bool NoResponse, string? ReferenceId, string? RefDoctype, string? RefDocname, string? Tag,
-        string Source, string? ExternalKey, string? ExternalData, string? CreatedBy, List<string> Remarks, DateTimeOffset CreatedAt,
-        string? TraceParent, DateTimeOffset? RDueAt, string? RTrigger, string? RTraceParent)
-    {
-        public static NewRow From(int ord, Schedule s, Target? t, Run? r) => new(
-            ord, t?.Name, t?.Inline, t?.Url, t?.Method, t?.Headers, t?.BodyTemplate, t?.TimeoutSeconds, t?.SigningSecret, t?.CreatedAt, t?.RateLimitPerSecond, t?.MaxConcurrency,
-            t is null ? null : WireName.Of(t.Completion), t?.CompletionTimeoutSeconds,
-            s.Name, t is null ? s.TargetId : null, s.JobName, s.JobArgs, WireName.Of(s.Type), WireName.Of(s.Status), s.RunAt,
-            s.IntervalSeconds, s.DurationSeconds, s.StartAt, s.EndAt, s.CronExpression, s.TimeZone,
-            s.NextRunAt, WireName.Of(s.OverlapPolicy), WireName.Of(s.CatchUpPolicy), s.ExpectedHttpStatus, s.MaxAttempts,
-            s.RetryInitialIntervalSeconds, s.RetryMaxIntervalSeconds, s.MaxDelaySeconds, s.CallbackUrl, s.ErrorCallbackUrl,
-            s.CallbackHeaders, s.NoResponse, s.ReferenceId, s.RefDoctype, s.RefDocname, s.Tag,
-            s.Source, s.ExternalKey, s.ExternalData, s.CreatedBy, s.Remarks, s.CreatedAt,
-            s.TraceParent, r?.DueAt, r is null ? null : WireName.Of(r.Trigger), r?.TraceParent);
-    }
+    private sealed record NewRow(int Ord, Schedule S, Target? T, Run? R);
+
+    private const string Targets = "targets", Schedules = "schedules", Runs = "runs";
+
+    /// <summary>Every column of the insert, once: its input name, SQL type, value, and the table column it fills.</summary>
+    private static readonly RecordsetInput<NewRow> Input = new RecordsetInput<NewRow>()
+        .Read("ord", "int", r => r.Ord)
+        .Into(Targets, "name", "text", r => r.T?.Name, name: "t_name")
+        .Into(Targets, "inline", "bool", r => r.T?.Inline, name: "t_inline")
+        .Into(Targets, "url", "text", r => r.T?.Url, name: "t_url")
+        .Into(Targets, "method", "text", r => r.T?.Method, name: "t_method")
+        .Into(Targets, "headers", "jsonb", r => r.T?.Headers, name: "t_headers")
+        .Into(Targets, "body_template", "text", r => r.T?.BodyTemplate, name: "t_body_template")
+        .Into(Targets, "timeout_seconds", "int", r => r.T?.TimeoutSeconds, name: "t_timeout_seconds")
+        .Into(Targets, "signing_secret", "text", r => r.T?.SigningSecret, name: "t_signing_secret")
+        .Into(Targets, "created_at", "timestamptz", r => r.T?.CreatedAt, name: "t_created_at")
+        .Into(Targets, "rate_limit_per_second", "float8", r => r.T?.RateLimitPerSecond, name: "t_rate_limit_per_second")
+        .Into(Targets, "max_concurrency", "int", r => r.T?.MaxConcurrency, name: "t_max_concurrency")
+        .Into(Targets, "completion", "text", r => r.T is null ? null : WireName.Of(r.T.Completion), name: "t_completion")
+        .Into(Targets, "completion_timeout_seconds", "int", r => r.T?.CompletionTimeoutSeconds, name: "t_completion_timeout_seconds")
+        .Into(Schedules, "name", "text", r => r.S.Name)
+        .Into(Schedules, "target_id", "bigint", r => r.T is null ? r.S.TargetId : null, select: "COALESCE(new_target_id, target_id)")
+        .Into(Schedules, "job_name", "text", r => r.S.JobName)
+        // The args are JSON text: a jsonb input column would take them as one JSON string.
+        .Into(Schedules, "job_args", "text", r => r.S.JobArgs, select: "job_args::jsonb")
+        .Into(Schedules, "schedule_type", "text", r => WireName.Of(r.S.Type))
+        .Into(Schedules, "status", "text", r => WireName.Of(r.S.Status))
+        .Into(Schedules, "run_at", "timestamptz", r => r.S.RunAt)
+        .Into(Schedules, "interval_seconds", "int", r => r.S.IntervalSeconds)
+        .Into(Schedules, "duration_seconds", "int", r => r.S.DurationSeconds)
+        .Into(Schedules, "start_at", "timestamptz", r => r.S.StartAt)
+        .Into(Schedules, "end_at", "timestamptz", r => r.S.EndAt)
+        .Into(Schedules, "cron_expression", "text", r => r.S.CronExpression)
+        .Into(Schedules, "time_zone", "text", r => r.S.TimeZone)
+        .Into(Schedules, "next_run_at", "timestamptz", r => r.S.NextRunAt)
+        .Into(Schedules, "overlap_policy", "text", r => WireName.Of(r.S.OverlapPolicy))
+        .Into(Schedules, "catch_up_policy", "text", r => WireName.Of(r.S.CatchUpPolicy))
+        .Into(Schedules, "expected_http_status", "int[]", r => r.S.ExpectedHttpStatus)
+        .Into(Schedules, "max_attempts", "int", r => r.S.MaxAttempts)
+        .Into(Schedules, "retry_initial_interval_seconds", "int", r => r.S.RetryInitialIntervalSeconds)
+        .Into(Schedules, "retry_max_interval_seconds", "int", r => r.S.RetryMaxIntervalSeconds)
+        .Into(Schedules, "max_delay_seconds", "int", r => r.S.MaxDelaySeconds)
+        .Into(Schedules, "callback_url", "text", r => r.S.CallbackUrl)
+        .Into(Schedules, "error_callback_url", "text", r => r.S.ErrorCallbackUrl)
+        .Into(Schedules, "callback_headers", "jsonb", r => r.S.CallbackHeaders)
+        .Into(Schedules, "no_response", "bool", r => r.S.NoResponse)
+        .Into(Schedules, "reference_id", "text", r => r.S.ReferenceId)
+        .Into(Schedules, "ref_doctype", "text", r => r.S.RefDoctype)
+        .Into(Schedules, "ref_docname", "text", r => r.S.RefDocname)
+        .Into(Schedules, "tag", "text", r => r.S.Tag)
+        .Into(Schedules, "source", "text", r => r.S.Source)
+        .Into(Schedules, "external_key", "text", r => r.S.ExternalKey)
+        .Into(Schedules, "external_data", "text", r => r.S.ExternalData, select: "external_data::jsonb")
+        .Into(Schedules, "created_by", "text", r => r.S.CreatedBy)
+        .Into(Schedules, "remarks", "text[]", r => r.S.Remarks)
+        .Into(Schedules, "created_at", "timestamptz", r => r.S.CreatedAt)
+        .Into(Schedules, "trace_parent", "text", r => r.S.TraceParent)
+        .Into(Runs, "due_at", "timestamptz", r => r.R?.DueAt, name: "r_due_at")
+        .Into(Runs, "trigger", "text", r => r.R is null ? null : WireName.Of(r.R.Trigger), name: "r_trigger")
+        .Into(Runs, "trace_parent", "text", r => r.R?.TraceParent, name: "r_trace_parent");
 
     private static readonly string InsertSql = $"""
         WITH input AS MATERIALIZED (
@@ -180,41 +213,21 @@ public sealed class ScheduleWriter
                    CASE WHEN u.t_url IS NOT NULL THEN nextval(pg_get_serial_sequence('scheduler.targets', 'id')) END AS new_target_id,
                    nextval(pg_get_serial_sequence('scheduler.schedules', 'id')) AS new_schedule_id,
                    CASE WHEN u.r_due_at IS NOT NULL THEN nextval(pg_get_serial_sequence('scheduler.runs', 'id')) END AS new_run_id
-            FROM jsonb_to_recordset($1) AS u(
-                ord int, t_name text, t_inline bool, t_url text, t_method text, t_headers jsonb, t_body_template text,
-                t_timeout_seconds int, t_signing_secret text, t_created_at timestamptz, t_rate_limit_per_second float8, t_max_concurrency int,
-                t_completion text, t_completion_timeout_seconds int,
-                name text, target_id bigint, job_name text, job_args text, schedule_type text, status text, run_at timestamptz,
-                interval_seconds int, duration_seconds int, start_at timestamptz, end_at timestamptz, cron_expression text, time_zone text,
-                next_run_at timestamptz, overlap_policy text, catch_up_policy text, expected_http_status int[], max_attempts int,
-                retry_initial_interval_seconds int, retry_max_interval_seconds int, max_delay_seconds int, callback_url text, error_callback_url text,
-                callback_headers jsonb, no_response bool, reference_id text, ref_doctype text, ref_docname text, tag text,
-                source text, external_key text, external_data text, created_by text, remarks text[], created_at timestamptz,
-                trace_parent text, r_due_at timestamptz, r_trigger text, r_trace_parent text)
+            FROM jsonb_to_recordset($1) AS u({Input.RecordType})
         ), targets AS (
-            INSERT INTO scheduler.targets (id, name, inline, url, method, headers, body_template, timeout_seconds, signing_secret, created_at, updated_at,
-                rate_limit_per_second, max_concurrency, completion, completion_timeout_seconds)
+            INSERT INTO scheduler.targets (id, {Input.Columns(Targets)}, updated_at)
             OVERRIDING SYSTEM VALUE
-            SELECT new_target_id, t_name, t_inline, t_url, t_method, t_headers, t_body_template, t_timeout_seconds, t_signing_secret, t_created_at, t_created_at,
-                t_rate_limit_per_second, t_max_concurrency, t_completion, t_completion_timeout_seconds
+            SELECT new_target_id, {Input.Selects(Targets)}, t_created_at
             FROM input WHERE new_target_id IS NOT NULL
         ), schedules AS (
-            INSERT INTO scheduler.schedules (id, name, target_id, job_name, job_args, schedule_type, status, run_at, interval_seconds,
-                duration_seconds, start_at, end_at, cron_expression, time_zone, next_run_at, overlap_policy, catch_up_policy,
-                expected_http_status, max_attempts, retry_initial_interval_seconds, retry_max_interval_seconds, max_delay_seconds,
-                callback_url, error_callback_url, callback_headers, no_response, reference_id, ref_doctype, ref_docname, tag,
-                source, external_key, external_data, created_by, remarks, created_at, updated_at, trace_parent)
+            INSERT INTO scheduler.schedules (id, {Input.Columns(Schedules)}, updated_at)
             OVERRIDING SYSTEM VALUE
-            SELECT new_schedule_id, name, COALESCE(new_target_id, target_id), job_name, job_args::jsonb, schedule_type, status, run_at, interval_seconds,
-                duration_seconds, start_at, end_at, cron_expression, time_zone, next_run_at, overlap_policy, catch_up_policy,
-                expected_http_status, max_attempts, retry_initial_interval_seconds, retry_max_interval_seconds, max_delay_seconds,
-                callback_url, error_callback_url, callback_headers, no_response, reference_id, ref_doctype, ref_docname, tag,
-                source, external_key, external_data::jsonb, created_by, remarks, created_at, created_at, trace_parent
+            SELECT new_schedule_id, {Input.Selects(Schedules)}, created_at
             FROM input
         ), runs AS (
-            INSERT INTO scheduler.runs (id, schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at, trace_parent)
+            INSERT INTO scheduler.runs (id, schedule_id, {Input.Columns(Runs)}, status, attempt_count, retry_requested, remarks, created_at, updated_at)
             OVERRIDING SYSTEM VALUE
-            SELECT new_run_id, new_schedule_id, r_due_at, '{WireName.Of(RunStatus.Pending)}', r_trigger, 0, false, ARRAY[]::text[], created_at, created_at, r_trace_parent
+            SELECT new_run_id, new_schedule_id, {Input.Selects(Runs)}, {Sql.Literal(RunStatus.Pending)}, 0, false, ARRAY[]::text[], created_at, created_at
             FROM input WHERE new_run_id IS NOT NULL
         )
         SELECT ord, new_target_id, new_schedule_id, new_run_id FROM input

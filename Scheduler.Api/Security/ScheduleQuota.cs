@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Security.Claims;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Scheduler.Core.Model;
+using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Security;
 
@@ -90,10 +92,12 @@ public sealed class ScheduleQuota(NpgsqlDataSource database, IOptions<LimitsOpti
         }
     }
 
+    private static readonly string CountSql =
+        $"SELECT count(*) FROM scheduler.schedules WHERE created_by = $1 AND status IN ({Sql.Literals(ScheduleStatus.Active, ScheduleStatus.Paused)}) AND deleted_at IS NULL";
+
     private async Task<long> CountAsync(string owner, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand(
-            "SELECT count(*) FROM scheduler.schedules WHERE created_by = $1 AND status IN ('ACTIVE', 'PAUSED') AND deleted_at IS NULL");
+        await using var command = database.CreateCommand(CountSql);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = owner });
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }

@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Scheduler.Core.Model;
+using Scheduler.Core.Persistence;
 using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.Deployment;
@@ -26,11 +28,11 @@ public sealed class KedaQueryTests
             SELECT s.id, v.due_at, v.status, 'SCHEDULED', 0, false, '{"{}"}', now(), now()
             FROM s, (
               -- {due} runs that count: overdue (waiting in a queue), due now, due within the next 30 s
-              SELECT now() - interval '1 minute' + g * interval '1 second' AS due_at, 'PENDING' AS status FROM generate_series(1, {due - 2}) g
-              UNION ALL SELECT now() + interval '10 seconds', 'PENDING'
-              UNION ALL SELECT now() + interval '20 seconds', 'PENDING'
+              SELECT now() - interval '1 minute' + g * interval '1 second' AS due_at, {Sql.Literal(RunStatus.Pending)} AS status FROM generate_series(1, {due - 2}) g
+              UNION ALL SELECT now() + interval '10 seconds', {Sql.Literal(RunStatus.Pending)}
+              UNION ALL SELECT now() + interval '20 seconds', {Sql.Literal(RunStatus.Pending)}
               -- and runs that do not: due in an hour, finished
-              UNION ALL SELECT now() + interval '1 hour', 'PENDING'
+              UNION ALL SELECT now() + interval '1 hour', {Sql.Literal(RunStatus.Pending)}
               UNION ALL SELECT now() - interval '2 minutes', 'SUCCESS'
               UNION ALL SELECT now() - interval '3 minutes', 'FAILED'
             ) v

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Npgsql;
+using Scheduler.Core.Persistence;
 using Scheduler.Tests.Infrastructure;
 using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
 
@@ -39,7 +40,7 @@ public sealed class ChaosTests : SystemTestBase
             await Client.PauseSchedule(id).ReadAsync();
         }
         await Eventually.UntilAsync(async () => await TestDatabase.ScalarAsync<long>(
-            "SELECT count(*) FROM scheduler.runs WHERE status IN ('PENDING', 'RUNNING')") == 0, Seconds(180), "every run to finish");
+            $"SELECT count(*) FROM scheduler.runs WHERE status IN ({Sql.UnfinishedRuns})") == 0, Seconds(180), "every run to finish");
 
         var runs = await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.runs");
         var succeeded = await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.runs WHERE status = 'SUCCESS'");

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Scheduler.Core.Model;
+using Scheduler.Core.Persistence;
 using Scheduler.Tests.Infrastructure;
 using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
 
@@ -129,7 +131,7 @@ public sealed class ReconciliationTests : SystemTestBase
         first.Kill();
         // The lease (3 s) runs out; Hangfire keeps the job invisible for five minutes.
         await Eventually.UntilAsync(async () => await TestDatabase.ScalarAsync<long>(
-            "SELECT count(*) FROM scheduler.runs WHERE status = 'RUNNING' AND lease_expires_at < now()") == 1, Deadline, "the lease to expire");
+            $"SELECT count(*) FROM scheduler.runs WHERE status = {Sql.Literal(RunStatus.Running)} AND lease_expires_at < now()") == 1, Deadline, "the lease to expire");
 
         var repair = await ReconcileOneAsync("lease_expired");
         Assert.That(repair["remark"]!.GetValue<string>(), Does.Contain("stopped renewing it"));
@@ -195,10 +197,10 @@ public sealed class ReconciliationTests : SystemTestBase
         await Eventually.UntilAsync(async () => await TestDatabase.ScalarAsync<long>(
             "SELECT count(*) FROM scheduler.callback_deliveries WHERE status = 'DELIVERED'") == 1, Deadline, "the callback to be recorded delivered");
         // A worker died after committing the delivery and before enqueueing its job.
-        await BreakAsync("""
+        await BreakAsync($"""
             DELETE FROM hangfire.jobqueue WHERE jobid IN (SELECT hangfire_job_id::bigint FROM scheduler.callback_deliveries);
             DELETE FROM hangfire.job WHERE id IN (SELECT hangfire_job_id::bigint FROM scheduler.callback_deliveries);
-            UPDATE scheduler.callback_deliveries SET status = 'PENDING', delivered_at = NULL, hangfire_job_id = NULL,
+            UPDATE scheduler.callback_deliveries SET status = {Sql.Literal(DeliveryStatus.Pending)}, delivered_at = NULL, hangfire_job_id = NULL,
                    created_at = created_at - interval '1 minute', next_attempt_at = NULL;
             """);
 
@@ -298,7 +300,7 @@ public sealed class RecurringReconciliationTests : SystemTestBase
         var scheduleId = await Client.CreateScheduleAsync($$$"""{"schedule_type": "ONCE", "run_at": "{{{DateTimeOffset.UtcNow.AddHours(1):O}}}", "target": {"url": "{{{Target.Url("/ok")}}}"}}""");
         await TestDatabase.ExecuteAsync($"""
             INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, remarks, retry_requested, created_at, updated_at)
-            VALUES ({scheduleId}, now() - interval '1 minute', 'PENDING', 'MANUAL', 0, ARRAY[]::text[], false, now() - interval '1 minute', now())
+            VALUES ({scheduleId}, now() - interval '1 minute', {Sql.Literal(RunStatus.Pending)}, {Sql.Literal(RunTrigger.Manual)}, 0, ARRAY[]::text[], false, now() - interval '1 minute', now())
             """);
 
         var run = await Client.WaitForFinishedRunAsync(scheduleId, TimeSpan.FromSeconds(60));

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Scheduler.Core.Model;
+using Scheduler.Core.Persistence;
 using Scheduler.Tests.Infrastructure;
 using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
 
@@ -102,7 +104,7 @@ public sealed class RecurringScheduleTests : SystemTestBase
         // A pending run (its worker away) is cancelled with the schedule.
         await TestDatabase.ExecuteAsync($"""
             INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)
-            VALUES ({id}, now() + interval '1 day', 'PENDING', 'SCHEDULED', 0, false, '{"{}"}', now(), now())
+            VALUES ({id}, now() + interval '1 day', {Sql.Literal(RunStatus.Pending)}, {Sql.Literal(RunTrigger.Scheduled)}, 0, false, '{"{}"}', now(), now())
             """);
         Assert.That((await Client.DeleteSchedule(id).ReadAsync()).Status, Is.EqualTo(HttpStatusCode.NoContent));
         var cancelled = (await Client.RunsOfAsync(id)).Single(r => r.Status() == "CANCELLED");

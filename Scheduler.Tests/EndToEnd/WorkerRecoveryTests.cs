@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Scheduler.Core.Model;
+using Scheduler.Core.Persistence;
 using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.EndToEnd;
@@ -25,7 +27,7 @@ public sealed class WorkerRecoveryTests : SystemTestBase
         var ids = await CreateImmediateSchedulesAsync("/queued", 10);
         var (_, health) = await Client.GetHealth().ReadAsync();
         Assert.That(health!["scheduler_running"]!.GetValue<bool>(), Is.False);
-        Assert.That(await TestDatabase.ScalarAsync<int>("SELECT count(*) FROM scheduler.runs WHERE status = 'PENDING'"), Is.EqualTo(10));
+        Assert.That(await TestDatabase.ScalarAsync<int>($"SELECT count(*) FROM scheduler.runs WHERE status = {Sql.Literal(RunStatus.Pending)}"), Is.EqualTo(10));
         Assert.That(Target.ReceivedOn("/queued"), Is.Empty);
 
         await StartWorkerForTestAsync();
@@ -47,7 +49,7 @@ public sealed class WorkerRecoveryTests : SystemTestBase
 
         first.Kill();
         var killedAt = TimeProvider.System.GetUtcNow();
-        Assert.That(await TestDatabase.ScalarAsync<int>("SELECT count(*) FROM scheduler.runs WHERE status = 'RUNNING'"), Is.EqualTo(50));
+        Assert.That(await TestDatabase.ScalarAsync<int>($"SELECT count(*) FROM scheduler.runs WHERE status = {Sql.Literal(RunStatus.Running)}"), Is.EqualTo(50));
 
         var second = await StartWorkerForTestAsync();
         var runs = await WaitForAllFinishedAsync(ids, TimeSpan.FromSeconds(90));

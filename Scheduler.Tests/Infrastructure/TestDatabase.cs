@@ -1,5 +1,7 @@
 using Npgsql;
 
+using Scheduler.Core.Model;
+using Scheduler.Core.Persistence;
 using Scheduler.Tests;
 
 namespace Scheduler.Tests.Infrastructure;
@@ -74,7 +76,7 @@ public static class TestDatabase
     public static Task<long> ScheduledRetriesAsync(long? scheduleId = null) =>
         ScalarAsync<long>($"""
             SELECT count(*) FROM scheduler.runs r JOIN hangfire.job j ON j.id = r.hangfire_job_id::bigint
-            WHERE r.status = 'PENDING' AND r.next_attempt_at IS NOT NULL AND j.statename = 'Scheduled'
+            WHERE r.status = {Sql.Literal(RunStatus.Pending)} AND r.next_attempt_at IS NOT NULL AND j.statename = 'Scheduled'
               {(scheduleId is { } id ? $"AND r.schedule_id = {id}" : "")}
             """);
 

@@ -1,0 +1,73 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace Scheduler.Api.Schedules;
+
+/// <summary>
+/// The rows of a set-based insert, sent as one JSON array that the statement reads with
+/// <c>jsonb_to_recordset($1) AS u(…)</c>. Each column is declared once — its name, SQL type, value and the
+/// table column it fills — and the record type, the JSON rows and each table's column and select lists are
+/// all made from that one list, so a column added, removed or moved changes them together (the worker's
+/// <c>UnnestInput</c> does the same for its statements).
+/// </summary>
+internal sealed class RecordsetInput<TRow>
+{
+    private sealed record Column(string Name, string SqlType, string? Table, string? Into, string Select, Action<Utf8JsonWriter, TRow> Write);
+
+    private readonly List<Column> _columns = [];
+
+    /// <summary>A column the statement reads but inserts nowhere as it is.</summary>
+    public RecordsetInput<TRow> Read<T>(string name, string sqlType, Func<TRow, T> value) => Add(new(name, sqlType, null, null, name, Writer(value)));
+
+    /// <summary>
+    /// A column inserted into <paramref name="table"/>'s column <paramref name="into"/>: named <paramref name="name"/> in
+    /// the input (default: <paramref name="into"/>), inserted as <paramref name="select"/> (default: the input column).
+    /// </summary>
+    public RecordsetInput<TRow> Into<T>(string table, string into, string sqlType, Func<TRow, T> value, string? name = null, string? select = null) =>
+        Add(new(name ?? into, sqlType, table, into, select ?? name ?? into, Writer(value)));
+
+    /// <summary>The record type for <c>jsonb_to_recordset(…) AS u(…)</c>: <c>ord int, t_name text, …</c>.</summary>
+    public string RecordType => string.Join(", ", _columns.Select(c => $"{c.Name} {c.SqlType}"));
+
+    /// <summary>The columns a table's INSERT fills from the input, in order.</summary>
+    public string Columns(string table) => string.Join(", ", _columns.Where(c => c.Table == table).Select(c => c.Into));
+
+    /// <summary>What the INSERT's SELECT takes for <see cref="Columns"/>, in the same order.</summary>
+    public string Selects(string table) => string.Join(", ", _columns.Where(c => c.Table == table).Select(c => c.Select));
+
+    /// <summary>The rows as the JSON array the statement reads.</summary>
+    public string ToJson(IEnumerable<TRow> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var row in rows)
+            {
+                writer.WriteStartObject();
+                foreach (var column in _columns)
+                {
+                    writer.WritePropertyName(column.Name);
+                    column.Write(writer, row);
+                }
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private RecordsetInput<TRow> Add(Column column)
+    {
+        if (_columns.Any(c => c.Name == column.Name))
+        {
+            throw new InvalidOperationException($"The input already has a column {column.Name}.");
+        }
+        _columns.Add(column);
+        return this;
+    }
+
+    private static Action<Utf8JsonWriter, TRow> Writer<T>(Func<TRow, T> value) => (writer, row) => JsonSerializer.Serialize(writer, value(row));
+}
