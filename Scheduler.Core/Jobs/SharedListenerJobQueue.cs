@@ -4,7 +4,7 @@ using Hangfire.Storage;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
-namespace Scheduler.Core.Hosting;
+namespace Scheduler.Core.Jobs;
 
 /// <summary>
 /// Hangfire's PostgreSQL job queue (the same <c>jobqueue</c> table, the same <c>NOTIFY new_job</c> on

@@ -2,10 +2,10 @@ using Hangfire.PostgreSql;
 using Hangfire.PostgreSql.Factories;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using Scheduler.Core.Hosting;
+using Scheduler.Core.Jobs;
 using Scheduler.Tests.Infrastructure;
 
-namespace Scheduler.Tests.Units;
+namespace Scheduler.Tests.Core.Jobs;
 
 /// <summary>
 /// The job queue's fetch against the test database: a job whose claim is lost before it reaches a worker
