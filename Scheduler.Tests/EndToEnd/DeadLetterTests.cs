@@ -112,6 +112,36 @@ public sealed class DeadLetterTests : SystemTestBase
     }
 
     [Test]
+    public async Task A_bulk_requeue_of_several_failed_jobs_gives_each_failed_run_one_manual_attempt()
+    {
+        Target.Respond("/down", TestTarget.Status(404));
+        var jobs = new List<(long Run, string Job)>();
+        for (var i = 0; i < 3; i++)
+        {
+            var run = await Client.WaitForFinishedRunAsync(
+                await Client.CreateScheduleAsync($$$"""{"schedule_type": "IMMEDIATE", "target": {"url": "{{{Target.Url("/down")}}}"}}"""), Seconds(30));
+            jobs.Add((run["id"]!.GetValue<long>(), run["hangfire_job_id"]!.GetValue<string>()));
+        }
+        foreach (var (_, job) in jobs)
+        {
+            await WaitForJobStateAsync(job, "Failed");
+        }
+
+        Target.Respond("/down", TestTarget.Status(200));
+        using var dashboard = await DashboardBrowser.SignInAsync(Api.BaseAddress!, TestKeys.Admin);
+        using (var requeue = await dashboard.PostWithTokenAsync("/hangfire/jobs/failed/requeue", jobs.Select(j => ("jobs[]", j.Job)).ToArray()))
+        {
+            Assert.That(requeue.IsSuccessStatusCode, Is.True, $"{requeue.StatusCode}");
+        }
+        foreach (var (_, job) in jobs)
+        {
+            await WaitForJobStateAsync(job, "Succeeded");
+        }
+        Assert.That(await RunIdsAsync("status = 'SUCCESS' AND attempt_count = 2"), Is.EqualTo(jobs.Select(j => j.Run).ToList()));
+        Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.attempts WHERE manual"), Is.EqualTo(3));
+    }
+
+    [Test]
     public async Task A_failed_attempt_with_a_retry_leaves_its_job_succeeded_saying_when_the_next_attempt_is()
     {
         Target.Respond("/flaky", TestTarget.Sequence(TestTarget.Status(503), TestTarget.Status(200)));
