@@ -64,6 +64,10 @@ internal sealed class TargetLimits
         {
             hostName = url.Host;
         }
+        if (host is null && plan.RateLimitPerSecond is null && plan.MaxConcurrency is null)
+        {
+            return CallLimits.None;
+        }
         var own = $"target:{plan.TargetId}";
         var ownLabel = $"target {plan.TargetId}";
         return new CallLimits(
