@@ -76,4 +76,7 @@ internal static partial class Log
 
     [LoggerMessage(3100, LogLevel.Information, "Run {RunId} attempt {Attempt}: accepted ({StatusCode}), WAITING for the target's completion until {Deadline:O}")]
     public static partial void RunWaiting(ILogger logger, long runId, int attempt, int? statusCode, DateTimeOffset deadline);
+
+    [LoggerMessage(3041, LogLevel.Information, "Run {ParentRunId} started continuation run {RunId} of schedule {ScheduleId} ({Status})")]
+    public static partial void ContinuationCreated(ILogger logger, long parentRunId, long runId, long scheduleId, string status);
 }

@@ -22,6 +22,12 @@ public sealed class ReconciliationOptions
     /// <summary>An active schedule this overdue has no dispatcher taking it; reconciliation dispatches it.</summary>
     public TimeSpan ScheduleBehind { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How far back (by due time) a pass looks for finished runs missing a continuation run. Each pass reads the
+    /// runs of schedules with continuations due within it.
+    /// </summary>
+    public TimeSpan ContinuationLookBack { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>The most items of each kind looked at in one pass.</summary>
     public int Limit { get; set; } = 1000;
 }
@@ -35,6 +41,7 @@ internal sealed class ReconciliationOptionsValidator : IValidateOptions<Reconcil
         EngineOptionsValidator.Between(errors, "Reconciliation:StuckAfter", options.StuckAfter, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
         EngineOptionsValidator.Between(errors, "Reconciliation:LeaseGrace", options.LeaseGrace, TimeSpan.Zero, TimeSpan.FromHours(1));
         EngineOptionsValidator.Between(errors, "Reconciliation:ScheduleBehind", options.ScheduleBehind, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        EngineOptionsValidator.Between(errors, "Reconciliation:ContinuationLookBack", options.ContinuationLookBack, TimeSpan.FromMinutes(1), TimeSpan.FromDays(30));
         if (options.Limit is < 1 or > 100_000)
         {
             errors.Add($"Reconciliation:Limit must be between 1 and 100000 (got {options.Limit}).");

@@ -15,6 +15,9 @@ public sealed class Run
 
     public RunTrigger Trigger { get; set; } = RunTrigger.Scheduled;
 
+    /// <summary>For a CONTINUATION run, the finished run that started it (no foreign key: retention may delete the parent first).</summary>
+    public long? ParentRunId { get; set; }
+
     public int AttemptCount { get; set; }
 
     /// <summary>When the first attempt started its call.</summary>

@@ -71,6 +71,9 @@ public sealed class Schedule
     /// <summary>Do not keep the response body (seed 000's <c>no_response</c>).</summary>
     public bool NoResponse { get; set; }
 
+    /// <summary>Schedules that get a run when a run of this one finishes a given way, in the order given.</summary>
+    public List<ScheduleContinuation> Continuations { get; set; } = [];
+
     // Pass-through references (seed 000).
     public string? ReferenceId { get; set; }
 

@@ -101,6 +101,19 @@ public enum RunTrigger
     Manual,
     /// <summary>Created by catch-up after downtime.</summary>
     CatchUp,
+    /// <summary>Started by a finished run of another schedule (its <c>continuations</c>); the run's <c>parent_run_id</c> names it.</summary>
+    Continuation,
+}
+
+/// <summary>Which finished runs of a schedule start a continuation (lower case on the wire, as the issue spells them).</summary>
+public enum ContinuationWhen
+{
+    /// <summary>The run ended SUCCESS.</summary>
+    [JsonStringEnumMemberName("success")] Success,
+    /// <summary>The run ended unsuccessfully for good: FAILED, TIMEOUT, DNS_ERROR or CONNECTION_ERROR with no retry left.</summary>
+    [JsonStringEnumMemberName("failure")] Failure,
+    /// <summary>Either.</summary>
+    [JsonStringEnumMemberName("any")] Any,
 }
 
 /// <summary>Whether a recurring schedule may start an occurrence while the previous one still runs.</summary>

@@ -19,11 +19,16 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
     /// <summary>The unique index on a live schedule's (source, external_key); a violation of it means the key is taken.</summary>
     public const string ExternalKeyIndex = "ix_schedules_source_external_key";
 
+    /// <summary>The unique index on a continuation run's (parent_run_id, schedule_id): one run per parent and continuation.</summary>
+    public const string ContinuationRunIndex = "ix_runs_parent_run_id_schedule_id";
+
     public DbSet<Target> Targets => Set<Target>();
 
     public DbSet<Schedule> Schedules => Set<Schedule>();
 
     public DbSet<Run> Runs => Set<Run>();
+
+    public DbSet<ScheduleContinuation> ScheduleContinuations => Set<ScheduleContinuation>();
 
     public DbSet<Attempt> Attempts => Set<Attempt>();
 
@@ -43,7 +48,7 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
                  {
                      typeof(ScheduleType), typeof(ScheduleStatus), typeof(RunStatus), typeof(AttemptStatus),
                      typeof(ErrorType), typeof(RunTrigger), typeof(OverlapPolicy), typeof(CatchUpPolicy),
-                     typeof(DeliveryKind), typeof(DeliveryStatus), typeof(CompletionMode),
+                     typeof(DeliveryKind), typeof(DeliveryStatus), typeof(CompletionMode), typeof(ContinuationWhen),
                  })
         {
             configurationBuilder.Properties(enumType)
@@ -106,6 +111,19 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             });
         });
 
+        modelBuilder.Entity<ScheduleContinuation>(continuation =>
+        {
+            continuation.ToTable("schedule_continuations");
+            // The key leads with the finishing schedule: the finish statement's join and the cycle check's walk
+            // both look continuations up by it.
+            continuation.HasKey(c => new { c.ScheduleId, c.NextScheduleId });
+            // "when" is an SQL keyword.
+            continuation.Property(c => c.When).HasColumnName("fires_when");
+            continuation.HasOne<Schedule>().WithMany(s => s.Continuations).HasForeignKey(c => c.ScheduleId).OnDelete(DeleteBehavior.Cascade);
+            continuation.HasOne<Schedule>().WithMany().HasForeignKey(c => c.NextScheduleId).OnDelete(DeleteBehavior.Restrict);
+            continuation.ToTable(t => CheckEnum<ContinuationWhen>(t, "schedule_continuations", "fires_when"));
+        });
+
         modelBuilder.Entity<Run>(run =>
         {
             run.Property(r => r.Id).UseIdentityAlwaysColumn();
@@ -118,6 +136,10 @@ public sealed class SchedulerDbContext(DbContextOptions<SchedulerDbContext> opti
             run.Property(r => r.CompletionMessage).HasMaxLength(CompletionLimits.MaxMessageLength);
             // One occurrence of a schedule makes one run, however many workers race to create it.
             run.HasIndex(r => new { r.ScheduleId, r.DueAt }).IsUnique();
+            // A finished run starts each of its continuations once, whoever records it (its worker, another after a
+            // crash, reconciliation): inserts of continuation runs meet here. Partial, so other runs do not pay for it.
+            run.HasIndex(r => new { r.ParentRunId, r.ScheduleId }).IsUnique().HasDatabaseName(ContinuationRunIndex)
+                .HasFilter("parent_run_id IS NOT NULL");
             // Reconciliation and the runs list scan by state and time.
             run.HasIndex(r => new { r.Status, r.DueAt });
             // Overlap checks: the runs of a schedule still going.

@@ -17,7 +17,7 @@ using Scheduler.Core.Scheduling;
 namespace Scheduler.Core.Reconciliation;
 
 /// <summary>One thing reconciliation found wrong and put right.</summary>
-/// <param name="Kind">What was wrong: never_enqueued, job_finished, retry_lost, not_progressing, lease_expired, completion_unrecorded, next_run_missing, schedule_behind, callback_stuck.</param>
+/// <param name="Kind">What was wrong: never_enqueued, job_finished, retry_lost, not_progressing, lease_expired, completion_unrecorded, next_run_missing, schedule_behind, callback_stuck, continuation_missing.</param>
 /// <param name="RunId">The run repaired, if a run.</param>
 /// <param name="ScheduleId">The schedule repaired, or the run's schedule.</param>
 /// <param name="DeliveryId">The callback delivery repaired, if one.</param>
@@ -79,6 +79,7 @@ public sealed class Reconciler(
             await RepairDeliveriesAsync(settings, repairs, cancellationToken);
             // Not a repair of a run: the Failed page's jobs whose runs moved on leave it.
             await failedJobs.ClearSettledAsync(settings.Limit, cancellationToken);
+            await RepairContinuationsAsync(settings, repairs, cancellationToken);
             var report = new ReconciliationReport(null, trigger, startedAt, time.GetUtcNow(), false, repairs);
             var id = await SaveAsync(report, cancellationToken);
             foreach (var kind in repairs.GroupBy(r => r.Kind))
@@ -266,6 +267,22 @@ public sealed class Reconciler(
             var remark = $"Reconciliation: callback delivery {delivery.Id} was {Seconds(delivery.Overdue)} s overdue ({(delivery.JobId is null ? "no job" : $"job {delivery.JobId} {state ?? "gone"}")}); queued again.";
             await RunStatements.AddRemarkAsync(database, RemarkedTable.Runs, delivery.RunId, remark, cancellationToken);
             repairs.Add(new Repair("callback_stuck", delivery.RunId, delivery.ScheduleId, delivery.Id, remark));
+        }
+    }
+
+    /// <summary>
+    /// Finished runs whose continuation run is missing (a finish that did not make it): made now, with a remark,
+    /// and handed to Hangfire. The unique (parent_run_id, schedule_id) keeps it one run, whoever makes it.
+    /// </summary>
+    private async Task RepairContinuationsAsync(ReconciliationOptions settings, List<Repair> repairs, CancellationToken cancellationToken)
+    {
+        var created = await ContinuationStatements.CreateMissingAsync(database, settings.ContinuationLookBack, settings.Limit, cancellationToken);
+        foreach (var run in created)
+        {
+            var jobId = run.ToEnqueue is { } enqueue ? await runs.RetryAtAsync(enqueue, enqueue.DueAt, cancellationToken) : null;
+            var remark = $"Reconciliation: run {run.ParentRunId} had finished without this continuation run; created it{(jobId is null ? "" : $" and queued it as job {jobId}")}.";
+            await RunStatements.AddRemarkAsync(database, RemarkedTable.Runs, run.RunId, remark, cancellationToken);
+            repairs.Add(new Repair("continuation_missing", run.RunId, run.ScheduleId, null, remark));
         }
     }
 

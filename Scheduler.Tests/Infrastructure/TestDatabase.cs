@@ -22,7 +22,7 @@ public static class TestDatabase
             try
             {
                 await ExecuteAsync("""
-                    TRUNCATE scheduler.callback_deliveries, scheduler.attempts, scheduler.runs, scheduler.schedules, scheduler.targets, scheduler.reconciliations,
+                    TRUNCATE scheduler.callback_deliveries, scheduler.attempts, scheduler.runs, scheduler.schedule_continuations, scheduler.schedules, scheduler.targets, scheduler.reconciliations,
                         scheduler.limit_rates, scheduler.limit_slots;
                     TRUNCATE hangfire.jobqueue, hangfire.state, hangfire.jobparameter, hangfire.job CASCADE;
                     """);

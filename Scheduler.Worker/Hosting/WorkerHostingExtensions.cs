@@ -56,6 +56,7 @@ internal static class WorkerHostingExtensions
         services.AddSingleton<RunMetering>();
         services.AddSingleton<CompletionStatements>();
         services.AddSingleton<CallbackCompletion>();
+        services.AddSingleton<Continuations>();
         services.AddSingleton<HttpCallExecutor>();
         services.AddSingleton<GuardedConnector>();
         services.AddSingleton<AttemptTracing>();

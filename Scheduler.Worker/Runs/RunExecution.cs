@@ -18,7 +18,8 @@ namespace Scheduler.Worker.Runs;
 /// the target's rate and concurrency limits (<see cref="TargetLimits"/>),
 /// the call (<see cref="HttpCallExecutor"/> or a named job), the retry decision (<see cref="RetryDecision"/>)
 /// and the record (<see cref="RunFinishStatement"/>); a next attempt is scheduled in Hangfire (durable, never
-/// a sleep here). Safe to run twice for one run: a finished run is left alone, a run held by a live worker is
+/// a sleep here), and so are the continuation runs the record made (<see cref="Continuations"/>). Safe to run
+/// twice for one run: a finished run is left alone, a run held by a live worker is
 /// left to it. Hangfire's jobs (<see cref="RunJob"/>, <see cref="RunBatchJob"/>) call it for their runs.
 /// </summary>
 internal sealed class RunExecution(
@@ -38,6 +39,7 @@ internal sealed class RunExecution(
     CallbackEnqueuer callbacks,
     RunMetering metering,
     CallbackCompletion completions,
+    Continuations continuations,
     NpgsqlDataSource database,
     AttemptTracing tracing,
     WorkerIdentity worker,
@@ -222,7 +224,7 @@ internal sealed class RunExecution(
     private async Task<AttemptEnd?> RecordAsync(RunPlan plan, RunClaim claim, CallOutcome outcome)
     {
         var consequence = retries.Decide(plan, claim, outcome);
-        var (recorded, deliveryId) = await finishes.FinishAsync(claim, plan.ScheduleId, worker.Name, plan.DueAt, outcome, consequence);
+        var (recorded, deliveryId, started) = await finishes.FinishAsync(claim, plan.ScheduleId, worker.Name, plan.DueAt, outcome, consequence);
         if (!recorded)
         {
             Log.LeaseLost(logger, plan.RunId, claim.AttemptNumber);
@@ -243,6 +245,7 @@ internal sealed class RunExecution(
         {
             await callbacks.EnqueueAsync(delivery, CancellationToken.None);
         }
+        continuations.Start(started);
         return new AttemptEnd(plan.RunId, outcome.Status, outcome.ErrorType, outcome.ErrorMessage, claim.AttemptNumber, consequence.MaxAttempts, consequence.RetryAt);
     }
 }

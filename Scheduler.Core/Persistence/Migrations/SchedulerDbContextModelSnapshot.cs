@@ -425,6 +425,10 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasColumnType("jsonb")
                         .HasColumnName("output");
 
+                    b.Property<long?>("ParentRunId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("parent_run_id");
+
                     b.PrimitiveCollection<List<string>>("Remarks")
                         .IsRequired()
                         .HasColumnType("text[]")
@@ -485,6 +489,11 @@ namespace Scheduler.Core.Persistence.Migrations
                         .HasDatabaseName("ix_runs_active")
                         .HasFilter("status IN ('PENDING', 'RUNNING', 'WAITING')");
 
+                    b.HasIndex("ParentRunId", "ScheduleId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_runs_parent_run_id_schedule_id")
+                        .HasFilter("parent_run_id IS NOT NULL");
+
                     b.HasIndex("ScheduleId", "DueAt")
                         .IsUnique()
                         .HasDatabaseName("ix_runs_schedule_id_due_at");
@@ -496,7 +505,7 @@ namespace Scheduler.Core.Persistence.Migrations
                         {
                             t.HasCheckConstraint("ck_runs_status", "status IN ('PENDING', 'RUNNING', 'WAITING', 'SUCCESS', 'FAILED', 'TIMEOUT', 'DNS_ERROR', 'CONNECTION_ERROR', 'SKIPPED', 'CANCELLED')");
 
-                            t.HasCheckConstraint("ck_runs_trigger", "trigger IN ('SCHEDULED', 'IMMEDIATE', 'MANUAL', 'CATCH_UP')");
+                            t.HasCheckConstraint("ck_runs_trigger", "trigger IN ('SCHEDULED', 'IMMEDIATE', 'MANUAL', 'CATCH_UP', 'CONTINUATION')");
                         });
                 });
 
@@ -721,6 +730,42 @@ namespace Scheduler.Core.Persistence.Migrations
                         });
                 });
 
+            modelBuilder.Entity("Scheduler.Core.Model.ScheduleContinuation", b =>
+                {
+                    b.Property<long>("ScheduleId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("schedule_id");
+
+                    b.Property<long>("NextScheduleId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("next_schedule_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("integer")
+                        .HasColumnName("position");
+
+                    b.Property<string>("When")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)")
+                        .HasColumnName("fires_when");
+
+                    b.HasKey("ScheduleId", "NextScheduleId")
+                        .HasName("pk_schedule_continuations");
+
+                    b.HasIndex("NextScheduleId")
+                        .HasDatabaseName("ix_schedule_continuations_next_schedule_id");
+
+                    b.ToTable("schedule_continuations", "scheduler", t =>
+                        {
+                            t.HasCheckConstraint("ck_schedule_continuations_fires_when", "fires_when IN ('success', 'failure', 'any')");
+                        });
+                });
+
             modelBuilder.Entity("Scheduler.Core.Model.Target", b =>
                 {
                     b.Property<long>("Id")
@@ -853,11 +898,33 @@ namespace Scheduler.Core.Persistence.Migrations
                     b.Navigation("Target");
                 });
 
+            modelBuilder.Entity("Scheduler.Core.Model.ScheduleContinuation", b =>
+                {
+                    b.HasOne("Scheduler.Core.Model.Schedule", null)
+                        .WithMany()
+                        .HasForeignKey("NextScheduleId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_schedule_continuations_schedules_next_schedule_id");
+
+                    b.HasOne("Scheduler.Core.Model.Schedule", null)
+                        .WithMany("Continuations")
+                        .HasForeignKey("ScheduleId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_schedule_continuations_schedules_schedule_id");
+                });
+
             modelBuilder.Entity("Scheduler.Core.Model.Run", b =>
                 {
                     b.Navigation("Attempts");
 
                     b.Navigation("CallbackDeliveries");
+                });
+
+            modelBuilder.Entity("Scheduler.Core.Model.Schedule", b =>
+                {
+                    b.Navigation("Continuations");
                 });
 #pragma warning restore 612, 618
         }

@@ -27,16 +27,16 @@ internal sealed class RunFinishStatement
     /// Records the attempt and, if this worker still holds the run, its consequence: with a retry time the
     /// run is PENDING again until then; without, the run ends with the outcome, the schedule notes its last
     /// run, and a callback delivery is created when the consequence names one. Returns whether the run was
-    /// still this worker's, and the delivery created.
+    /// still this worker's, the delivery created and the continuation runs created.
     /// </summary>
-    public async Task<(bool Recorded, long? DeliveryId)> FinishAsync(
+    public async Task<(bool Recorded, long? DeliveryId, IReadOnlyList<ContinuationRun> Continuations)> FinishAsync(
         RunClaim claim, long scheduleId, string worker, DateTimeOffset dueAt, CallOutcome outcome, AttemptConsequence consequence)
     {
         ArgumentNullException.ThrowIfNull(claim);
         ArgumentNullException.ThrowIfNull(outcome);
         ArgumentNullException.ThrowIfNull(consequence);
         var row = await _finishes.ExecuteAsync(new FinishRequest(claim, scheduleId, worker, dueAt, outcome, consequence));
-        return row is null ? (false, null) : (row.Recorded, row.DeliveryId);
+        return row is null ? (false, null, []) : (row.Recorded, row.DeliveryId, row.Continuations);
     }
 
     private sealed record FinishRequest(RunClaim Claim, long ScheduleId, string Worker, DateTimeOffset DueAt, CallOutcome Outcome, AttemptConsequence Consequence)
@@ -44,7 +44,7 @@ internal sealed class RunFinishStatement
         public bool Final => Consequence.RetryAt is null;
     }
 
-    private sealed record FinishRow(bool Recorded, long? DeliveryId);
+    private sealed record FinishRow(bool Recorded, long? DeliveryId, IReadOnlyList<ContinuationRun> Continuations);
 
     private static readonly UnnestInput<FinishRequest> Input = new UnnestInput<FinishRequest>()
         .Column("run_id", "bigint", NpgsqlDbType.Bigint, r => r.Claim.RunId)
@@ -82,14 +82,27 @@ internal sealed class RunFinishStatement
             var row = new RowReader(reader);
             while (await row.ReadAsync())
             {
-                rows[row.Get<long>("run_id")] = new FinishRow(row.Get<bool>("recorded"), row.ValueOrNull<long>("delivery_id"));
+                var runId = row.Get<long>("run_id");
+                rows[runId] = new FinishRow(row.Get<bool>("recorded"), row.ValueOrNull<long>("delivery_id"), ReadContinuations(row, runId));
             }
         }
         return rows;
     }
 
+    private static ContinuationRun[] ReadContinuations(RowReader row, long parentRunId)
+    {
+        if (row.IsNull("continuation_ids"))
+        {
+            return [];
+        }
+        var (ids, schedules, dueAts, statuses) = (row.Get<long[]>("continuation_ids"), row.Get<long[]>("continuation_schedule_ids"),
+            row.Get<DateTimeOffset[]>("continuation_due_ats"), row.Get<string[]>("continuation_statuses"));
+        return ids.Select((id, i) => new ContinuationRun(id, schedules[i], dueAts[i], WireName.Parse<RunStatus>(statuses[i]), parentRunId)).ToArray();
+    }
+
     // One statement for many runs: the attempts, the runs (only those this worker still holds), their schedules'
-    // last run (and COMPLETED for a one-shot schedule whose own run ended), the callback deliveries.
+    // last run (and COMPLETED for a one-shot schedule whose own run ended), the callback deliveries, and the runs
+    // of the continuations of the runs that ended (in the same transaction, so a run that is recorded has them).
     private static readonly string FinishSql = $"""
         WITH input AS (
             SELECT * FROM {Input.Sql}
@@ -110,7 +123,7 @@ internal sealed class RunFinishStatement
                 lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
             FROM input i
             WHERE r.id = i.run_id AND r.lease_owner = {WorkerParameter}
-            RETURNING r.id, r.schedule_id, i.started_at, i.final, i.callback_url, i.callback_kind
+            RETURNING r.id, r.schedule_id, r.status, i.started_at, i.final, i.callback_url, i.callback_kind
         ), schedule AS (
             UPDATE scheduler.schedules s
             SET last_run_at = f.last_run_at,
@@ -125,8 +138,13 @@ internal sealed class RunFinishStatement
             SELECT id, schedule_id, callback_kind, callback_url, {Sql.Literal(DeliveryStatus.Pending)}, 0, now(), now()
             FROM finished WHERE callback_url IS NOT NULL
             RETURNING id, run_id
+        ), continued AS (
+            {ContinuationStatements.InsertRunsSql("finished f", "f.final")}
         )
-        SELECT i.run_id, f.id IS NOT NULL AS recorded, d.id AS delivery_id
+        SELECT i.run_id, f.id IS NOT NULL AS recorded, d.id AS delivery_id,
+               k.ids AS continuation_ids, k.schedule_ids AS continuation_schedule_ids, k.due_ats AS continuation_due_ats, k.statuses AS continuation_statuses
         FROM input i LEFT JOIN finished f ON f.id = i.run_id LEFT JOIN delivery d ON d.run_id = i.run_id
+        LEFT JOIN (SELECT parent_run_id, array_agg(id) AS ids, array_agg(schedule_id) AS schedule_ids, array_agg(due_at) AS due_ats, array_agg(status::text) AS statuses
+                   FROM continued GROUP BY parent_run_id) k ON k.parent_run_id = i.run_id
         """;
 }

@@ -95,7 +95,7 @@ public sealed class RunStatementTests
         var outcome = new CallOutcome(RunStatus.Success, now, now.AddMilliseconds(5), 5, StatusCode: 200);
         var end = new AttemptConsequence(null, 3, ("https://example.com/done", DeliveryKind.Success));
 
-        Assert.That(await finishes.FinishAsync(claim!, scheduleId, "worker-b", now, outcome, end), Is.EqualTo((false, (long?)null)), "not the holder");
+        Assert.That((await finishes.FinishAsync(claim!, scheduleId, "worker-b", now, outcome, end)).Recorded, Is.False, "not the holder");
         var first = await finishes.FinishAsync(claim!, scheduleId, "worker-a", now, outcome, end);
         var second = await finishes.FinishAsync(claim!, scheduleId, "worker-a", now, outcome, end);
 
@@ -103,7 +103,7 @@ public sealed class RunStatementTests
         {
             Assert.That(first.Recorded, Is.True);
             Assert.That(first.DeliveryId, Is.Not.Null, "the success callback is created");
-            Assert.That(second, Is.EqualTo((false, (long?)null)), "a second finish changes nothing");
+            Assert.That((second.Recorded, second.DeliveryId), Is.EqualTo((false, (long?)null)), "a second finish changes nothing");
             Assert.That(await TestDatabase.ScalarAsync<string>($"SELECT status || ' ' || status_code FROM scheduler.runs WHERE id = {runId}"),
                 Is.EqualTo($"{WireName.Of(RunStatus.Success)} 200"));
             Assert.That(await TestDatabase.ScalarAsync<long>($"SELECT count(*) FROM scheduler.callback_deliveries WHERE run_id = {runId}"), Is.EqualTo(1));
@@ -122,7 +122,7 @@ public sealed class RunStatementTests
         var now = DateTimeOffset.UtcNow;
         var outcome = new CallOutcome(RunStatus.Failed, now, now, 5, StatusCode: 503, ErrorType: ErrorType.Http5xx);
 
-        var (recorded, delivery) = await new RunFinishStatement(_database).FinishAsync(claim!, scheduleId, "worker-a", now, outcome,
+        var (recorded, delivery, _) = await new RunFinishStatement(_database).FinishAsync(claim!, scheduleId, "worker-a", now, outcome,
             new AttemptConsequence(now.AddSeconds(2), 3, null));
         var next = await claims.ClaimAsync(runId, "worker-a", DateTimeOffset.UtcNow, null, CancellationToken.None);
 
