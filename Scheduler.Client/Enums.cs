@@ -140,6 +140,8 @@ public enum RunTrigger
     [EnumMember(Value = "MANUAL")] Manual,
     /// <summary>Created by catch-up after downtime.</summary>
     [EnumMember(Value = "CATCH_UP")] CatchUp,
+    /// <summary>Started by a finished run of another schedule (that schedule's <c>continuations</c>); <see cref="Run.ParentRunId"/> names it.</summary>
+    [EnumMember(Value = "CONTINUATION")] Continuation,
 }
 
 /// <summary>Whether a recurring schedule may start a run while the previous one is still going.</summary>

@@ -15,6 +15,9 @@ public sealed record Run
     /// <summary>What made it exist.</summary>
     public RunTrigger Trigger { get; init; }
 
+    /// <summary>For a <see cref="RunTrigger.Continuation"/> run, the finished run that started it.</summary>
+    public long? ParentRunId { get; init; }
+
     /// <summary>When it was due.</summary>
     public DateTimeOffset DueAt { get; init; }
 

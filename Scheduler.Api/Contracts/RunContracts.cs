@@ -5,12 +5,16 @@ using Scheduler.Core.Observability;
 
 namespace Scheduler.Api.Contracts;
 
-/// <summary>One occurrence of a schedule. <see cref="Attempts"/> is present on <c>GET /runs/{id}</c>.</summary>
+/// <summary>
+/// One occurrence of a schedule. <see cref="Attempts"/> is present on <c>GET /runs/{id}</c>; <c>parent_run_id</c>, on a
+/// CONTINUATION run, names the finished run that started it.
+/// </summary>
 public sealed record RunResponse(
     long Id,
     long ScheduleId,
     RunStatus Status,
     RunTrigger Trigger,
+    long? ParentRunId,
     DateTimeOffset DueAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? CompletedAt,
@@ -52,7 +56,7 @@ public sealed record RunResponse(
     {
         ArgumentNullException.ThrowIfNull(run);
         var traceId = SchedulerTracing.TraceIdOf(run.TraceParent);
-        return WithCompletion(run, withAttempts, new(run.Id, run.ScheduleId, run.Status, run.Trigger, run.DueAt, run.StartedAt, run.CompletedAt,
+        return WithCompletion(run, withAttempts, new(run.Id, run.ScheduleId, run.Status, run.Trigger, run.ParentRunId, run.DueAt, run.StartedAt, run.CompletedAt,
             run.LatencyMs, run.LatenessMs, run.StatusCode, run.ResponseSizeBytes, run.ResponseExcerpt, run.ErrorType,
             run.ErrorMessage, run.AttemptCount, run.Remarks, run.HangfireJobId, run.CallbackStatus, run.CreatedAt,
             run.UpdatedAt, run.NextAttemptAt,
