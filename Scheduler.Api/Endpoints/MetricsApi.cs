@@ -59,6 +59,23 @@ public static class MetricsApi
     /// <c>ix_runs_status_due_at</c> (each status, from the window's start); pending and running runs the queue
     /// through the same index; reconciliations the last day through <c>ix_reconciliations_finished_at</c>.
     /// </summary>
+    private static readonly string ScheduleMetricsSql = $"""
+            SELECT s.id AS schedule_id, s.name AS schedule_name,
+                   count(r.id) AS total_runs,
+                   count(r.id) FILTER (WHERE r.status = {Sql.Literal(RunStatus.Success)}) AS successful_runs,
+                   count(r.id) FILTER (WHERE r.status IN ({Sql.UnsuccessfulRuns})) AS failed_runs,
+                   count(r.id) FILTER (WHERE r.status = {Sql.Literal(RunStatus.Skipped)}) AS skipped_runs,
+                   round(avg(r.latency_ms)::numeric, 3)::float8 AS avg_latency_ms,
+                   s.last_run_at,
+                   round((percentile_cont(0.5) WITHIN GROUP (ORDER BY r.lateness_ms))::numeric, 3)::float8 AS lateness_p50_ms,
+                   round((percentile_cont(0.99) WITHIN GROUP (ORDER BY r.lateness_ms))::numeric, 3)::float8 AS lateness_p99_ms
+            FROM scheduler.schedules s
+            LEFT JOIN scheduler.runs r ON r.schedule_id = s.id
+            WHERE s.deleted_at IS NULL
+            GROUP BY s.id
+            ORDER BY s.id
+            """;
+
     internal static readonly string SystemMetricsSql = $"""
         SELECT
           (SELECT count(*)::int FROM scheduler.targets WHERE deleted_at IS NULL AND NOT inline) AS total_targets,
@@ -113,22 +130,7 @@ public static class MetricsApi
     public static async Task<Ok<List<ScheduleMetrics>>> GetScheduleMetrics(NpgsqlDataSource database, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(database);
-        await using var command = database.CreateCommand("""
-            SELECT s.id AS schedule_id, s.name AS schedule_name,
-                   count(r.id) AS total_runs,
-                   count(r.id) FILTER (WHERE r.status = 'SUCCESS') AS successful_runs,
-                   count(r.id) FILTER (WHERE r.status IN ('FAILED', 'TIMEOUT', 'DNS_ERROR', 'CONNECTION_ERROR')) AS failed_runs,
-                   count(r.id) FILTER (WHERE r.status = 'SKIPPED') AS skipped_runs,
-                   round(avg(r.latency_ms)::numeric, 3)::float8 AS avg_latency_ms,
-                   s.last_run_at,
-                   round((percentile_cont(0.5) WITHIN GROUP (ORDER BY r.lateness_ms))::numeric, 3)::float8 AS lateness_p50_ms,
-                   round((percentile_cont(0.99) WITHIN GROUP (ORDER BY r.lateness_ms))::numeric, 3)::float8 AS lateness_p99_ms
-            FROM scheduler.schedules s
-            LEFT JOIN scheduler.runs r ON r.schedule_id = s.id
-            WHERE s.deleted_at IS NULL
-            GROUP BY s.id
-            ORDER BY s.id
-            """);
+        await using var command = database.CreateCommand(ScheduleMetricsSql);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var metrics = new List<ScheduleMetrics>();
         while (await reader.ReadAsync(cancellationToken))

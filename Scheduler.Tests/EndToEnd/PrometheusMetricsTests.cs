@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
+using Scheduler.Core.Model;
+using Scheduler.Core.Persistence;
 using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.EndToEnd;
@@ -131,7 +133,7 @@ public sealed class PrometheusMetricsTests : SystemTestBase
         // Its run, as if already dispatched: PENDING, due in an hour.
         await TestDatabase.ExecuteAsync($"""
             INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)
-            SELECT id, run_at, 'PENDING', 'SCHEDULED', 0, false, '{"{}"}', now(), now() FROM scheduler.schedules WHERE id = {id}
+            SELECT id, run_at, {Sql.Literal(RunStatus.Pending)}, 'SCHEDULED', 0, false, '{"{}"}', now(), now() FROM scheduler.schedules WHERE id = {id}
             """);
         using var response = await Client.DeleteSchedule(id);
         Assert.That(response.IsSuccessStatusCode, Is.True);
@@ -174,9 +176,9 @@ public sealed class PrometheusMetricsTests : SystemTestBase
             INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)
             SELECT s.id, v.due_at, v.status, 'SCHEDULED', 0, false, '{"{}"}', now(), now()
             FROM s, (
-              SELECT now() - g * interval '1 second' AS due_at, 'PENDING' AS status FROM generate_series(1, 3) g
-              UNION ALL SELECT now() + interval '1 hour', 'PENDING'
-              UNION ALL SELECT now() - interval '2.5 seconds', 'SUCCESS'
+              SELECT now() - g * interval '1 second' AS due_at, {Sql.Literal(RunStatus.Pending)} AS status FROM generate_series(1, 3) g
+              UNION ALL SELECT now() + interval '1 hour', {Sql.Literal(RunStatus.Pending)}
+              UNION ALL SELECT now() - interval '2.5 seconds', {Sql.Literal(RunStatus.Success)}
             ) v
             """);
         await Eventually.UntilAsync(async () => (await ScrapeEachAsync()).Api.Sum("scheduler_runs_due") == 3, Wait, "scheduler_runs_due to count 3");

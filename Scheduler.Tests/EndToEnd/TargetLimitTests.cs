@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Scheduler.Core.Model;
+using Scheduler.Core.Persistence;
 using Scheduler.Tests.Infrastructure;
 using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
 
@@ -75,7 +77,7 @@ public sealed class TargetLimitTests : SystemTestBase
         // Kill a worker that holds a slot now, mid-call.
         var holder = await Eventually.ValueAsync(() => TestDatabase.ScalarAsync<string>($"""
             SELECT COALESCE((SELECT s.worker FROM scheduler.limit_slots s JOIN scheduler.runs r ON r.id = s.run_id AND r.lease_owner = s.worker
-                             WHERE r.status = 'RUNNING' LIMIT 1), '')
+                             WHERE r.status = {Sql.Literal(RunStatus.Running)} LIMIT 1), '')
             """).ContinueWith(t => t.Result.Length == 0 ? null : t.Result, TaskScheduler.Default), Seconds(30), "a worker holding a slot");
         var killed = workers.Single(w => holder.Contains($":{w.Id}:", StringComparison.Ordinal));
         killed.Kill();
@@ -168,7 +170,7 @@ public sealed class TargetLimitTests : SystemTestBase
     private async Task<List<JsonNode>> SettledRunsAsync(List<long> schedules)
     {
         await Eventually.UntilAsync(async () => await TestDatabase.ScalarAsync<long>($"""
-            SELECT count(*) FROM scheduler.runs WHERE schedule_id IN ({string.Join(", ", schedules)}) AND status NOT IN ('PENDING', 'RUNNING')
+            SELECT count(*) FROM scheduler.runs WHERE schedule_id IN ({string.Join(", ", schedules)}) AND status NOT IN ({Sql.UnfinishedRuns})
             """) == schedules.Count, Seconds(90), "the runs to finish");
         var runs = new List<JsonNode>();
         foreach (var schedule in schedules)

@@ -24,7 +24,7 @@ public sealed class UnnestInputTests
     [Test]
     public void Status_literals_are_wire_names_quoted() => Assert.Multiple(() =>
     {
-        Assert.That(Sql.UnfinishedRuns, Is.EqualTo("'PENDING', 'RUNNING'"));
+        Assert.That(Sql.UnfinishedRuns, Is.EqualTo("'PENDING', 'RUNNING', 'WAITING'"));
         Assert.That(Sql.Literal(RunStatus.DnsError), Is.EqualTo("'DNS_ERROR'"));
         Assert.That(Sql.Literal(ErrorType.WorkerLost), Is.EqualTo("'worker_lost'"));
     });
