@@ -38,7 +38,10 @@ internal static class CompletionApi
         }
         if (errors.Any)
         {
-            return errors.ToProblem();
+            // The token before the body: a caller without this run's token learns nothing about the fields.
+            return await completions.IsRunTokenAsync(id, token, cancellationToken)
+                ? errors.ToProblem()
+                : Refused(http, CompletionRefusal.Unauthorized);
         }
         var (response, refusal) = await completions.CompleteAsync(id, token, status, request.Message, output, cancellationToken);
         return response is not null ? TypedResults.Ok(response) : Refused(http, refusal!.Value);

@@ -89,6 +89,15 @@ internal sealed class RunCompletion(NpgsqlDataSource database, RunEnqueuer enque
         return (status ?? RunStatus.Failed, output);
     }
 
+    /// <summary>Whether the token is one of this run's attempts' (waiting or not), changing nothing.</summary>
+    public async Task<bool> IsRunTokenAsync(long runId, string token, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT EXISTS (SELECT 1 FROM scheduler.attempts WHERE run_id = $1 AND completion_token_hash = $2)");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = runId });
+        command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = CompletionToken.Hash(token) });
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     /// <summary>Records the completion and queues the run's job; the refusal instead, changing nothing.</summary>
     public async Task<(CompletionResponse? Response, CompletionRefusal? Refusal)> CompleteAsync(
         long runId, string? token, RunStatus status, string? message, string? output, CancellationToken cancellationToken)

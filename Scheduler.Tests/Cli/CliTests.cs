@@ -89,7 +89,7 @@ public sealed partial class CliTests : SystemTestBase
         Assert.That(invalid.Error, Does.Contain("interval_seconds"), "the field error is printed");
 
         var status = await CliAsync("runs", "list", "--status", "BROKEN");
-        Assert.That((status.ExitCode, status.Error), Is.EqualTo((1, "error: --status must be one of PENDING, RUNNING, SUCCESS, FAILED, TIMEOUT, DNS_ERROR, CONNECTION_ERROR, SKIPPED, CANCELLED (got 'BROKEN').\n")));
+        Assert.That((status.ExitCode, status.Error), Is.EqualTo((1, "error: --status must be one of PENDING, RUNNING, WAITING, SUCCESS, FAILED, TIMEOUT, DNS_ERROR, CONNECTION_ERROR, SKIPPED, CANCELLED (got 'BROKEN').\n")));
 
         var unreachable = await CliAsync(new Dictionary<string, string> { ["SCHEDULER_URL"] = "http://127.0.0.1:9" }, "jobs", "list");
         Assert.That((unreachable.ExitCode, unreachable.Error), Is.EqualTo((1, unreachable.Error)));
