@@ -128,6 +128,18 @@ public enum CompletionMode
     [EnumMember(Value = "callback")] Callback,
 }
 
+/// <summary>Which finished runs of a schedule start one of its continuations.</summary>
+[JsonConverter(typeof(WireEnumConverter<ContinuationWhen>))]
+public enum ContinuationWhen
+{
+    /// <summary>The run ended SUCCESS.</summary>
+    [EnumMember(Value = "success")] Success,
+    /// <summary>The run ended unsuccessfully with no retry left (FAILED, TIMEOUT, DNS_ERROR, CONNECTION_ERROR).</summary>
+    [EnumMember(Value = "failure")] Failure,
+    /// <summary>Either.</summary>
+    [EnumMember(Value = "any")] Any,
+}
+
 /// <summary>What made a run exist.</summary>
 [JsonConverter(typeof(WireEnumConverter<RunTrigger>))]
 public enum RunTrigger

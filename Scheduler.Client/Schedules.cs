@@ -86,7 +86,16 @@ public sealed record ScheduleRequest
 
     /// <summary>Passed through to callbacks.</summary>
     public string? Tag { get; init; }
+
+    /// <summary>
+    /// Schedules that get one run (trigger CONTINUATION) when a run of this one finishes a given way (at most 20,
+    /// no cycles). On update, a list replaces the schedule's continuations (empty removes them); null keeps them.
+    /// </summary>
+    public IReadOnlyList<Continuation>? Continuations { get; init; }
 }
+
+/// <summary>One of a schedule's continuations: when its run finishes as <see cref="When"/> says, <see cref="ScheduleId"/> gets a run.</summary>
+public sealed record Continuation(ContinuationWhen When, long ScheduleId);
 
 /// <summary>The time forms <see cref="ScheduleRequest.RunAt"/>, <c>start_at</c> and <c>end_at</c> accept.</summary>
 public static class ScheduleTime
@@ -207,6 +216,9 @@ public sealed record Schedule
 
     /// <summary>Whether response bodies are discarded.</summary>
     public bool NoResponse { get; init; }
+
+    /// <summary>The schedules that get a run when a run of this one finishes a given way, in the order given.</summary>
+    public IReadOnlyList<Continuation> Continuations { get; init; } = [];
 
     /// <summary>Passed through to callbacks.</summary>
     public string? ReferenceId { get; init; }

@@ -34,6 +34,7 @@ namespace Scheduler.Api.Contracts;
 /// <param name="RefDoctype">Passed through to callbacks (seed 000).</param>
 /// <param name="RefDocname">Passed through to callbacks (seed 000).</param>
 /// <param name="Tag">Passed through to callbacks (seed 000).</param>
+/// <param name="Continuations">Schedules that get one run (trigger CONTINUATION) when a run of this one finishes a given way; at most 20, no cycles. On PUT, a list replaces the schedule's continuations (<c>[]</c> removes them); absent keeps them.</param>
 public sealed record ScheduleRequest(
     string? Name,
     long? TargetId,
@@ -60,7 +61,16 @@ public sealed record ScheduleRequest(
     string? ReferenceId = null,
     string? RefDoctype = null,
     string? RefDocname = null,
-    string? Tag = null);
+    string? Tag = null,
+    IReadOnlyList<ContinuationRequest?>? Continuations = null);
+
+/// <summary>One of a schedule's continuations: when its run finishes as <paramref name="When"/> says, <paramref name="ScheduleId"/> gets a run.</summary>
+/// <param name="When">success (the run ended SUCCESS), failure (it ended unsuccessfully with no retry left) or any.</param>
+/// <param name="ScheduleId">A live schedule; each at most once in the list.</param>
+public sealed record ContinuationRequest(string? When, long? ScheduleId);
+
+/// <summary>One of a schedule's continuations, as written.</summary>
+public sealed record ContinuationResponse(ContinuationWhen When, long ScheduleId);
 
 /// <summary>Several schedules to create at once (<c>POST /schedules/bulk</c>): all of them, or none.</summary>
 /// <param name="Schedules">Each as <c>POST /schedules</c> takes it; at most Limits:MaxBulkSchedules.</param>
@@ -102,6 +112,7 @@ public sealed record ScheduleResponse(
     string? ErrorCallbackUrl,
     IReadOnlyDictionary<string, string> CallbackHeaders,
     bool NoResponse,
+    IReadOnlyList<ContinuationResponse> Continuations,
     string? ReferenceId,
     string? RefDoctype,
     string? RefDocname,
@@ -126,6 +137,7 @@ public sealed record ScheduleResponse(
             schedule.ExpectedHttpStatus,
             new RetryResponse(schedule.MaxAttempts, schedule.RetryInitialIntervalSeconds, schedule.RetryMaxIntervalSeconds),
             schedule.MaxDelaySeconds, schedule.CallbackUrl, schedule.ErrorCallbackUrl, SecretProtector.MaskHeaders(schedule.CallbackHeaders), schedule.NoResponse,
+            schedule.Continuations.OrderBy(c => c.Position).Select(c => new ContinuationResponse(c.When, c.NextScheduleId)).ToList(),
             schedule.ReferenceId, schedule.RefDoctype, schedule.RefDocname, schedule.Tag, schedule.NextRunAt, schedule.LastRunAt, schedule.Remarks, schedule.CreatedAt,
             schedule.UpdatedAt, schedule.Source, schedule.ExternalKey);
     }

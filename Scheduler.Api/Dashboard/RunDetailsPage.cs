@@ -8,10 +8,15 @@ namespace Scheduler.Api.Dashboard;
 
 /// <summary>
 /// <c>/hangfire/runs/{id}</c>: a run with its attempts, remarks, callback deliveries, response excerpt and the
-/// Hangfire jobs that carried it (each links to Hangfire's job page, which links back here).
+/// Hangfire jobs that carried it (each links to Hangfire's job page, which links back here), the run that
+/// started it (a CONTINUATION run) and the continuation runs it started.
 /// </summary>
-internal sealed class RunDetailsPage(Run run, string? scheduleName, List<RunDetailsPage.CarryingJob> jobs) : DashboardPage($"Run #{run.Id}")
+internal sealed class RunDetailsPage(Run run, string? scheduleName, List<RunDetailsPage.CarryingJob> jobs, List<RunDetailsPage.ChildRun> children)
+    : DashboardPage($"Run #{run.Id}")
 {
+    /// <summary>A continuation run this run started.</summary>
+    internal sealed record ChildRun(long Id, long ScheduleId, string? ScheduleName, RunStatus Status, DateTimeOffset DueAt);
+
     /// <summary>A Hangfire job of this run: what it did for the run, and its state now (null once Hangfire expired it).</summary>
     internal sealed record CarryingJob(string JobId, string Role, StateHistoryDto? State);
 
@@ -36,7 +41,10 @@ internal sealed class RunDetailsPage(Run run, string? scheduleName, List<RunDeta
             .Select(d => (d.HangfireJobId!, Invariant($"delivers callback #{d.Id} ({WireName.Of(d.Kind)})"))));
         var monitoring = context.Storage.GetMonitoringApi();
         var jobs = roles.Select(r => new CarryingJob(r.JobId, r.Role, monitoring.JobDetails(r.JobId)?.History?.FirstOrDefault())).ToList();
-        return new RunDetailsPage(run, scheduleName, jobs);
+        // At most one per continuation of its schedule (20), found through ix_runs_parent_run_id_schedule_id.
+        var children = await db.Runs.AsNoTracking().Where(r => r.ParentRunId == id).OrderBy(r => r.Id)
+            .Select(r => new ChildRun(r.Id, r.ScheduleId, r.Schedule!.Name, r.Status, r.DueAt)).ToListAsync(http.RequestAborted);
+        return new RunDetailsPage(run, scheduleName, jobs, children);
     }
 
     protected override void Body()
@@ -51,6 +59,7 @@ internal sealed class RunDetailsPage(Run run, string? scheduleName, List<RunDeta
             ("Schedule", ScheduleLink(run.ScheduleId, scheduleName)),
             ("Status", StatusLabel(run.Status)),
             ("Trigger", Encode(WireName.Of(run.Trigger))),
+            .. (run.ParentRunId is { } parent ? new[] { ("Parent run", RunLink(parent) + " (its schedule's continuations started this run)") } : []),
             ("Due", Encode(Time(run.DueAt))),
             ("Started", Encode(Time(run.StartedAt))),
             ("Completed", Encode(Time(run.CompletedAt))),
@@ -120,6 +129,17 @@ internal sealed class RunDetailsPage(Run run, string? scheduleName, List<RunDeta
                 WriteLiteral($"<li>{Encode(remark)}</li>");
             }
             WriteLiteral("</ul>");
+        }
+
+        if (children.Count > 0)
+        {
+            WriteLiteral("<h3>Continuation runs</h3>");
+            TableStart("Run", "Schedule", "Status", "Due");
+            foreach (var child in children)
+            {
+                Row(RunLink(child.Id), ScheduleLink(child.ScheduleId, child.ScheduleName), StatusLabel(child.Status), Encode(Time(child.DueAt)));
+            }
+            TableEnd();
         }
 
         WriteLiteral("<h3>Callback deliveries</h3>");

@@ -21,7 +21,7 @@ internal sealed class ScheduleDetailsPage(ScheduleResponse schedule, string timi
         var http = context.GetHttpContext();
         var id = PageQuery.RouteId(context);
         var db = http.RequestServices.GetRequiredService<SchedulerDbContext>();
-        var schedule = await db.Schedules.AsNoTracking().Include(s => s.Target)
+        var schedule = await db.Schedules.AsNoTracking().Include(s => s.Target).Include(s => s.Continuations)
             .FirstOrDefaultAsync(s => s.Id == id && s.DeletedAt == null, http.RequestAborted);
         if (schedule is null)
         {

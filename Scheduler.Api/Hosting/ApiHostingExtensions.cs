@@ -41,6 +41,7 @@ internal static class ApiHostingExtensions
         services.AddSingleton<Paging>();
         // The work behind the endpoints and the seed adapters alike: one place per resource.
         services.AddScoped<ScheduleService>();
+        services.AddScoped<ScheduleContinuations>();
         services.AddScoped<TargetService>();
         services.AddScoped<RunService>();
         services.AddSchedulerSecurity(builder.Configuration);

@@ -4,6 +4,8 @@ using Microsoft.OpenApi;
 using Scheduler.Api.Endpoints;
 using Scheduler.Api.Http;
 using Scheduler.Api.Targets;
+using Scheduler.Core.Model;
+using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Hosting;
 
@@ -130,6 +132,15 @@ internal sealed class NativeDocumentTransformer : IOpenApiDocumentTransformer
         target["method"] = NullableRef(document, "HttpMethod", "GET (default), POST, PUT, PATCH, DELETE, HEAD or OPTIONS (any case).");
         Properties(schemas, "TargetResponse")["method"] = Ref(document, "HttpMethod");
         target["completion"] = NullableRef(document, "CompletionMode", "response (default) or callback: a 2xx only accepts the call; the target completes the run at POST /runs/{id}/complete.");
+        // Both fields of a continuation are required (the record takes nulls only to name them in a 400).
+        var continuation = Properties(schemas, "ContinuationRequest");
+        continuation["when"] = Enum(WireName.Values<ContinuationWhen>(), continuation["when"].Description!);
+        continuation["schedule_id"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Description = continuation["schedule_id"].Description };
+        schedule["continuations"] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Array | JsonSchemaType.Null, MaxItems = ContinuationStatements.MaxPerSchedule,
+            Items = Ref(document, "ContinuationRequest"), Description = schedule["continuations"].Description,
+        };
         var completion = Properties(schemas, "CompletionRequest");
         completion["status"] = Enum(["success", "failure"], "success, or failure (retried by the schedule's retry policy). Required.");
         completion["output"] = new OpenApiSchema { Description = "The job's result: any JSON, at most 64 KiB. Stored on the run and sent in its callback." };

@@ -37,6 +37,7 @@ internal sealed class ScheduleService(
     ScheduleQuota quota,
     TargetValidation targets,
     ScheduleSettings settings,
+    ScheduleContinuations continuations,
     TimeProvider time,
     IOptions<LimitsOptions> limits,
     IOptions<SchedulingOptions> scheduling,
@@ -112,13 +113,13 @@ internal sealed class ScheduleService(
 
     /// <summary>Live schedules with their targets, by id after <paramref name="after"/>.</summary>
     public Task<List<Schedule>> ListAsync(long after, int skip, int take, CancellationToken cancellationToken) =>
-        db.Schedules.AsNoTracking().Include(s => s.Target)
+        db.Schedules.AsNoTracking().Include(s => s.Target).Include(s => s.Continuations)
             .Where(s => s.DeletedAt == null && s.Id > after).OrderBy(s => s.Id)
             .Skip(skip).Take(take).ToListAsync(cancellationToken);
 
     /// <summary>A live schedule with its target, or null.</summary>
     public Task<Schedule?> GetAsync(long id, CancellationToken cancellationToken) =>
-        db.Schedules.AsNoTracking().Include(s => s.Target).FirstOrDefaultAsync(s => s.Id == id && s.DeletedAt == null, cancellationToken);
+        db.Schedules.AsNoTracking().Include(s => s.Target).Include(s => s.Continuations).FirstOrDefaultAsync(s => s.Id == id && s.DeletedAt == null, cancellationToken);
 
     /// <summary>
     /// Changes a schedule as PUT /schedules/{id} does (absent fields keep their values), and lets an
@@ -157,6 +158,12 @@ internal sealed class ScheduleService(
                             || request.DurationSeconds is not null || request.StartAt is not null || request.EndAt is not null
                             || request.CronExpression is not null || request.TimeZone is not null;
         var next = ScheduleTiming.Apply(request, schedule, isNew: false, now, scheduling.Value, errors);
+        var newContinuations = await continuations.ValidateAsync(request.Continuations, now, errors, cancellationToken);
+        if (newContinuations is not null && !errors.Any)
+        {
+            // Under a lock held to the commit: a concurrent write cannot close the other half of a cycle.
+            await continuations.CheckCyclesAsync(id, newContinuations, errors, cancellationToken);
+        }
         if (errors.Any)
         {
             return (null, errors);
@@ -174,6 +181,10 @@ internal sealed class ScheduleService(
         }
         schedule.UpdatedAt = now;
         await SaveAndWakeDispatchersAsync(schedule, cancellationToken);
+        if (newContinuations is not null)
+        {
+            await continuations.ReplaceAsync(id, newContinuations, now, cancellationToken);
+        }
         if (transaction is not null)
         {
             await transaction.CommitAsync(cancellationToken);
@@ -279,6 +290,8 @@ internal sealed class ScheduleService(
         ApplyName(request, schedule, errors);
         await ApplyWhatAsync(request, schedule, now, isNew: true, errors, cancellationToken);
         settings.Apply(request, schedule, errors);
+        // Inserted with the schedule (ScheduleWriter); nothing names a new schedule yet, so no cycle to check.
+        schedule.Continuations = await continuations.ValidateAsync(request.Continuations, now, errors, cancellationToken) ?? [];
         var first = ScheduleTiming.Apply(request, schedule, isNew: true, now, scheduling.Value, errors);
         if (errors.Any)
         {
@@ -437,6 +450,7 @@ internal sealed class ScheduleService(
         {
             schedule.Target = await db.Targets.AsNoTracking().FirstOrDefaultAsync(t => t.Id == targetId, cancellationToken);
         }
+        await continuations.LoadAsync(schedule, cancellationToken);
         return schedule;
     }
 

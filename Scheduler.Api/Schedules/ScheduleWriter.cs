@@ -8,7 +8,7 @@ using Scheduler.Core.Security;
 namespace Scheduler.Api.Schedules;
 
 /// <summary>
-/// Commits new schedules (with their inline targets and, for IMMEDIATE, their runs). Requests that arrive
+/// Commits new schedules (with their inline targets, continuations and, for IMMEDIATE, their runs). Requests that arrive
 /// while a commit is in flight share the next one: under load many POSTs make one transaction, and alone a
 /// POST makes the same single commit as before. A request is answered only once its rows are committed.
 /// After the commit the runs are handed to Hangfire (<see cref="RunHandOff"/>) and the dispatchers are told
@@ -143,8 +143,8 @@ public sealed class ScheduleWriter
     }
 
     /// <summary>
-    /// One schedule with its new inline target and its new run (an IMMEDIATE schedule's), as the insert reads
-    /// them. A new run starts PENDING with no attempt; its other columns are empty.
+    /// One schedule with its new inline target, its new run (an IMMEDIATE schedule's) and its continuations, as
+    /// the insert reads them. A new run starts PENDING with no attempt; its other columns are empty.
     /// </summary>
     private sealed record NewRow(int Ord, Schedule S, Target? T, Run? R);
 
@@ -205,7 +205,10 @@ public sealed class ScheduleWriter
         .Into(Schedules, "trace_parent", "text", r => r.S.TraceParent)
         .Into(Runs, "due_at", "timestamptz", r => r.R?.DueAt, name: "r_due_at")
         .Into(Runs, "trigger", "text", r => r.R is null ? null : WireName.Of(r.R.Trigger), name: "r_trigger")
-        .Into(Runs, "trace_parent", "text", r => r.R?.TraceParent, name: "r_trace_parent");
+        .Into(Runs, "trace_parent", "text", r => r.R?.TraceParent, name: "r_trace_parent")
+        // The schedule's continuations as two lists (null without any, so a schedule without pays nothing).
+        .Read("c_next", "bigint[]", r => r.S.Continuations.Count == 0 ? null : r.S.Continuations.Select(c => c.NextScheduleId).ToArray())
+        .Read("c_when", "text[]", r => r.S.Continuations.Count == 0 ? null : r.S.Continuations.Select(c => WireName.Of(c.When)).ToArray());
 
     private static readonly string InsertSql = $"""
         WITH input AS MATERIALIZED (
@@ -229,6 +232,11 @@ public sealed class ScheduleWriter
             OVERRIDING SYSTEM VALUE
             SELECT new_run_id, new_schedule_id, {Input.Selects(Runs)}, {Sql.Literal(RunStatus.Pending)}, 0, false, ARRAY[]::text[], created_at, created_at
             FROM input WHERE new_run_id IS NOT NULL
+        ), continuations AS (
+            INSERT INTO scheduler.schedule_continuations (schedule_id, next_schedule_id, fires_when, position, created_at)
+            SELECT new_schedule_id, c.next, c.fires_when, (c.ord - 1)::int, created_at
+            FROM input CROSS JOIN LATERAL unnest(c_next, c_when) WITH ORDINALITY AS c(next, fires_when, ord)
+            WHERE c_next IS NOT NULL
         )
         SELECT ord, new_target_id, new_schedule_id, new_run_id FROM input
         """;

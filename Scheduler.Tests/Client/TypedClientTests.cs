@@ -105,6 +105,26 @@ public sealed class TypedClientTests : SystemTestBase
     }
 
     [Test]
+    public async Task A_continuation_is_written_and_read_and_its_run_names_its_parent_through_the_typed_client()
+    {
+        var later = new ScheduleRequest { ScheduleType = ScheduleType.Once, RunAt = "+2d", Target = new TargetRequest { Url = Target.Url("/next") } };
+        var next = await Typed.CreateScheduleAsync(later);
+        var first = await Typed.CreateScheduleAsync(later with
+        {
+            Target = new TargetRequest { Url = Target.Url("/first") },
+            Continuations = [new Continuation(ContinuationWhen.Success, next.Id)],
+        });
+        Assert.That(first.Continuations, Is.EqualTo(new[] { new Continuation(ContinuationWhen.Success, next.Id) }));
+        Assert.That((await Typed.GetScheduleAsync(first.Id)).Continuations.Single().When, Is.EqualTo(ContinuationWhen.Success));
+
+        var parent = await Typed.TriggerScheduleAsync(first.Id);
+        var child = await Eventually.ValueAsync(async () => (await Typed.ListRunsAsync(new RunFilter { ScheduleId = next.Id })).FirstOrDefault(),
+            Seconds(30), "the continuation run");
+        Assert.That((child.Trigger, child.ParentRunId), Is.EqualTo((RunTrigger.Continuation, (long?)parent.Id)));
+        Assert.That((await Typed.UpdateScheduleAsync(first.Id, new ScheduleRequest { Continuations = [] })).Continuations, Is.Empty);
+    }
+
+    [Test]
     public async Task A_validation_problem_carries_its_field_errors()
     {
         var problem = Assert.ThrowsAsync<SchedulerApiException>(() => Typed.CreateScheduleAsync(new ScheduleRequest
