@@ -93,13 +93,15 @@ public static class ContinuationStatements
     }
 
     // The schedules reachable from the continuations' targets, following continuations; $1 the schedule being
-    // written, $2 the targets; the schedule's own (old) continuations are not followed, as they are being replaced. UNION (not UNION ALL) stops at
+    // written, $2 the targets; the schedule's own (old) continuations are not followed, as they are being replaced,
+    // nor a deleted schedule's (it gets no runs, so its continuations never fire). UNION (not UNION ALL) stops at
     // schedules already seen, so a cycle elsewhere in the graph cannot make it loop.
     private const string ReachesSql = """
         WITH RECURSIVE reach(id) AS (
             SELECT unnest($2::bigint[])
             UNION
             SELECT c.next_schedule_id FROM scheduler.schedule_continuations c JOIN reach ON c.schedule_id = reach.id
+            JOIN scheduler.schedules s ON s.id = c.schedule_id AND s.deleted_at IS NULL
             WHERE c.schedule_id <> $1
         )
         SELECT EXISTS (SELECT 1 FROM reach WHERE id = $1)

@@ -172,6 +172,11 @@ public sealed class ContinuationStatementTests
             Assert.That(await ContinuationStatements.WouldCycleAsync(connection, b, [a], CancellationToken.None), Is.True, "b → a");
             Assert.That(await ContinuationStatements.WouldCycleAsync(connection, b, [d], CancellationToken.None), Is.False, "b → d instead of b → c");
         });
+        await transaction.CommitAsync();
+
+        // A deleted schedule's continuations never fire: a path through one closes no cycle.
+        await TestDatabase.ExecuteAsync($"UPDATE scheduler.schedules SET deleted_at = now() WHERE id = {b}");
+        Assert.That(await ContinuationStatements.WouldCycleAsync(connection, c, [a], CancellationToken.None), Is.False, "c → a with b deleted");
     }
 
     private async Task<RunClaim> ClaimAsync(long runId) =>
