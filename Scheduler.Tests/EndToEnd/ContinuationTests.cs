@@ -85,39 +85,52 @@ public sealed class ContinuationTests : SystemTestBase
     }
 
     [Test]
-    public async Task Workers_killed_during_the_parents_call_and_the_continuations_call_still_make_exactly_one_continuation_run()
+    public async Task Workers_killed_during_the_parents_calls_and_the_continuations_calls_still_make_exactly_one_run_per_continuation()
     {
         Target.Respond("/slow-parent", TestTarget.Slow(TimeSpan.FromSeconds(3)));
-        Target.Respond("/slow-child", TestTarget.Slow(TimeSpan.FromSeconds(3)));
+        Target.Respond("/slow-failing", TestTarget.Slow(TimeSpan.FromSeconds(3), 500));
         var first = await StartWorkerForTestAsync();
         var child = await ChildAsync("/slow-child");
-        var parent = await Client.CreateScheduleAsync($$"""
+        var cleanup = await ChildAsync("/slow-cleanup");
+        // Slow too, so the second kill falls during their calls.
+        Target.Respond("/slow-child", TestTarget.Slow(TimeSpan.FromSeconds(3)));
+        Target.Respond("/slow-cleanup", TestTarget.Slow(TimeSpan.FromSeconds(3)));
+        var succeeding = await Client.CreateScheduleAsync($$"""
             {"schedule_type": "IMMEDIATE", "target": {"url": "{{Target.Url("/slow-parent")}}"},
-             "continuations": [{"when": "success", "schedule_id": {{child}}}]}
+             "continuations": [{"when": "success", "schedule_id": {{child}}}, {"when": "failure", "schedule_id": {{cleanup}}}]}
+            """);
+        var failing = await Client.CreateScheduleAsync($$"""
+            {"schedule_type": "IMMEDIATE", "retry": {"max_attempts": 1}, "target": {"url": "{{Target.Url("/slow-failing")}}"},
+             "continuations": [{"when": "success", "schedule_id": {{child}}}, {"when": "failure", "schedule_id": {{cleanup}}}]}
             """);
 
-        // SIGKILL while the parent's call is in flight: another worker takes the run once the lease runs out.
+        // SIGKILL while both parents' calls are in flight: another worker takes the runs once their leases run out.
         await Target.WaitForAsync("/slow-parent", 1, Deadline);
+        await Target.WaitForAsync("/slow-failing", 1, Deadline);
         first.Kill();
         var second = await StartWorkerForTestAsync();
-        // And again while the continuation's call is in flight.
+        // And again while the continuations' calls are in flight.
         await Target.WaitForAsync("/slow-child", 1, Deadline);
+        await Target.WaitForAsync("/slow-cleanup", 1, Deadline);
         second.Kill();
         await StartWorkerForTestAsync();
 
-        var parentRun = (await FinishedRunsAsync(parent, 1)).Single();
+        var succeeded = (await FinishedRunsAsync(succeeding, 1)).Single();
+        var failed = (await FinishedRunsAsync(failing, 1)).Single();
         var childRuns = await FinishedRunsAsync(child, 1);
+        var cleanupRuns = await FinishedRunsAsync(cleanup, 1);
         Assert.Multiple(() =>
         {
-            Assert.That(parentRun.Status(), Is.EqualTo("SUCCESS"));
-            Assert.That(Target.ReceivedOn("/slow-parent"), Has.Count.GreaterThanOrEqualTo(2), "the killed call was made again");
-            Assert.That(childRuns.Select(ParentOf), Is.EqualTo(new long?[] { Id(parentRun) }));
-            Assert.That(childRuns.Single().Status(), Is.EqualTo("SUCCESS"));
+            Assert.That((succeeded.Status(), failed.Status()), Is.EqualTo(("SUCCESS", "FAILED")));
+            Assert.That(childRuns.Select(ParentOf), Is.EqualTo(new long?[] { Id(succeeded) }), "one success continuation, of the run that succeeded");
+            Assert.That(cleanupRuns.Select(ParentOf), Is.EqualTo(new long?[] { Id(failed) }), "one failure continuation, of the run that failed");
+            Assert.That(childRuns.Concat(cleanupRuns).Select(r => r.Status()), Is.All.EqualTo("SUCCESS"));
         });
         // Reconciliation finds nothing missing, and makes no second one.
         var report = await ReconcileAsync();
         Assert.That(Kinds(report), Has.None.EqualTo("continuation_missing"), report.ToJsonString());
         Assert.That(await Client.RunsOfAsync(child), Has.Count.EqualTo(1));
+        Assert.That(await Client.RunsOfAsync(cleanup), Has.Count.EqualTo(1));
     }
 
     [Test]
