@@ -189,6 +189,13 @@ public sealed class ContinuationTests : SystemTestBase
         await AssertRefusedAsync(Client.CreateSchedule(Json(ScheduleWith($"[{many}]"))), "continuations", "at most 20");
         await AssertRefusedAsync(Client.CreateSchedules(Json($$"""{"schedules": [{{ScheduleWith($$"""[{"when": "any", "schedule_id": {{a}}}]""")}}, {{ScheduleWith("""[{"when": "any", "schedule_id": 999999}]""")}}]}""")),
             "schedules[1].continuations[0].schedule_id", "not found");
+        // Wrong JSON types are 400s too (the binder's), never a 500.
+        foreach (var wrong in new[] { "\"soon\"", """[{"when": "any", "schedule_id": "x"}]""", """[{"when": 1, "schedule_id": 1}]""", "[1]" })
+        {
+            var (wrongStatus, problem) = await Client.CreateSchedule(Json(ScheduleWith(wrong))).ReadAsync();
+            Assert.That(wrongStatus, Is.EqualTo(HttpStatusCode.BadRequest), problem?.ToJsonString());
+            Assert.That(problem!["errors"]!.AsObject().Select(e => e.Key), Has.Some.StartsWith("continuations"), problem.ToJsonString());
+        }
         Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.schedules"), Is.EqualTo(3), "nothing written");
 
         // A deleted schedule is no continuation.
