@@ -35,6 +35,9 @@ internal static partial class Log
     [LoggerMessage(1010, LogLevel.Warning, "Hangfire job {JobId} was fetched again: its earlier fetch at {FetchedAt:O} was neither finished nor handed back, so it waited the invisibility timeout ({Timeout})")]
     public static partial void JobFetchedAgain(ILogger logger, string jobId, DateTimeOffset fetchedAt, TimeSpan timeout);
 
+    [LoggerMessage(1011, LogLevel.Warning, "Fetching a Hangfire job threw {Error}; its claim was rolled back, and Hangfire's worker fetches again")]
+    public static partial void JobFetchThrew(ILogger logger, string error, Exception exception);
+
     [LoggerMessage(1041, LogLevel.Warning, "The queue gauges could not be read ({Message}); the last reading stays")]
     public static partial void DueWorkUnread(ILogger logger, string message);
 

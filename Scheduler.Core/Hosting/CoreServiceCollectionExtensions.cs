@@ -168,8 +168,9 @@ public static class CoreServiceCollectionExtensions
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
             .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString), storage);
-        var queue = new SharedListenerJobQueue(hangfire.Entry, connectionString, storage,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger<SharedListenerJobQueue>());
+        var queueLogger = sp.GetRequiredService<ILoggerFactory>().CreateLogger<SharedListenerJobQueue>();
+        var queue = new SharedListenerJobQueue(hangfire.Entry, connectionString, storage, queueLogger,
+            new RefetchedJobs(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<Observability.SchedulerMetrics>(), queueLogger));
         hangfire.Entry.QueueProviders.Add(
             new SharedListenerJobQueueProvider(queue, hangfire.Entry.QueueProviders.GetProvider(JobQueues.Default)), JobQueues.All);
         // Our runs table is the history: Hangfire keeps finished jobs only for a while.

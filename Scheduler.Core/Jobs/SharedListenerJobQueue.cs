@@ -25,16 +25,18 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
     private readonly TimeSpan _invisibility;
     private readonly TimeSpan _pollInterval;
     private readonly ILogger _logger;
+    private readonly RefetchedJobs _refetched;
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _startLock = new();
     private Task? _listening;
 
-    public SharedListenerJobQueue(PostgreSqlStorage storage, string connectionString, PostgreSqlStorageOptions options, ILogger logger)
+    public SharedListenerJobQueue(PostgreSqlStorage storage, string connectionString, PostgreSqlStorageOptions options, ILogger logger, RefetchedJobs? refetched = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         (_storage, _connectionString, _schema, _invisibility, _pollInterval, _logger) =
             (storage, connectionString, options.SchemaName, options.InvisibilityTimeout, options.QueuePollInterval, logger);
+        _refetched = refetched ?? new RefetchedJobs(null, null, logger);
     }
 
     public void Enqueue(IDbConnection connection, string queue, string jobId)
@@ -70,10 +72,11 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
 
     /// <summary>
     /// Takes the oldest visible job of the queues: never fetched, or fetched by a worker that stopped renewing it.
-    /// The claim (<c>fetchedat</c>) commits only once the job is read and in hand: a claim committed by itself
-    /// and then lost before it reached a worker (the read failing, the connection dropping) would leave the job
-    /// marked fetched with no worker holding or renewing it, invisible to every worker for the invisibility
-    /// timeout. Rolled back instead, the job stays visible and the next fetch takes it.
+    /// The claim (<c>fetchedat</c>) commits only once the job is read and in hand, and nothing that can fail or
+    /// wait comes after the commit: a claim committed and then lost before it reached a worker (the read
+    /// failing, the connection dropping, a report of the earlier fetch throwing) would leave the job marked
+    /// fetched with no worker holding or renewing it, invisible to every worker for the invisibility timeout.
+    /// Rolled back instead, the job stays visible and the next fetch takes it.
     /// </summary>
     private PostgreSqlFetchedJob? TryFetch(string[] queues)
     {
@@ -106,14 +109,16 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
                 claim = new Claim(reader.GetInt64(0), reader.GetInt64(1).ToString(System.Globalization.CultureInfo.InvariantCulture),
                     reader.GetString(2), reader.GetDateTime(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4));
             }
-            Claimed?.Invoke(claim.JobId);
-            transaction.Commit();
             if (claim.EarlierFetch is { } earlier)
             {
                 // Fetched before, and since then neither finished, handed back nor renewed: its worker died or
-                // stalled, or the job was lost on its way to a worker. Either way it waited the invisibility timeout.
-                Log.JobFetchedAgain(_logger, claim.JobId, earlier, _invisibility);
+                // stalled, or the job was lost on its way to a worker. Either way its runs waited the invisibility
+                // timeout. Said (logged, counted, remarked on the runs) before the commit: a report that fails
+                // rolls the claim back instead of losing the job.
+                _refetched.Report(claim.JobId, earlier, _invisibility);
             }
+            Claimed?.Invoke(claim.JobId);
+            transaction.Commit();
             // Built after the commit: its keep-alive renews the committed claim.
             return new PostgreSqlFetchedJob(_storage, claim.Id, claim.JobId, claim.Queue, claim.FetchedAt);
         }
@@ -122,6 +127,12 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
             // The database is away: wait a poll interval, as an empty fetch does, and try again.
             Log.JobFetchFailed(_logger, ex.Message);
             return null;
+        }
+        catch (Exception ex)
+        {
+            // Hangfire's worker loop logs a passing fault at Debug only: say it here, where it can be seen.
+            Log.JobFetchThrew(_logger, $"{ex.GetType().Name}: {ex.Message}", ex);
+            throw;
         }
     }
 

@@ -9,7 +9,7 @@ namespace Scheduler.Core.Observability;
 /// adds the unit and <c>_total</c>): <c>scheduler_run_lateness_seconds</c>, <c>scheduler_runs_completed_total</c>,
 /// <c>scheduler_attempts_total</c>, <c>scheduler_attempt_duration_seconds</c>, <c>scheduler_runs_due</c>,
 /// <c>scheduler_dispatch_lag_seconds</c>, <c>scheduler_reconciliation_repairs_total</c>,
-/// <c>scheduler_callback_deliveries_total</c> (docs/observability.md). Recording is in memory only: no statement,
+/// <c>scheduler_callback_deliveries_total</c>, <c>scheduler_jobs_fetched_again_total</c> (docs/observability.md). Recording is in memory only: no statement,
 /// no allocation beyond the tags; the two gauges read <see cref="DueWorkProbe"/> at a scrape.
 /// </summary>
 public sealed class SchedulerMetrics
@@ -33,6 +33,7 @@ public sealed class SchedulerMetrics
     private readonly Histogram<double> _attemptDuration;
     private readonly Counter<long> _repairs;
     private readonly Counter<long> _callbacks;
+    private readonly Counter<long> _jobsFetchedAgain;
 
     public SchedulerMetrics(IMeterFactory meterFactory, DueWorkProbe dueWork)
     {
@@ -53,6 +54,8 @@ public sealed class SchedulerMetrics
             "Items reconciliation put right, by kind.");
         _callbacks = meter.CreateCounter<long>("scheduler.callback.deliveries", "{delivery}",
             "Callback delivery attempts, by outcome (delivered, retry, failed).");
+        _jobsFetchedAgain = meter.CreateCounter<long>("scheduler.jobs.fetched_again", "{job}",
+            "Hangfire jobs taken from the queue a second time because their earlier fetch expired: neither run nor handed back within Hangfire:InvisibilityTimeout.");
         meter.CreateObservableGauge<long>("scheduler.runs.due", () => dueWork.Read() is { } work ? [new Measurement<long>(work.DueRuns)] : [],
             "{run}", "Runs due or queued and not started (PENDING, due time and retry time passed); read at most every Metrics:GaugeRefresh.");
         meter.CreateObservableGauge<double>("scheduler.dispatch.lag", () => dueWork.Read() is { } work ? [new Measurement<double>(work.DispatchLagSeconds)] : [],
@@ -93,6 +96,9 @@ public sealed class SchedulerMetrics
             _repairs.Add(count, new KeyValuePair<string, object?>("kind", kind));
         }
     }
+
+    /// <summary>A Hangfire job was fetched again after its earlier fetch expired (its runs waited the invisibility timeout).</summary>
+    public void JobFetchedAgain() => _jobsFetchedAgain.Add(1);
 
     /// <summary>
     /// A callback delivery attempt was recorded with <paramref name="status"/>: outcome <c>delivered</c>, <c>retry</c>
