@@ -32,8 +32,8 @@ internal static partial class Log
     [LoggerMessage(1009, LogLevel.Warning, "The Hangfire job listener lost its connection ({Message}); reconnecting, workers poll meanwhile")]
     public static partial void JobListenerLost(ILogger logger, string message);
 
-    [LoggerMessage(1010, LogLevel.Warning, "Hangfire job {JobId} was fetched again: its earlier fetch at {FetchedAt:O} was neither finished nor handed back, so it waited the invisibility timeout ({Timeout})")]
-    public static partial void JobFetchedAgain(ILogger logger, string jobId, DateTimeOffset fetchedAt, TimeSpan timeout);
+    [LoggerMessage(1010, LogLevel.Warning, "Hangfire job {JobId} was fetched again: its earlier fetch at {FetchedAt:O} by {Claimant} was neither finished nor handed back, so it waited the invisibility timeout ({Timeout})")]
+    public static partial void JobFetchedAgain(ILogger logger, string jobId, DateTimeOffset fetchedAt, string claimant, TimeSpan timeout);
 
     [LoggerMessage(1011, LogLevel.Warning, "Fetching a Hangfire job threw {Error}; its claim was rolled back, and Hangfire's worker fetches again")]
     public static partial void JobFetchThrew(ILogger logger, string error, Exception exception);

@@ -17,11 +17,13 @@ internal sealed class RefetchedJobs(NpgsqlDataSource? database, SchedulerMetrics
 {
     /// <summary>
     /// Called while the fetch still holds its claim uncommitted, so the runs are still waiting for the job
-    /// (PENDING) and a report that fails rolls the claim back instead of losing the job.
+    /// (PENDING) and a report that fails rolls the claim back instead of losing the job. The claimant is the
+    /// id of the process that made the earlier fetch (0: not recorded, a fetch by an older version).
     /// </summary>
-    public void Report(string jobId, DateTimeOffset earlierFetch, TimeSpan invisibility)
+    public void Report(string jobId, DateTimeOffset earlierFetch, int claimant, TimeSpan invisibility)
     {
-        Log.JobFetchedAgain(logger, jobId, earlierFetch, invisibility);
+        var by = claimant == 0 ? "a process not recorded" : claimant == Environment.ProcessId ? $"this process ({claimant})" : $"process {claimant}";
+        Log.JobFetchedAgain(logger, jobId, earlierFetch, by, invisibility);
         metrics?.JobFetchedAgain();
         if (database is null)
         {
@@ -32,7 +34,7 @@ internal sealed class RefetchedJobs(NpgsqlDataSource? database, SchedulerMetrics
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = jobId });
         command.Parameters.Add(new NpgsqlParameter<string>
         {
-            TypedValue = $"Its Hangfire job {jobId} was fetched at {earlierFetch.UtcDateTime:O} by a worker that neither ran it nor "
+            TypedValue = $"Its Hangfire job {jobId} was fetched at {earlierFetch.UtcDateTime:O} by {by}, which neither ran it nor "
                 + $"handed it back; fetched again after Hangfire:InvisibilityTimeout ({invisibility}), so the run started that much late.",
         });
         command.ExecuteNonQuery();

@@ -86,19 +86,22 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
             connection.Open();
             using var transaction = connection.BeginTransaction();
             using var fetch = new NpgsqlCommand($"""
-                UPDATE "{_schema}".jobqueue q SET fetchedat = now()
+                UPDATE "{_schema}".jobqueue q SET fetchedat = now(), updatecount = $3
                 FROM (
-                    SELECT id, fetchedat FROM "{_schema}".jobqueue
+                    SELECT id, fetchedat, updatecount FROM "{_schema}".jobqueue
                     WHERE queue = ANY ($1) AND (fetchedat IS NULL OR fetchedat < now() - $2)
                     ORDER BY fetchedat NULLS FIRST, jobid
                     LIMIT 1
                     FOR UPDATE SKIP LOCKED
                 ) next
                 WHERE q.id = next.id
-                RETURNING q.id, q.jobid, q.queue, q.fetchedat, next.fetchedat
+                RETURNING q.id, q.jobid, q.queue, q.fetchedat, next.fetchedat, next.updatecount
                 """, connection, transaction);
             fetch.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = queues });
             fetch.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = _invisibility });
+            // Which process holds the claim, in the column Hangfire.PostgreSql uses only without native
+            // transactions (never here): a claim that expires names the process that let it, for the report.
+            fetch.Parameters.Add(new NpgsqlParameter<int> { TypedValue = Environment.ProcessId });
             Claim claim;
             using (var reader = fetch.ExecuteReader())
             {
@@ -107,7 +110,7 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
                     return null;
                 }
                 claim = new Claim(reader.GetInt64(0), reader.GetInt64(1).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    reader.GetString(2), reader.GetDateTime(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4));
+                    reader.GetString(2), reader.GetDateTime(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4), reader.GetInt32(5));
             }
             if (claim.EarlierFetch is { } earlier)
             {
@@ -115,7 +118,7 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
                 // stalled, or the job was lost on its way to a worker. Either way its runs waited the invisibility
                 // timeout. Said (logged, counted, remarked on the runs) before the commit: a report that fails
                 // rolls the claim back instead of losing the job.
-                _refetched.Report(claim.JobId, earlier, _invisibility);
+                _refetched.Report(claim.JobId, earlier, claim.EarlierClaimant, _invisibility);
             }
             Claimed?.Invoke(claim.JobId);
             transaction.Commit();
@@ -139,7 +142,7 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
     /// <summary>Test hook: runs after a job is claimed and read, before the claim commits.</summary>
     internal Action<string>? Claimed { get; init; }
 
-    private sealed record Claim(long Id, string JobId, string Queue, DateTime FetchedAt, DateTimeOffset? EarlierFetch);
+    private sealed record Claim(long Id, string JobId, string Queue, DateTime FetchedAt, DateTimeOffset? EarlierFetch, int EarlierClaimant);
 
     private void WakeOne()
     {

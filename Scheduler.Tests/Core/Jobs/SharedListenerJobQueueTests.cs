@@ -92,6 +92,8 @@ public sealed class SharedListenerJobQueueTests
         {
             Assert.That(first.JobId, Is.EqualTo($"{fresh}"));
             Assert.That(_log.Warnings, Is.Empty, "a first fetch is not remarkable");
+            Assert.That(await TestDatabase.ScalarAsync<long>($"SELECT count(*) FROM hangfire.jobqueue WHERE jobid = {fresh} AND updatecount = {Environment.ProcessId}"),
+                Is.EqualTo(1), "the claim names the process that holds it");
             first.RemoveFromQueue();
         }
         using (var again = queue.Dequeue(["runs"], CancellationToken.None))
@@ -100,7 +102,8 @@ public sealed class SharedListenerJobQueueTests
             again.RemoveFromQueue();
         }
         Assert.That(_log.Warnings, Has.Count.EqualTo(1));
-        Assert.That(_log.Warnings[0], Does.Contain($"Hangfire job {abandoned} was fetched again").And.Contain("00:00:30"));
+        Assert.That(_log.Warnings[0], Does.Contain($"Hangfire job {abandoned} was fetched again").And.Contain($"by process {EarlierClaimant}").And.Contain("00:00:30"));
+
     }
 
     [Test]
@@ -154,7 +157,8 @@ public sealed class SharedListenerJobQueueTests
         }
 
         Assert.That(Interlocked.Read(ref counted), Is.EqualTo(1), "scheduler_jobs_fetched_again_total");
-        Assert.That(await RemarksAsync(pending), Does.Contain($"Its Hangfire job {abandoned} was fetched at").And.Contain("InvisibilityTimeout (00:00:30)"),
+        Assert.That(await RemarksAsync(pending), Does.Contain($"Its Hangfire job {abandoned} was fetched at").And.Contain($"by process {EarlierClaimant}, which neither ran it")
+            .And.Contain("InvisibilityTimeout (00:00:30)"),
             "the run that waited says why");
         Assert.That(await RemarksAsync(finished), Is.Empty, "a run no longer waiting is left alone");
         Assert.That(await RemarksAsync(other), Is.Empty, "another job's run is left alone");
@@ -242,13 +246,16 @@ public sealed class SharedListenerJobQueueTests
     private static Task<string> RemarksAsync(long runId) =>
         TestDatabase.ScalarAsync<string>($"SELECT array_to_string(remarks, ' | ') FROM scheduler.runs WHERE id = {runId}");
 
-    /// <summary>A queue row for a job id no other test uses; fetched that long ago, or never.</summary>
+    /// <summary>The process id the queue rows say fetched them (a process that is not this one).</summary>
+    private const int EarlierClaimant = 4242;
+
+    /// <summary>A queue row for a job id no other test uses; fetched that long ago (by <see cref="EarlierClaimant"/>), or never.</summary>
     private static async Task<long> EnqueueAsync(TimeSpan? fetchedAgo)
     {
         var fetchedAt = fetchedAgo is { } ago ? $"now() - interval '{ago.TotalSeconds} seconds'" : "NULL";
         return await TestDatabase.ScalarAsync<long>($"""
-            INSERT INTO hangfire.jobqueue (jobid, queue, fetchedat)
-            VALUES ((SELECT coalesce(max(jobid), 0) + 1000000000 FROM hangfire.jobqueue), 'runs', {fetchedAt})
+            INSERT INTO hangfire.jobqueue (jobid, queue, fetchedat, updatecount)
+            VALUES ((SELECT coalesce(max(jobid), 0) + 1000000000 FROM hangfire.jobqueue), 'runs', {fetchedAt}, {EarlierClaimant})
             RETURNING jobid
             """);
     }
