@@ -16,29 +16,16 @@ namespace Scheduler.Tests.Worker.Runs.Store;
 /// them) unless a test needs them PAUSED.
 /// </summary>
 [NonParallelizable]
-public sealed class ContinuationStatementTests
+public sealed class ContinuationStatementTests : StatementTestBase
 {
-    private static readonly IOptions<ExecutionOptions> Options = Microsoft.Extensions.Options.Options.Create(new ExecutionOptions());
-    private NpgsqlDataSource _database = null!;
-
-    [SetUp]
-    public async Task SetUpAsync()
-    {
-        await TestDatabase.ResetAsync();
-        _database = NpgsqlDataSource.Create(TestAssemblySetup.ConnectionString);
-    }
-
-    [TearDown]
-    public void TearDown() => _database.Dispose();
-
     [Test]
     public async Task A_success_starts_the_success_and_any_continuations_once()
     {
         var (parent, onSuccess, onFailure, onAny) = (await ScheduleAsync(), await ScheduleAsync(), await ScheduleAsync(), await ScheduleAsync());
         await ContinueAsync(parent, (onSuccess, ContinuationWhen.Success), (onFailure, ContinuationWhen.Failure), (onAny, ContinuationWhen.Any));
-        var runId = await RunAsync(parent);
+        var runId = await InsertRunAsync(parent);
         var claim = await ClaimAsync(runId);
-        var finishes = new RunFinishStatement(_database);
+        var finishes = new RunFinishStatement(Database);
 
         var (recorded, _, started) = await FinishAsync(finishes, claim, parent, RunStatus.Success, retryAt: null);
         var again = await FinishAsync(finishes, claim, parent, RunStatus.Success, retryAt: null);
@@ -55,7 +42,7 @@ public sealed class ContinuationStatementTests
                 FROM scheduler.runs WHERE schedule_id = {onSuccess}
                 """), Is.EqualTo($"CONTINUATION PENDING {runId} Continuation of run {runId} of schedule {parent}, which ended SUCCESS."));
             Assert.That(await CountAsync($"schedule_id = {onFailure}"), Is.Zero);
-            Assert.That(await ContinuationStatements.CreateMissingAsync(_database, TimeSpan.FromDays(1), 100, CancellationToken.None), Is.Empty,
+            Assert.That(await ContinuationStatements.CreateMissingAsync(Database, TimeSpan.FromDays(1), 100, CancellationToken.None), Is.Empty,
                 "reconciliation finds nothing missing");
         });
     }
@@ -65,7 +52,7 @@ public sealed class ContinuationStatementTests
     {
         var (parent, onSuccess, onFailure) = (await ScheduleAsync(), await ScheduleAsync(), await ScheduleAsync());
         await ContinueAsync(parent, (onSuccess, ContinuationWhen.Success), (onFailure, ContinuationWhen.Failure));
-        var runId = await RunAsync(parent);
+        var runId = await InsertRunAsync(parent);
 
         var retried = await FinishAsync(runId, parent, RunStatus.Failed, retryAt: DateTimeOffset.UtcNow.AddSeconds(1));
         var final = await FinishAsync(runId, parent, RunStatus.Timeout, retryAt: null);
@@ -86,7 +73,7 @@ public sealed class ContinuationStatementTests
         await ContinueAsync(parent, (paused, ContinuationWhen.Any), (deleted, ContinuationWhen.Any));
         await TestDatabase.ExecuteAsync($"UPDATE scheduler.schedules SET deleted_at = now() WHERE id = {deleted}");
 
-        var (_, _, started) = await FinishAsync(await RunAsync(parent), parent, RunStatus.Success, retryAt: null);
+        var (_, _, started) = await FinishAsync(await InsertRunAsync(parent), parent, RunStatus.Success, retryAt: null);
 
         Assert.Multiple(async () =>
         {
@@ -106,9 +93,9 @@ public sealed class ContinuationStatementTests
         var runs = new List<long>();
         for (var i = 0; i < 5; i++)
         {
-            runs.Add(await RunAsync(parent, dueInSeconds: -i));
+            runs.Add(await InsertRunAsync(parent, dueInSeconds: -i));
         }
-        var finishes = new RunFinishStatement(_database);
+        var finishes = new RunFinishStatement(Database);
         var claimed = new List<RunClaim>();
         foreach (var run in runs)
         {
@@ -131,17 +118,17 @@ public sealed class ContinuationStatementTests
     public async Task Reconciliation_makes_a_missing_continuation_run_once_and_none_for_runs_ended_before_the_continuation()
     {
         var (parent, next) = (await ScheduleAsync(), await ScheduleAsync());
-        var before = await RunAsync(parent, dueInSeconds: -60);
+        var before = await InsertRunAsync(parent, dueInSeconds: -60);
         await FinishAsync(before, parent, RunStatus.Success, retryAt: null);
         await TestDatabase.ExecuteAsync($"UPDATE scheduler.runs SET completed_at = now() - interval '1 minute' WHERE id = {before}");
         await ContinueAsync(parent, (next, ContinuationWhen.Success));
-        var runId = await RunAsync(parent);
+        var runId = await InsertRunAsync(parent);
         await FinishAsync(runId, parent, RunStatus.Success, retryAt: null);
         // A finish that made no continuation run (as if its run was lost with a process).
         await TestDatabase.ExecuteAsync($"DELETE FROM scheduler.runs WHERE parent_run_id = {runId}");
 
-        var created = await ContinuationStatements.CreateMissingAsync(_database, TimeSpan.FromDays(1), 100, CancellationToken.None);
-        var again = await ContinuationStatements.CreateMissingAsync(_database, TimeSpan.FromDays(1), 100, CancellationToken.None);
+        var created = await ContinuationStatements.CreateMissingAsync(Database, TimeSpan.FromDays(1), 100, CancellationToken.None);
+        var again = await ContinuationStatements.CreateMissingAsync(Database, TimeSpan.FromDays(1), 100, CancellationToken.None);
 
         Assert.Multiple(async () =>
         {
@@ -158,7 +145,7 @@ public sealed class ContinuationStatementTests
         await ContinueAsync(a, (b, ContinuationWhen.Any));
         await ContinueAsync(b, (c, ContinuationWhen.Success));
         // c → a would close a → b → c → a; d → a would not (nothing reaches d).
-        await using var connection = await _database.OpenConnectionAsync();
+        await using var connection = await Database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
 
         Assert.Multiple(async () =>
@@ -180,10 +167,10 @@ public sealed class ContinuationStatementTests
     }
 
     private async Task<RunClaim> ClaimAsync(long runId) =>
-        (await new RunClaimStatement(_database, Options).ClaimAsync(runId, "worker-a", DateTimeOffset.UtcNow, null, CancellationToken.None))!;
+        (await new RunClaimStatement(Database, Options).ClaimAsync(runId, "worker-a", DateTimeOffset.UtcNow, null, CancellationToken.None))!;
 
     private async Task<(bool Recorded, long? DeliveryId, IReadOnlyList<ContinuationRun> Started)> FinishAsync(long runId, long scheduleId, RunStatus status, DateTimeOffset? retryAt) =>
-        await FinishAsync(new RunFinishStatement(_database), await ClaimAsync(runId), scheduleId, status, retryAt);
+        await FinishAsync(new RunFinishStatement(Database), await ClaimAsync(runId), scheduleId, status, retryAt);
 
     private static Task<(bool Recorded, long? DeliveryId, IReadOnlyList<ContinuationRun> Started)> FinishAsync(
         RunFinishStatement finishes, RunClaim claim, long scheduleId, RunStatus status, DateTimeOffset? retryAt)
@@ -195,13 +182,6 @@ public sealed class ContinuationStatementTests
         return finishes.FinishAsync(claim, scheduleId, "worker-a", now, outcome, new AttemptConsequence(retryAt, 3, null));
     }
 
-    private static Task<long> ScheduleAsync(ScheduleStatus status = ScheduleStatus.Stopped) =>
-        // The shared insert's schedule is PAUSED; its status is set here (a statement cannot update what its own WITH inserted).
-        TestDatabase.ScalarAsync<long>($"""
-            {TestDatabase.WithPausedSchedule.Replace("'PAUSED'", Sql.Literal(status), StringComparison.Ordinal)}
-            SELECT id FROM s
-            """);
-
     private static async Task ContinueAsync(long scheduleId, params (long Next, ContinuationWhen When)[] continuations)
     {
         for (var i = 0; i < continuations.Length; i++)
@@ -212,13 +192,6 @@ public sealed class ContinuationStatementTests
                 """);
         }
     }
-
-    private static Task<long> RunAsync(long scheduleId, int dueInSeconds = 0) =>
-        TestDatabase.ScalarAsync<long>($"""
-            INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)
-            VALUES ({scheduleId}, now() + make_interval(secs => {dueInSeconds}), {Sql.Literal(RunStatus.Pending)}, {Sql.Literal(RunTrigger.Scheduled)}, 0, false, '{"{}"}', now(), now())
-            RETURNING id
-            """);
 
     private static Task<long> CountAsync(string where) => TestDatabase.ScalarAsync<long>($"SELECT count(*) FROM scheduler.runs WHERE {where}");
 }

@@ -15,27 +15,14 @@ namespace Scheduler.Tests.Worker.Runs.Store;
 /// is its own statement objects (so its own connections and batches), racing or following the other.
 /// </summary>
 [NonParallelizable]
-public sealed class RunStatementTests
+public sealed class RunStatementTests : StatementTestBase
 {
-    private static readonly IOptions<ExecutionOptions> Options = Microsoft.Extensions.Options.Options.Create(new ExecutionOptions());
-    private NpgsqlDataSource _database = null!;
-
-    [SetUp]
-    public async Task SetUpAsync()
-    {
-        await TestDatabase.ResetAsync();
-        _database = NpgsqlDataSource.Create(TestAssemblySetup.ConnectionString);
-    }
-
-    [TearDown]
-    public void TearDown() => _database.Dispose();
-
     [Test]
     public async Task Two_workers_claiming_the_same_run_at_once_get_one_claim()
     {
         var runId = await CreateRunAsync();
-        var first = new RunClaimStatement(_database, Options);
-        var second = new RunClaimStatement(_database, Options);
+        var first = new RunClaimStatement(Database, Options);
+        var second = new RunClaimStatement(Database, Options);
 
         var claims = await Task.WhenAll(
             first.ClaimAsync(runId, "worker-a", DateTimeOffset.UtcNow, "1", CancellationToken.None),
@@ -56,9 +43,9 @@ public sealed class RunStatementTests
     public async Task A_run_under_a_live_lease_is_not_taken_and_an_expired_lease_is_taken_over()
     {
         var runId = await CreateRunAsync();
-        var leasesA = new RunLeaseStatements(_database, Options);
-        var claimA = await new RunClaimStatement(_database, Options).ClaimAsync(runId, "worker-a", DateTimeOffset.UtcNow, null, CancellationToken.None);
-        var claimsB = new RunClaimStatement(_database, Options);
+        var leasesA = new RunLeaseStatements(Database, Options);
+        var claimA = await new RunClaimStatement(Database, Options).ClaimAsync(runId, "worker-a", DateTimeOffset.UtcNow, null, CancellationToken.None);
+        var claimsB = new RunClaimStatement(Database, Options);
         Assert.That(claimA, Is.Not.Null);
         Assert.That(await claimsB.ClaimAsync(runId, "worker-b", DateTimeOffset.UtcNow, null, CancellationToken.None), Is.Null, "the lease is live");
         Assert.That(await leasesA.RenewAsync(runId, "worker-a", CancellationToken.None), Is.True, "the holder renews");
@@ -89,8 +76,8 @@ public sealed class RunStatementTests
     {
         var runId = await CreateRunAsync();
         var scheduleId = await TestDatabase.ScalarAsync<long>($"SELECT schedule_id FROM scheduler.runs WHERE id = {runId}");
-        var claim = await new RunClaimStatement(_database, Options).ClaimAsync(runId, "worker-a", DateTimeOffset.UtcNow, null, CancellationToken.None);
-        var finishes = new RunFinishStatement(_database);
+        var claim = await new RunClaimStatement(Database, Options).ClaimAsync(runId, "worker-a", DateTimeOffset.UtcNow, null, CancellationToken.None);
+        var finishes = new RunFinishStatement(Database);
         var now = DateTimeOffset.UtcNow;
         var outcome = new CallOutcome(RunStatus.Success, now, now.AddMilliseconds(5), 5, StatusCode: 200);
         var end = new AttemptConsequence(null, 3, ("https://example.com/done", DeliveryKind.Success));
@@ -117,12 +104,12 @@ public sealed class RunStatementTests
     {
         var runId = await CreateRunAsync();
         var scheduleId = await TestDatabase.ScalarAsync<long>($"SELECT schedule_id FROM scheduler.runs WHERE id = {runId}");
-        var claims = new RunClaimStatement(_database, Options);
+        var claims = new RunClaimStatement(Database, Options);
         var claim = await claims.ClaimAsync(runId, "worker-a", DateTimeOffset.UtcNow, null, CancellationToken.None);
         var now = DateTimeOffset.UtcNow;
         var outcome = new CallOutcome(RunStatus.Failed, now, now, 5, StatusCode: 503, ErrorType: ErrorType.Http5xx);
 
-        var (recorded, delivery, _) = await new RunFinishStatement(_database).FinishAsync(claim!, scheduleId, "worker-a", now, outcome,
+        var (recorded, delivery, _) = await new RunFinishStatement(Database).FinishAsync(claim!, scheduleId, "worker-a", now, outcome,
             new AttemptConsequence(now.AddSeconds(2), 3, null));
         var next = await claims.ClaimAsync(runId, "worker-a", DateTimeOffset.UtcNow, null, CancellationToken.None);
 
@@ -139,8 +126,8 @@ public sealed class RunStatementTests
     {
         var released = await CreateRunAsync();
         var handedBack = await CreateRunAsync(dueInSeconds: 1);
-        var claims = new RunClaimStatement(_database, Options);
-        var leases = new RunLeaseStatements(_database, Options);
+        var claims = new RunClaimStatement(Database, Options);
+        var leases = new RunLeaseStatements(Database, Options);
         var first = await claims.ClaimAsync(released, "worker-a", DateTimeOffset.UtcNow, null, CancellationToken.None);
         var second = await claims.ClaimAsync(handedBack, "worker-a", DateTimeOffset.UtcNow, null, CancellationToken.None);
 
@@ -164,24 +151,18 @@ public sealed class RunStatementTests
     public async Task A_finished_run_is_reopened_once_and_a_pending_one_not_at_all()
     {
         var runId = await CreateRunAsync();
-        Assert.That(await RunStatements.ReopenAsync(_database, runId, "again", CancellationToken.None), Is.False, "still PENDING");
+        Assert.That(await RunStatements.ReopenAsync(Database, runId, "again", CancellationToken.None), Is.False, "still PENDING");
         await TestDatabase.ExecuteAsync($"UPDATE scheduler.runs SET status = {Sql.Literal(RunStatus.Failed)} WHERE id = {runId}");
 
         Assert.Multiple(async () =>
         {
-            Assert.That(await RunStatements.ReopenAsync(_database, runId, "again", CancellationToken.None), Is.True);
-            Assert.That(await RunStatements.ReopenAsync(_database, runId, "again", CancellationToken.None), Is.False, "already reopened");
+            Assert.That(await RunStatements.ReopenAsync(Database, runId, "again", CancellationToken.None), Is.True);
+            Assert.That(await RunStatements.ReopenAsync(Database, runId, "again", CancellationToken.None), Is.False, "already reopened");
             Assert.That(await TestDatabase.ScalarAsync<string>($"SELECT status || ' ' || retry_requested || ' ' || array_to_string(remarks, '|') FROM scheduler.runs WHERE id = {runId}"),
                 Is.EqualTo($"{WireName.Of(RunStatus.Pending)} true again"));
         });
     }
 
     /// <summary>A PENDING run of a paused schedule (so no dispatcher of another test would touch it).</summary>
-    private static Task<long> CreateRunAsync(int dueInSeconds = 0) =>
-        TestDatabase.ScalarAsync<long>($"""
-            {TestDatabase.WithPausedSchedule}
-            INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)
-            SELECT s.id, now() + make_interval(secs => {dueInSeconds}), {Sql.Literal(RunStatus.Pending)}, {Sql.Literal(RunTrigger.Scheduled)}, 0, false, '{"{}"}', now(), now()
-            FROM s RETURNING id
-            """);
+    private static async Task<long> CreateRunAsync(int dueInSeconds = 0) => await InsertRunAsync(await ScheduleAsync(ScheduleStatus.Paused), dueInSeconds);
 }
