@@ -109,7 +109,7 @@ public sealed class OpenApiDocumentTests : SystemTestBase
         {
             Assert.Ignore("SCHEDULER_PRISM does not name Stoplight Prism's 'prism' (npm @stoplight/prism-cli); .ci/run installs it and sets it.");
         }
-        var port = SchedulerProcess.FreePort();
+        var port = FreePorts.One();
         var output = new System.Text.StringBuilder();
         var info = new System.Diagnostics.ProcessStartInfo(prism,
             ["proxy", Manifests.PathOf("docs/openapi.json"), Api.BaseAddress!.ToString().TrimEnd('/'), "--errors", "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)])

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using DotNet.Testcontainers.Builders;
 using Npgsql;
 using Testcontainers.PostgreSql;
@@ -123,7 +121,7 @@ public abstract class PostgresServer : IAsyncDisposable
             {
                 await RunAsync("chown", ["postgres:", directory]);
             }
-            var cluster = new LocalCluster(directory, bin, asRoot, FreePort());
+            var cluster = new LocalCluster(directory, bin, asRoot, FreePorts.One());
             var initdb = cluster.AsOwner(Path.Combine(bin, "initdb"), "-D", cluster.Data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-instructions", "--no-sync");
             await RunAsync(initdb[0], initdb[1..]);
             try
@@ -219,13 +217,6 @@ public abstract class PostgresServer : IAsyncDisposable
                 : [];
             return candidates.Concat(["/usr/local/pgsql/bin", "/usr/local/bin", "/opt/homebrew/bin"])
                 .FirstOrDefault(dir => File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "postgres")));
-        }
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
         }
 
         private static async Task RunAsync(string file, string[] arguments, bool check = true)

@@ -43,7 +43,7 @@ public sealed partial class RunScript : IAsyncDisposable
     public static RunScript Start(int workers, IReadOnlyDictionary<string, string> settings)
     {
         var root = Metadata("RepositoryRoot");
-        var port = SchedulerProcess.FreePort();
+        var port = FreePorts.Block(workers + 1);
         var dataDirectory = Directory.CreateTempSubdirectory("scheduler-run-test-");
         var info = new ProcessStartInfo("bash", [Path.Combine(root, "run")])
         {

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Reflection;
 using System.Runtime.InteropServices;
 
@@ -50,7 +49,7 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
     /// <summary>Starts the API on a free port and waits until <c>/health/ready</c> answers 200.</summary>
     public static async Task<SchedulerProcess> StartApiAsync(IReadOnlyDictionary<string, string>? settings = null)
     {
-        var port = FreePort();
+        var port = FreePorts.One();
         var environment = new Dictionary<string, string>(settings ?? new Dictionary<string, string>())
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
@@ -168,7 +167,7 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
         if (dll == "Scheduler.Worker.dll")
         {
             // Workers started together would all take the default health port (8081): each gets a free one.
-            var healthPort = settings.TryGetValue("Worker__HttpPort", out var given) ? given : FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var healthPort = settings.TryGetValue("Worker__HttpPort", out var given) ? given : FreePorts.One().ToString(System.Globalization.CultureInfo.InvariantCulture);
             settings = new Dictionary<string, string>(settings) { ["Worker__HttpPort"] = healthPort };
             baseAddress = new Uri($"http://127.0.0.1:{healthPort}");
         }
@@ -201,13 +200,6 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
 
     private static string Directory(string key) =>
         typeof(SchedulerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     internal static partial class NativeMethods
     {
