@@ -3,8 +3,6 @@ using Microsoft.Extensions.Options;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Persistence;
 
-using Scheduler.Tests.Infrastructure;
-
 namespace Scheduler.Tests;
 
 /// <summary>Starts PostgreSQL once for the whole run and migrates it, the way the migrate command does.</summary>

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.Cli;
 

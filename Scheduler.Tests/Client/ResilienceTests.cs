@@ -1,7 +1,5 @@
-using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Scheduler.Client;
-using Scheduler.Tests.Infrastructure;
 using TypedApi = Scheduler.Client.ISchedulerApi;
 
 namespace Scheduler.Tests.Client;

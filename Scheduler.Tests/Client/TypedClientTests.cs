@@ -1,8 +1,6 @@
-using System.Net;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Scheduler.Client;
-using Scheduler.Tests.Infrastructure;
 using TypedApi = Scheduler.Client.ISchedulerApi;
 
 namespace Scheduler.Tests.Client;

@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
-using System.Net;
 using Npgsql;
 using Scheduler.Core.Persistence;
-using Scheduler.Tests.Infrastructure;
-using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
 
 namespace Scheduler.Tests.EndToEnd;
 

@@ -1,5 +1,3 @@
-using Scheduler.Tests.Infrastructure;
-
 namespace Scheduler.Tests.EndToEnd;
 
 /// <summary>A bad setting stops a process at once with a message naming it; migrations are an explicit, repeatable step.</summary>

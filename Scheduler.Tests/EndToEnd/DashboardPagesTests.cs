@@ -1,7 +1,5 @@
-using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
-using Scheduler.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 
 namespace Scheduler.Tests.EndToEnd;

@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
-using Scheduler.Tests.Infrastructure;
-using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
 
 namespace Scheduler.Tests.EndToEnd;
 

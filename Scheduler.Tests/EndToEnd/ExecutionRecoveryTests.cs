@@ -1,5 +1,3 @@
-using Scheduler.Tests.Infrastructure;
-
 namespace Scheduler.Tests.EndToEnd;
 
 /// <summary>Retries and delays that outlive a worker: they are rows and Hangfire jobs, not sleeps in a process.</summary>

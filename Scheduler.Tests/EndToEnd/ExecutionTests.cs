@@ -1,10 +1,6 @@
 using System.Globalization;
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json.Nodes;
-using Scheduler.Tests.Infrastructure;
-using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
 
 namespace Scheduler.Tests.EndToEnd;
 

@@ -1,9 +1,5 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
-using System.Text.Json.Nodes;
-using Scheduler.Tests.Infrastructure;
-using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
 
 namespace Scheduler.Tests.EndToEnd;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.EndToEnd;
 

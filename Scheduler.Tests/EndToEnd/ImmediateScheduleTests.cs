@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text.Json.Nodes;
-using Scheduler.Tests.Infrastructure;
-using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
-
 namespace Scheduler.Tests.EndToEnd;
 
 /// <summary>One request end to end: the API commits and enqueues, the worker process calls a real target.</summary>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.EndToEnd;
 

@@ -1,7 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
-using Scheduler.Tests.Infrastructure;
-using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
 
 namespace Scheduler.Tests.EndToEnd;
 

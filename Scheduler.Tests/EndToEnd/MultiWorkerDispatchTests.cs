@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using Scheduler.Tests.Infrastructure;
-
 namespace Scheduler.Tests.EndToEnd;
 
 /// <summary>

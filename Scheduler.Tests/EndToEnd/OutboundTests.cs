@@ -1,7 +1,3 @@
-using System.Text.Json.Nodes;
-using Scheduler.Tests.Infrastructure;
-using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
-
 namespace Scheduler.Tests.EndToEnd;
 
 /// <summary>

@@ -1,9 +1,6 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Text.Json.Nodes;
 using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
-using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.EndToEnd;
 

@@ -1,7 +1,3 @@
-using System.Net;
-using Scheduler.Tests.Infrastructure;
-using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
-
 namespace Scheduler.Tests.EndToEnd;
 
 /// <summary>Limits:MaxActiveSchedulesPerKey: each API key may have so many schedules that can still run, then 409.</summary>

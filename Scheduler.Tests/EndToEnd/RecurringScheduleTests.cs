@@ -1,9 +1,5 @@
-using System.Net;
-using System.Text.Json.Nodes;
 using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
-using Scheduler.Tests.Infrastructure;
-using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
 
 namespace Scheduler.Tests.EndToEnd;
 

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text.Json.Nodes;
-using Scheduler.Tests.Infrastructure;
-using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
-
 namespace Scheduler.Tests.EndToEnd;
 
 /// <summary>POST /runs/redrive: one manual attempt for each dead letter the filters pick, bounded by Limits:MaxRedriveRuns.</summary>

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
-using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.EndToEnd;
 

@@ -1,8 +1,3 @@
-using System.Net;
-using System.Text.Json.Nodes;
-using Scheduler.Tests.Infrastructure;
-using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
-
 namespace Scheduler.Tests.EndToEnd;
 
 /// <summary>Seed 001's README, step by step, through HTTP: its status codes and field names hold here.</summary>

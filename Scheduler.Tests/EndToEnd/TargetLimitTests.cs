@@ -1,10 +1,6 @@
-using System.Net;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
-using Scheduler.Tests.Infrastructure;
-using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
 
 namespace Scheduler.Tests.EndToEnd;
 

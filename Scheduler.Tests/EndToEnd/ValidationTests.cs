@@ -1,7 +1,3 @@
-using System.Net;
-using Scheduler.Tests.Infrastructure;
-using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
-
 namespace Scheduler.Tests.EndToEnd;
 
 /// <summary>Bad input: a 400 problem naming the field, and nothing written.</summary>

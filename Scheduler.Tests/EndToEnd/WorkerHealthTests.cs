@@ -1,9 +1,7 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Npgsql;
 using Scheduler.Core.Hosting;
-using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.EndToEnd;
 

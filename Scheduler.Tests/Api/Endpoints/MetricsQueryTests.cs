@@ -1,6 +1,4 @@
-using System.Text.Json.Nodes;
 using Scheduler.Api.Endpoints;
-using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.Api.Endpoints;
 

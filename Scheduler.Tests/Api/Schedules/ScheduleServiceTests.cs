@@ -6,7 +6,6 @@ using Scheduler.Api.Contracts;
 using Scheduler.Api.Hosting;
 using Scheduler.Api.Schedules;
 using Scheduler.Api.Targets;
-using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.Api.Schedules;
 

@@ -9,7 +9,6 @@ using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
 using Scheduler.Core.Observability;
 using Scheduler.Core.Persistence;
-using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.Core.Jobs;
 

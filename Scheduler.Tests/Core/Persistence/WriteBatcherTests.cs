@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Scheduler.Core.Persistence;
-using Scheduler.Tests.Infrastructure;
 
 namespace Scheduler.Tests.Core.Persistence;
 

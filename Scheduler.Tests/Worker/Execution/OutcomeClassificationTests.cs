@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using Scheduler.Core.Model;
 using Scheduler.Worker.Execution;

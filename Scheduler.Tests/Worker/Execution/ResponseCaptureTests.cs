@@ -1,4 +1,3 @@
-using System.Net;
 using Scheduler.Worker.Execution;
 
 namespace Scheduler.Tests.Worker.Execution;

@@ -3,7 +3,6 @@ using Npgsql;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
-using Scheduler.Tests.Infrastructure;
 using Scheduler.Worker.Execution;
 using Scheduler.Worker.Runs;
 using Scheduler.Worker.Runs.Store;

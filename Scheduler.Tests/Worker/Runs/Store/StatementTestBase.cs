@@ -2,7 +2,6 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
-using Scheduler.Tests.Infrastructure;
 using Scheduler.Core.Hosting;
 
 namespace Scheduler.Tests.Worker.Runs.Store;

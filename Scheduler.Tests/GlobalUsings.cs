@@ -1,0 +1,7 @@
+// The namespaces most test files use: the system under test is driven over HTTP with JSON bodies through the
+// Infrastructure helpers (SchedulerProcess, TestTarget, the SchedulerApi extensions).
+global using System.Net;
+global using System.Text.Json.Nodes;
+global using NUnit.Framework;
+global using Scheduler.Tests.Infrastructure;
+global using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
