@@ -1,4 +1,3 @@
-using Scheduler.Core.Hosting;
 using Scheduler.Worker.Hosting;
 
 return await ProcessHost.RunAsync("worker", async () =>

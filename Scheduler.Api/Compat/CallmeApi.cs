@@ -3,9 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
-using Scheduler.Api.Contracts;
 using Scheduler.Api.Schedules;
-using Scheduler.Core.Model;
 
 namespace Scheduler.Api.Compat;
 

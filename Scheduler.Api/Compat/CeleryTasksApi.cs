@@ -1,10 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Scheduler.Api.Contracts;
 using Scheduler.Api.Schedules;
-using Scheduler.Core.Model;
 
 namespace Scheduler.Api.Compat;
 

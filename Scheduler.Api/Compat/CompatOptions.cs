@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace Scheduler.Api.Compat;
 
 /// <summary>The seeds' own contracts (section <c>Compat</c>): where each is served, and what it needs.</summary>

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Routing.Patterns;
-using Microsoft.Extensions.Options;
 
 namespace Scheduler.Api.Compat;
 

@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using Scheduler.Api.Runs;
 using Scheduler.Api.Schedules;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Compat;
 

@@ -2,10 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Scheduler.Api.Contracts;
 using Scheduler.Api.Schedules;
-using Scheduler.Core.Model;
 using Scheduler.Core.Reconciliation;
 
 namespace Scheduler.Api.Compat;

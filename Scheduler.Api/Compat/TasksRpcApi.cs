@@ -2,10 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
-using Scheduler.Api.Contracts;
 using Scheduler.Api.Schedules;
 using Scheduler.Api.Validation;
-using Scheduler.Core.Model;
 using Scheduler.Core.Scheduling;
 
 namespace Scheduler.Api.Compat;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Scheduler.Core.Model;
 using Scheduler.Core.Observability;
 
 namespace Scheduler.Api.Contracts;

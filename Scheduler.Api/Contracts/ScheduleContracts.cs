@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Scheduler.Core.Model;
 using Scheduler.Core.Security;
 
 namespace Scheduler.Api.Contracts;

@@ -1,4 +1,3 @@
-using Scheduler.Core.Model;
 using Scheduler.Core.Security;
 
 namespace Scheduler.Api.Contracts;

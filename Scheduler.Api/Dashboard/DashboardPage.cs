@@ -3,8 +3,6 @@ using System.Net;
 using Hangfire.Dashboard;
 using Hangfire.Dashboard.Pages;
 using Microsoft.AspNetCore.Antiforgery;
-using Microsoft.Extensions.Options;
-using Scheduler.Core.Model;
 
 namespace Scheduler.Api.Dashboard;
 

@@ -1,7 +1,5 @@
 using Npgsql;
 using NpgsqlTypes;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Dashboard;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Hangfire.Dashboard;
-using Scheduler.Core.Model;
 
 namespace Scheduler.Api.Dashboard;
 

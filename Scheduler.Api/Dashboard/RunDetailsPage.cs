@@ -1,8 +1,6 @@
 using Hangfire.Dashboard;
 using Hangfire.Storage.Monitoring;
 using Microsoft.EntityFrameworkCore;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Dashboard;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Hangfire.Dashboard;
-using Scheduler.Core.Model;
 using Scheduler.Core.Scheduling;
 
 namespace Scheduler.Api.Dashboard;

@@ -2,10 +2,6 @@ using System.Text.Json;
 using Hangfire.Dashboard;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
-using Scheduler.Api.Contracts;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Dashboard;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Scheduler.Core.Model;
 
 namespace Scheduler.Api.Dashboard;
 

@@ -1,5 +1,4 @@
 using Hangfire.Dashboard;
-using Scheduler.Core.Model;
 
 namespace Scheduler.Api.Dashboard;
 

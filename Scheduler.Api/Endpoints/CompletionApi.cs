@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Net.Http.Headers;
-using Scheduler.Api.Contracts;
 using Scheduler.Api.Runs;
 using Scheduler.Api.Validation;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Scheduler.Core.Jobs;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Endpoints;
 

@@ -1,7 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Endpoints;
 

@@ -1,11 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
-using Scheduler.Api.Contracts;
 using Scheduler.Api.Http;
 using Scheduler.Api.Runs;
 using Scheduler.Api.Validation;
 using Scheduler.Core.Jobs;
-using Scheduler.Core.Model;
 using Scheduler.Core.Scheduling;
 
 namespace Scheduler.Api.Endpoints;

@@ -1,6 +1,5 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Scheduler.Api.Contracts;
 using Scheduler.Api.Http;
 using Scheduler.Api.Schedules;
 using Scheduler.Api.Validation;

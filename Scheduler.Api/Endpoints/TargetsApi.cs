@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Scheduler.Api.Contracts;
 using Scheduler.Api.Http;
 using Scheduler.Api.Targets;
 

@@ -1,5 +1,4 @@
 using Scheduler.Core.Hosting;
-using Scheduler.Core.Persistence;
 using Scheduler.Core.Security;
 
 namespace Scheduler.Api.Hosting;

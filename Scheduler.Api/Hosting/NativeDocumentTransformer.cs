@@ -4,8 +4,6 @@ using Microsoft.OpenApi;
 using Scheduler.Api.Endpoints;
 using Scheduler.Api.Http;
 using Scheduler.Api.Targets;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Hosting;
 

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Scheduler.Core.Observability;
 
 namespace Scheduler.Api.Hosting;

@@ -1,11 +1,8 @@
 using System.Text;
 using Npgsql;
 using NpgsqlTypes;
-using Scheduler.Api.Contracts;
 using Scheduler.Api.Validation;
 using Scheduler.Core.Jobs;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 using Scheduler.Core.Security;
 
 namespace Scheduler.Api.Runs;

@@ -1,9 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using Scheduler.Api.Contracts;
 using Scheduler.Api.Validation;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Schedules;
 

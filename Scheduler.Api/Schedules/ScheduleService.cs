@@ -1,16 +1,12 @@
 using System.Security.Claims;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using Npgsql;
-using Scheduler.Api.Contracts;
 using Scheduler.Api.Security;
 using Scheduler.Api.Targets;
 using Scheduler.Api.Validation;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
-using Scheduler.Core.Model;
 using Scheduler.Core.Observability;
-using Scheduler.Core.Persistence;
 using Scheduler.Core.Scheduling;
 
 namespace Scheduler.Api.Schedules;

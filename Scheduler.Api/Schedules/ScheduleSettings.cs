@@ -1,8 +1,6 @@
 using System.Text.Json;
-using Scheduler.Api.Contracts;
 using Scheduler.Api.Targets;
 using Scheduler.Api.Validation;
-using Scheduler.Core.Model;
 
 namespace Scheduler.Api.Schedules;
 

@@ -1,8 +1,6 @@
 using System.Text.Json;
-using Scheduler.Api.Contracts;
 using Scheduler.Api.Validation;
 using Scheduler.Core.Hosting;
-using Scheduler.Core.Model;
 using Scheduler.Core.Scheduling;
 
 namespace Scheduler.Api.Schedules;

@@ -1,8 +1,6 @@
 using Npgsql;
 using Scheduler.Core.Jobs;
-using Scheduler.Core.Model;
 using Scheduler.Core.Observability;
-using Scheduler.Core.Persistence;
 using Scheduler.Core.Security;
 
 namespace Scheduler.Api.Schedules;

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace Scheduler.Api.Security;
 
 /// <summary>Who may call the API and open the dashboard (section <c>Auth</c>).</summary>

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace Scheduler.Api.Security;
 
 /// <summary>Request limits and rate limiting (section <c>Limits</c>).</summary>

@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Claims;
-using Microsoft.Extensions.Options;
 using Npgsql;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Api.Security;
 

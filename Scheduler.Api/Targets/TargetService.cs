@@ -1,9 +1,6 @@
 using Microsoft.EntityFrameworkCore;
-using Scheduler.Api.Contracts;
 using Scheduler.Api.Security;
 using Scheduler.Api.Validation;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 using Scheduler.Core.Security;
 
 namespace Scheduler.Api.Targets;

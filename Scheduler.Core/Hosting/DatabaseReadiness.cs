@@ -1,4 +1,3 @@
-using Npgsql;
 using Scheduler.Core.Persistence;
 
 namespace Scheduler.Core.Hosting;

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace Scheduler.Core.Hosting;
 
 /// <summary>Hangfire, the job engine: how workers poll, fetch and hold jobs (section <c>Hangfire</c>).</summary>

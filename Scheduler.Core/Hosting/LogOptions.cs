@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace Scheduler.Core.Hosting;
 
 /// <summary>How the processes write their log (section <c>Logging</c>, beside the levels of Microsoft.Extensions.Logging).</summary>

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace Scheduler.Core.Hosting;
 
 /// <summary>The outermost frame of both programs: turns a bad setting into one clear line and an exit code.</summary>

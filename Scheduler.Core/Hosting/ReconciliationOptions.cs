@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace Scheduler.Core.Hosting;
 
 /// <summary>The reconciliation job (section <c>Reconciliation</c>).</summary>

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Scheduler.Core.Scheduling;
 
 namespace Scheduler.Core.Hosting;

@@ -1,5 +1,4 @@
 using Hangfire;
-using Npgsql;
 
 namespace Scheduler.Core.Jobs;
 
@@ -23,4 +22,3 @@ public sealed class CallbackEnqueuer(IBackgroundJobClient jobs, NpgsqlDataSource
         await record.ExecuteNonQueryAsync(cancellationToken);
     }
 }
-

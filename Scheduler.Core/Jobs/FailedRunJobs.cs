@@ -1,8 +1,6 @@
 using Hangfire;
 using Hangfire.States;
 using Microsoft.Extensions.Logging;
-using Npgsql;
-using Scheduler.Core.Model;
 
 namespace Scheduler.Core.Jobs;
 

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Npgsql;
-using Scheduler.Core.Model;
 using Scheduler.Core.Observability;
 using Scheduler.Core.Persistence;
 

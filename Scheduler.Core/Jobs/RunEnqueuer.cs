@@ -1,7 +1,5 @@
 using Hangfire;
-using Npgsql;
 using NpgsqlTypes;
-using Scheduler.Core.Model;
 
 namespace Scheduler.Core.Jobs;
 

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Npgsql;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Persistence;
 

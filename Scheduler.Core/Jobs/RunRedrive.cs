@@ -1,9 +1,6 @@
 using System.Text;
-using Microsoft.Extensions.Options;
-using Npgsql;
 using NpgsqlTypes;
 using Scheduler.Core.Hosting;
-using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
 
 namespace Scheduler.Core.Jobs;

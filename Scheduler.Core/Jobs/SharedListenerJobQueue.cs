@@ -2,7 +2,6 @@ using System.Data;
 using Hangfire.PostgreSql;
 using Hangfire.Storage;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace Scheduler.Core.Jobs;
 

@@ -1,7 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Npgsql;
-using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
 
 namespace Scheduler.Core.Observability;

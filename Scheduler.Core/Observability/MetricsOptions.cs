@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace Scheduler.Core.Observability;
 
 /// <summary>Metrics settings (section <c>Metrics</c>).</summary>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Scheduler.Core.Model;
 
 namespace Scheduler.Core.Observability;
 

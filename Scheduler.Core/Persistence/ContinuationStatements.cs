@@ -1,6 +1,4 @@
-using Npgsql;
 using Scheduler.Core.Jobs;
-using Scheduler.Core.Model;
 
 namespace Scheduler.Core.Persistence;
 

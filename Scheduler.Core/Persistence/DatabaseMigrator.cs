@@ -1,8 +1,6 @@
 using Hangfire.PostgreSql;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Npgsql;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 

@@ -1,6 +1,5 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
-using Npgsql;
 using Scheduler.Core.Hosting;
 
 namespace Scheduler.Core.Persistence;

@@ -1,6 +1,3 @@
-using Npgsql;
-using Scheduler.Core.Model;
-
 namespace Scheduler.Core.Persistence;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Scheduler.Core.Model;
-
 namespace Scheduler.Core.Persistence;
 
 /// <summary>

@@ -5,12 +5,9 @@ using Hangfire.States;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Npgsql;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Observability;
 using Scheduler.Core.Jobs;
-using Scheduler.Core.Model;
 using Scheduler.Core.Persistence;
 using Scheduler.Core.Scheduling;
 

@@ -1,8 +1,6 @@
-using Npgsql;
 using NpgsqlTypes;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
-using Scheduler.Core.Model;
 using Scheduler.Core.Observability;
 using Scheduler.Core.Persistence;
 

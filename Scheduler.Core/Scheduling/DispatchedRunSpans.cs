@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Scheduler.Core.Model;
 using Scheduler.Core.Observability;
 
 namespace Scheduler.Core.Scheduling;

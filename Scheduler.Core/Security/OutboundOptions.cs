@@ -1,6 +1,4 @@
 using System.Net;
-using Microsoft.Extensions.Options;
-using Scheduler.Core.Model;
 
 namespace Scheduler.Core.Security;
 

@@ -1,6 +1,5 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
-using Scheduler.Core.Model;
 
 namespace Scheduler.Core.Security;
 

@@ -5,15 +5,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hangfire;
-using Microsoft.Extensions.Options;
-using Npgsql;
-using Scheduler.Core.Hosting;
-using Scheduler.Core.Jobs;
-using Scheduler.Core.Model;
 using Scheduler.Core.Observability;
-using Scheduler.Core.Persistence;
 using Scheduler.Core.Security;
-using Scheduler.Worker.Execution;
 
 namespace Scheduler.Worker.Callbacks;
 

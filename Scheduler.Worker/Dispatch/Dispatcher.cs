@@ -1,8 +1,4 @@
 using Hangfire.Server;
-using Microsoft.Extensions.Options;
-using Npgsql;
-using Scheduler.Core.Hosting;
-using Scheduler.Core.Jobs;
 using Scheduler.Core.Scheduling;
 
 namespace Scheduler.Worker.Dispatch;

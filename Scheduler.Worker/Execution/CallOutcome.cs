@@ -1,5 +1,3 @@
-using Scheduler.Core.Model;
-
 namespace Scheduler.Worker.Execution;
 
 /// <summary>What one HTTP attempt came to, classified as seed 001 does and with the details kept.</summary>

@@ -2,9 +2,6 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Reflection;
 using System.Text;
-using Microsoft.Extensions.Options;
-using Scheduler.Core.Hosting;
-using Scheduler.Core.Model;
 using Scheduler.Worker.Runs;
 
 namespace Scheduler.Worker.Execution;

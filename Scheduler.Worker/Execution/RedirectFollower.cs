@@ -1,6 +1,4 @@
 using System.Net;
-using Microsoft.Extensions.Options;
-using Scheduler.Core.Hosting;
 using Scheduler.Core.Security;
 
 namespace Scheduler.Worker.Execution;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net.Http.Headers;
-using Scheduler.Core.Hosting;
 
 namespace Scheduler.Worker.Execution;
 

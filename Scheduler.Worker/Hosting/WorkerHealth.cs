@@ -1,8 +1,3 @@
-using Microsoft.Extensions.Options;
-using Npgsql;
-using Scheduler.Core.Hosting;
-using Scheduler.Worker.Execution;
-
 namespace Scheduler.Worker.Hosting;
 
 /// <summary>

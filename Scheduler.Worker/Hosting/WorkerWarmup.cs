@@ -1,8 +1,5 @@
 using Hangfire.Common;
 using Hangfire.Storage;
-using Scheduler.Core.Jobs;
-using Scheduler.Core.Model;
-using Scheduler.Worker.Execution;
 using Scheduler.Worker.Runs;
 using Scheduler.Worker.Runs.Store;
 

@@ -1,11 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Options;
-using Npgsql;
-using Scheduler.Core.Hosting;
-using Scheduler.Core.Jobs;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Worker.NamedJobs;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Scheduler.Core.Jobs;
 
 namespace Scheduler.Worker.NamedJobs;
 

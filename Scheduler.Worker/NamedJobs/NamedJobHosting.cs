@@ -1,9 +1,5 @@
 using Hangfire;
-using Microsoft.Extensions.Options;
-using Npgsql;
 using NpgsqlTypes;
-using Scheduler.Core.Hosting;
-using Scheduler.Core.Jobs;
 using Scheduler.Core.Reconciliation;
 
 namespace Scheduler.Worker.NamedJobs;

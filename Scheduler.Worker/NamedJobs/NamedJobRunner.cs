@@ -1,9 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.Options;
-using Scheduler.Core.Hosting;
-using Scheduler.Core.Jobs;
-using Scheduler.Core.Model;
-using Scheduler.Worker.Execution;
 using Scheduler.Worker.Runs;
 
 namespace Scheduler.Worker.NamedJobs;

@@ -1,9 +1,7 @@
 using System.Collections;
 using System.Diagnostics;
 using System.Globalization;
-using Scheduler.Core.Model;
 using Scheduler.Core.Observability;
-using Scheduler.Worker.Execution;
 
 namespace Scheduler.Worker.Runs;
 

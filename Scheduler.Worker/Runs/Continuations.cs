@@ -1,6 +1,3 @@
-using Scheduler.Core.Jobs;
-using Scheduler.Core.Persistence;
-
 namespace Scheduler.Worker.Runs;
 
 /// <summary>

@@ -1,6 +1,4 @@
 using System.Globalization;
-using Scheduler.Core.Jobs;
-using Scheduler.Core.Model;
 
 namespace Scheduler.Worker.Runs;
 

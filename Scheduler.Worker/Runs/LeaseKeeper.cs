@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Options;
-using Scheduler.Core.Hosting;
-using Scheduler.Worker.Execution;
 using Scheduler.Worker.Runs.Store;
 
 namespace Scheduler.Worker.Runs;

@@ -1,6 +1,3 @@
-using Scheduler.Core.Jobs;
-using Scheduler.Core.Model;
-using Scheduler.Worker.Execution;
 using Scheduler.Worker.Runs.Store;
 
 namespace Scheduler.Worker.Runs;

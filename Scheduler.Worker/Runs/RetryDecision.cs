@@ -1,8 +1,3 @@
-using Microsoft.Extensions.Options;
-using Scheduler.Core.Hosting;
-using Scheduler.Core.Model;
-using Scheduler.Worker.Execution;
-
 namespace Scheduler.Worker.Runs;
 
 /// <summary>What follows an attempt: another attempt at a time, or the end of the run and its callback.</summary>

@@ -1,11 +1,6 @@
 using System.Globalization;
-using Npgsql;
-using Scheduler.Core.Jobs;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 using Scheduler.Core.Security;
 using Scheduler.Worker.Callbacks;
-using Scheduler.Worker.Execution;
 using Scheduler.Worker.NamedJobs;
 using Scheduler.Worker.Runs.Store;
 

@@ -1,5 +1,4 @@
 using Hangfire.Server;
-using Scheduler.Core.Jobs;
 
 namespace Scheduler.Worker.Runs;
 

@@ -1,6 +1,4 @@
-using Scheduler.Core.Model;
 using Scheduler.Core.Observability;
-using Scheduler.Worker.Execution;
 
 namespace Scheduler.Worker.Runs;
 

@@ -1,5 +1,3 @@
-using Scheduler.Core.Model;
-
 namespace Scheduler.Worker.Runs;
 
 /// <summary>Everything a worker needs to execute one run, read in one query.</summary>

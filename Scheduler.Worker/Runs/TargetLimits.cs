@@ -1,9 +1,5 @@
 using System.Globalization;
-using Microsoft.Extensions.Options;
-using Scheduler.Core.Jobs;
-using Scheduler.Core.Model;
 using Scheduler.Core.Security;
-using Scheduler.Worker.Execution;
 using Scheduler.Worker.Runs.Store;
 
 namespace Scheduler.Worker.Runs;

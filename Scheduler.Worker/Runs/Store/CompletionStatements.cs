@@ -1,10 +1,4 @@
-using Microsoft.Extensions.Options;
-using Npgsql;
 using NpgsqlTypes;
-using Scheduler.Core.Hosting;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
-using Scheduler.Worker.Execution;
 
 namespace Scheduler.Worker.Runs.Store;
 

@@ -1,8 +1,4 @@
-using Npgsql;
 using NpgsqlTypes;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
-using Scheduler.Worker.Execution;
 
 namespace Scheduler.Worker.Runs.Store;
 

@@ -1,9 +1,3 @@
-using Microsoft.Extensions.Options;
-using Npgsql;
-using Scheduler.Core.Hosting;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
-
 namespace Scheduler.Worker.Runs.Store;
 
 /// <summary>

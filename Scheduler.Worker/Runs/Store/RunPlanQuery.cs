@@ -1,9 +1,4 @@
 using System.Text.Json;
-using Microsoft.Extensions.Options;
-using Npgsql;
-using Scheduler.Core.Hosting;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 using Scheduler.Core.Security;
 
 namespace Scheduler.Worker.Runs.Store;

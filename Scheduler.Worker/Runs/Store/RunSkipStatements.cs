@@ -1,7 +1,3 @@
-using Npgsql;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
-
 namespace Scheduler.Worker.Runs.Store;
 
 /// <summary>A run that is not called after all: recorded SKIPPED with the reason, before its call (lateness, overlap).</summary>

@@ -1,5 +1,3 @@
-using Scheduler.Core.Persistence;
-
 namespace Scheduler.Worker.Runs.Store;
 
 /// <summary>

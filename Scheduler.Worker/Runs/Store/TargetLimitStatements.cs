@@ -1,7 +1,3 @@
-using Npgsql;
-using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
-
 namespace Scheduler.Worker.Runs.Store;
 
 /// <summary>
