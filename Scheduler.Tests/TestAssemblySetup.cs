@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Scheduler.Core.Hosting;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Tests;
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Npgsql;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Tests.EndToEnd;
 

@@ -1,6 +1,5 @@
 using System.Net.Http.Headers;
 using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Tests.EndToEnd;
 

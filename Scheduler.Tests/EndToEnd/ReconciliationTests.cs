@@ -1,5 +1,4 @@
 using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Tests.EndToEnd;
 

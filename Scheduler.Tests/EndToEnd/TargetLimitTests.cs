@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Tests.EndToEnd;
 

@@ -1,7 +1,6 @@
 using Npgsql;
 
 using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 using Scheduler.Tests;
 
 namespace Scheduler.Tests.Infrastructure;

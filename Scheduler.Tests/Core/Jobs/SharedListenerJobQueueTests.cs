@@ -8,7 +8,6 @@ using Npgsql;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Model;
 using Scheduler.Core.Observability;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Tests.Core.Jobs;
 

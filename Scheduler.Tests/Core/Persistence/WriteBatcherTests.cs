@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Tests.Core.Persistence;
 

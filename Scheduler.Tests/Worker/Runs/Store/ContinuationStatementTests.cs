@@ -2,7 +2,6 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 using Scheduler.Worker.Execution;
 using Scheduler.Worker.Runs;
 using Scheduler.Worker.Runs.Store;

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 using Scheduler.Core.Hosting;
 
 namespace Scheduler.Tests.Worker.Runs.Store;

@@ -1,6 +1,5 @@
 using NpgsqlTypes;
 using Scheduler.Core.Model;
-using Scheduler.Core.Persistence;
 using Scheduler.Worker.Runs.Store;
 
 namespace Scheduler.Tests.Worker.Runs.Store;
