@@ -5,7 +5,6 @@ using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Migrations.Operations;
 using Npgsql;
 using Scheduler.Core.Hosting;
-using Scheduler.Core.Persistence;
 
 namespace Scheduler.Tests.Core.Persistence;
 
