@@ -10,8 +10,8 @@ namespace Scheduler.Bench;
 /// <summary>W1 burst, W4 scale and W5 API: the workloads that measure throughput and the API itself.</summary>
 internal static class MoreWorkloads
 {
-    /// <summary>W1: N IMMEDIATE runs submitted by 16 concurrent clients; submit rate and end-to-end runs/s (first submit to last call).</summary>
-    public static async Task BurstAsync(HttpClient api, ArrivalTarget target, int count, JsonObject result)
+    /// <summary>W1: N IMMEDIATE runs submitted by 16 concurrent clients; submit rate and end-to-end runs/s (first submit to last call). Returns the runs executed.</summary>
+    public static async Task<int> BurstAsync(HttpClient api, ArrivalTarget target, int count, JsonObject result)
     {
         // The bodies are ready before the clock starts: the client's own work stays small (it shares the machine).
         var bodies = Enumerable.Range(0, count).Select(i => ImmediateBody($"{target.BaseUrl}/b/{i}")).ToArray();
@@ -21,23 +21,34 @@ internal static class MoreWorkloads
             await PostBodyAsync(api, "/schedules", bodies[i], ct));
         var submitSeconds = clock.Elapsed.TotalSeconds;
         Progress($"W1: {count} submitted in {submitSeconds:0.0} s; waiting for the calls");
-        await WaitQuietAsync(() => target.Arrivals.Count(a => a.Path.StartsWith("/b/", StringComparison.Ordinal)), count, TimeSpan.FromSeconds(60));
+        return await BurstResultAsync(target, count, count, started, submitSeconds, result);
+    }
+
+    /// <summary>
+    /// W1's figures, whichever client submitted: waits for the <paramref name="accepted"/> runs' calls (or 60 s
+    /// without a new one), then end-to-end runs/s from the first submit to the last call received.
+    /// </summary>
+    public static async Task<int> BurstResultAsync(ArrivalTarget target, int accepted, int count, DateTimeOffset started, double submitSeconds, JsonObject result)
+    {
+        await WaitQuietAsync(() => target.Arrivals.Count(a => a.Path.StartsWith("/b/", StringComparison.Ordinal)), accepted, TimeSpan.FromSeconds(60));
         var calls = target.Arrivals.Where(a => a.Path.StartsWith("/b/", StringComparison.Ordinal)).ToList();
         var executed = calls.Select(c => c.Path).Distinct(StringComparer.Ordinal).Count();
-        var last = calls.Count == 0 ? clock.Elapsed.TotalSeconds : (calls.Max(c => c.At) - started).TotalSeconds;
+        var last = calls.Count == 0 ? (TimeProvider.System.GetUtcNow() - started).TotalSeconds : (calls.Max(c => c.At) - started).TotalSeconds;
         result["burst_jobs"] = count;
         result["burst_submit_per_s"] = Math.Round(count / submitSeconds, 1);
+        result["burst_submit_errors"] = count - accepted;
         result["burst_executed"] = executed;
-        result["burst_not_executed"] = count - executed;
+        result["burst_not_executed"] = accepted - executed;
         result["burst_duplicates"] = calls.Count - executed;
         result["burst_end_to_end_per_s"] = Math.Round(executed / last, 1);
+        return executed;
     }
 
     /// <summary>
     /// W4: N INTERVAL-60 s schedules created through the API in bulk (1,000 a request), their first runs spread over a
     /// minute; then held: sustained runs/s against the occurrences due, lateness, and how fast the database grows.
     /// </summary>
-    public static async Task ScaleAsync(HttpClient api, ArrivalTarget target, int count, TimeSpan hold, TimeSpan createBudget, string? database, JsonObject result)
+    public static async Task ScaleAsync(HttpClient api, ArrivalTarget target, int count, TimeSpan hold, TimeSpan createBudget, string? database, SystemCost? cost, JsonObject result)
     {
         var due = new ConcurrentDictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         var clock = Stopwatch.StartNew();
@@ -88,9 +99,12 @@ internal static class MoreWorkloads
         Progress($"W4: {count} schedules created in {createSeconds:0} s ({count / createSeconds:0}/s); holding {hold.TotalSeconds:0} s");
 
         var sizeBefore = await DatabaseBytesAsync(database);
+        // The cost is the hold's, the steady state: the creation is a few bulk requests.
+        var costBefore = cost is null ? null : await cost.TakeAsync();
         var from = TimeProvider.System.GetUtcNow();
         await Task.Delay(hold);
         var to = TimeProvider.System.GetUtcNow();
+        var costAfter = cost is null ? null : await cost.TakeAsync();
         var sizeAfter = await DatabaseBytesAsync(database);
 
         var window = target.Arrivals.Where(a => a.Path.StartsWith("/s/", StringComparison.Ordinal) && a.At >= from && a.At < to).ToList();
@@ -119,10 +133,14 @@ internal static class MoreWorkloads
             result["scale_db_bytes_start"] = before;
             result["scale_db_growth_mb_per_hour"] = Math.Round((after - before) / seconds * 3600 / (1024 * 1024), 1);
         }
+        if (costBefore is not null && costAfter is not null)
+        {
+            SystemCost.Add(result, "scale", costBefore, costAfter, window.Count);
+        }
     }
 
-    /// <summary>W5: POST /schedules at a fixed rate (open loop: each request leaves at its time, whatever the earlier ones do).</summary>
-    public static async Task ApiAsync(HttpClient api, int rate, int seconds, JsonObject result)
+    /// <summary>W5: POST /schedules at a fixed rate (open loop: each request leaves at its time, whatever the earlier ones do). Returns the schedules created.</summary>
+    public static async Task<int> ApiAsync(HttpClient api, int rate, int seconds, JsonObject result)
     {
         var count = rate * seconds;
         var latencies = new ConcurrentBag<double>();
@@ -166,6 +184,7 @@ internal static class MoreWorkloads
         result["api_latency_ms_p50"] = Math.Round(P(0.50), 1);
         result["api_latency_ms_p99"] = Math.Round(P(0.99), 1);
         result["api_latency_ms_max"] = sorted.Length == 0 ? double.NaN : Math.Round(sorted[^1], 1);
+        return sorted.Length;
     }
 
     /// <summary>An IMMEDIATE schedule of an inline target, as UTF-8 JSON.</summary>

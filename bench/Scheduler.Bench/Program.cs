@@ -20,9 +20,23 @@ if (Environment.GetEnvironmentVariable("SCHEDULER_API_KEY") is { Length: > 0 } k
 {
     api.DefaultRequestHeaders.Add("X-Api-Key", key);
 }
-var result = new JsonObject { ["system"] = "scheduler", ["workers"] = options.Workers };
+var python = options.Client == "python";
+var result = new JsonObject { ["system"] = "scheduler", ["workers"] = options.Workers, ["client"] = options.Client, ["warmup"] = options.WarmUp };
+// The system's CPU and database growth per phase, when bench/run says which ./run to read.
+var cost = options.SystemPid is { } systemPid && options.Database is { } database ? new SystemCost(systemPid, database) : null;
 
-// Steady state, not start-up: a burst through the whole path first, so every process has compiled it. Not measured.
+async Task PhaseAsync(string phase, Func<Task<int>> workload)
+{
+    var before = cost is null ? null : await cost.TakeAsync();
+    var runs = await workload();
+    if (cost is not null)
+    {
+        SystemCost.Add(result, phase, before!, await cost.TakeAsync(), runs);
+    }
+}
+
+// Steady state, not start-up: a burst through the whole path first, so every process has compiled it. Not
+// measured. bench/run --cold passes 0: the workloads then meet the system as a user does after a start.
 if (options.WarmUp > 0)
 {
     MoreWorkloads.Progress($"warm-up: {options.WarmUp} IMMEDIATE runs (not measured)");
@@ -31,28 +45,32 @@ if (options.WarmUp > 0)
 
 if (options.Burst > 0)
 {
-    MoreWorkloads.Progress($"W1 burst: {options.Burst} IMMEDIATE runs from 16 clients");
-    await MoreWorkloads.BurstAsync(api, target, options.Burst, result);
+    MoreWorkloads.Progress($"W1 burst: {options.Burst} IMMEDIATE runs from 16 clients ({options.Client})");
+    await PhaseAsync("burst", () => python
+        ? PythonClient.BurstAsync(options.PythonScript, options.Api, target, options.Burst, result)
+        : MoreWorkloads.BurstAsync(api, target, options.Burst, result));
 }
 if (options.Delayed > 0)
 {
     MoreWorkloads.Progress($"W2 precision: {options.Delayed} ONCE schedules over 10 s");
-    await Workloads.DelayedAsync(api, target, options.Delayed, result);
+    await PhaseAsync("delayed", () => Workloads.DelayedAsync(api, target, options.Delayed, result));
 }
 if (options.Recurring > 0)
 {
     MoreWorkloads.Progress($"W3 recurring: {options.Recurring} INTERVAL-5 s schedules for 30 s");
-    await Workloads.RecurringAsync(api, target, options.Recurring, result);
+    await PhaseAsync("recurring", () => Workloads.RecurringAsync(api, target, options.Recurring, result));
 }
 if (options.ApiRate > 0)
 {
-    MoreWorkloads.Progress($"W5 API: POST /schedules at {options.ApiRate}/s for {options.ApiSeconds} s");
-    await MoreWorkloads.ApiAsync(api, options.ApiRate, options.ApiSeconds, result);
+    MoreWorkloads.Progress($"W5 API: POST /schedules at {options.ApiRate}/s for {options.ApiSeconds} s ({options.Client})");
+    await PhaseAsync("api", () => python
+        ? PythonClient.ApiAsync(options.PythonScript, options.Api, options.ApiRate, options.ApiSeconds, result)
+        : MoreWorkloads.ApiAsync(api, options.ApiRate, options.ApiSeconds, result));
 }
 if (options.Scale > 0)
 {
     MoreWorkloads.Progress($"W4 scale: {options.Scale} INTERVAL-60 s schedules, held {options.ScaleSeconds} s");
-    await MoreWorkloads.ScaleAsync(api, target, options.Scale, TimeSpan.FromSeconds(options.ScaleSeconds), TimeSpan.FromSeconds(options.ScaleCreateSeconds), options.Database, result);
+    await MoreWorkloads.ScaleAsync(api, target, options.Scale, TimeSpan.FromSeconds(options.ScaleSeconds), TimeSpan.FromSeconds(options.ScaleCreateSeconds), options.Database, cost, result);
 }
 // Scheduler's own lateness, call by call, for the plot.
 result["delayed_late_ms_all"] = new JsonArray([.. Workloads.LastDelayed.Select(v => (JsonNode?)Math.Round(v, 2))]);
@@ -68,7 +86,10 @@ return 0;
 
 namespace Scheduler.Bench
 {
-    internal sealed record BenchOptions(Uri Api, int Workers, int WarmUp, int Burst, int Delayed, int Recurring, int ApiRate, int ApiSeconds, int Scale, int ScaleSeconds, int ScaleCreateSeconds, string? Database, string? Json)
+    /// <param name="Client">dotnet (this process's HttpClient) or python (bench/clients/python makes W1's and W5's requests).</param>
+    /// <param name="SystemPid">./run's pid: its API and worker processes, and its database's server, are read for each phase's cost.</param>
+    internal sealed record BenchOptions(Uri Api, int Workers, int WarmUp, int Burst, int Delayed, int Recurring, int ApiRate, int ApiSeconds, int Scale, int ScaleSeconds, int ScaleCreateSeconds, string? Database, string? Json,
+        string Client, string PythonScript, int? SystemPid)
     {
         public static BenchOptions Parse(string[] args)
         {
@@ -90,7 +111,10 @@ namespace Scheduler.Bench
                 int.Parse(Get("--scale-seconds", "180"), CultureInfo.InvariantCulture),
                 int.Parse(Get("--scale-create-seconds", "240"), CultureInfo.InvariantCulture),
                 args.Contains("--database") ? Get("--database", "") : null,
-                args.Contains("--json") ? Get("--json", "") : null);
+                args.Contains("--json") ? Get("--json", "") : null,
+                Get("--client", "dotnet") switch { "dotnet" => "dotnet", "python" => "python", _ => throw new ArgumentException("--client is dotnet or python") },
+                Get("--python-client", Path.Combine(AppContext.BaseDirectory, "../../../../clients/python/scheduler_load.py")),
+                args.Contains("--system-pid") ? int.Parse(Get("--system-pid", ""), CultureInfo.InvariantCulture) : null);
         }
     }
 }

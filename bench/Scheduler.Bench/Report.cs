@@ -14,12 +14,19 @@ internal static class Report
     /// <summary>The rows; true where more is better (throughput), false where less is (lateness, early, errors).</summary>
     private static readonly (string Key, bool Higher)[] Rows =
     [
-        ("burst_jobs", true), ("burst_submit_per_s", true), ("burst_end_to_end_per_s", true), ("burst_not_executed", false), ("burst_duplicates", false),
+        ("warmup", false),
+        ("burst_jobs", true), ("burst_submit_per_s", true), ("burst_end_to_end_per_s", true), ("burst_submit_errors", false), ("burst_not_executed", false), ("burst_duplicates", false),
         ("delayed_fired", true), ("delayed_early", false), ("delayed_late_ms_p50", false), ("delayed_late_ms_p99", false), ("delayed_late_ms_max", false),
         ("recurring_expected", true), ("recurring_fired", true), ("recurring_early", false), ("recurring_late_ms_p50", false), ("recurring_late_ms_p99", false), ("recurring_late_ms_max", false),
         ("api_rate_per_s", true), ("api_achieved_per_s", true), ("api_errors", false), ("api_latency_ms_p50", false), ("api_latency_ms_p99", false), ("api_latency_ms_max", false),
         ("scale_schedules_wanted", true), ("scale_schedules", true), ("scale_create_per_s", true), ("scale_target_runs_per_s", true), ("scale_runs_per_s", true), ("scale_kept_up_percent", true),
         ("scale_early", false), ("scale_late_ms_p50", false), ("scale_late_ms_p99", false), ("scale_db_growth_mb_per_hour", false),
+        // What each phase cost the system (SystemCost): CPU ms per run of each process kind, database bytes per run.
+        .. new[] { "burst", "delayed", "recurring", "api", "scale" }.SelectMany(phase => new[]
+        {
+            ($"{phase}_cpu_ms_per_run_api", false), ($"{phase}_cpu_ms_per_run_workers", false), ($"{phase}_cpu_ms_per_run_postgres", false),
+            ($"{phase}_cpu_ms_per_run_total", false), ($"{phase}_db_bytes_per_run", false),
+        }),
     ];
 
     private static readonly string[] RatioRows =
@@ -41,7 +48,10 @@ internal static class Report
                 ["machine"] = $"{Environment.ProcessorCount} cores, {Environment.OSVersion}",
                 ["at"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
                 ["systems"] = new JsonArray([.. results.Select(r => (JsonNode?)r.DeepClone())]),
-                ["ratios"] = Ratios(results),
+                // The first Scheduler result's (the .NET client's), as before; the other clients' below.
+                ["ratios"] = results.Count == 0 ? new JsonObject() : Ratios(results[0], Anchors(results)),
+                ["client_ratios"] = new JsonObject([.. Schedulers(results).Skip(1).Select(r =>
+                    KeyValuePair.Create($"{r["client"]}", (JsonNode?)Ratios(r, Anchors(results))))]),
             };
             File.WriteAllText(json, combined.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             Console.WriteLine($"JSON: {json}");
@@ -53,13 +63,19 @@ internal static class Report
         }
     }
 
-    private static string Name(JsonObject r) => $"{r["system"]}{(r["mode"] is { } mode ? $" ({mode})" : "")}";
+    private static string Name(JsonObject r) =>
+        $"{r["system"]}{(r["mode"] is { } mode ? $" ({mode})" : "")}{(r["client"] is { } client && $"{client}" != "dotnet" ? $" ({client})" : "")}";
+
+    private static List<JsonObject> Schedulers(List<JsonObject> results) => [.. results.Where(r => $"{r["system"]}" == "scheduler")];
+
+    private static List<JsonObject> Anchors(List<JsonObject> results) => [.. results.Where(r => $"{r["system"]}" != "scheduler")];
 
     private static double? Value(JsonObject r, string key) => r[key] is JsonValue v && v.TryGetValue<double>(out var d) && !double.IsNaN(d) ? d : null;
 
     private static void Print(List<JsonObject> results)
     {
-        Console.WriteLine($"{"metric",-30}" + string.Concat(results.Select(r => $"{Name(r),22}")) + "   Scheduler vs each anchor");
+        var (schedulers, anchors) = (Schedulers(results), Anchors(results));
+        Console.WriteLine($"{"metric",-34}" + string.Concat(results.Select(r => $"{Name(r),26}")) + "   Scheduler vs each anchor");
         foreach (var (key, higher) in Rows)
         {
             var values = results.Select(r => Value(r, key)).ToList();
@@ -67,10 +83,17 @@ internal static class Report
             {
                 continue;
             }
-            var ratios = RatioRows.Contains(key) ? "   " + string.Join(", ", values.Skip(1).Select(v => Ratio(values[0], v, higher))) : "";
-            Console.WriteLine($"{key,-30}" + string.Concat(values.Select(v => $"{(v is null ? "—" : v.Value.ToString("0.#", CultureInfo.InvariantCulture)),22}")) + ratios);
+            // Each Scheduler result (one per client) against each anchor.
+            var ratios = RatioRows.Contains(key) && anchors.Count > 0
+                ? "   " + string.Join(" · ", schedulers.Where(s => Value(s, key) is not null).Select(s =>
+                    (schedulers.Count > 1 ? $"{s["client"]}: " : "") + string.Join(", ", anchors.Select(a => Ratio(Value(s, key), Value(a, key), higher)))))
+                : "";
+            Console.WriteLine($"{key,-34}" + string.Concat(values.Select(v => $"{(v is null ? "—" : Format(v.Value)),26}")) + ratios);
         }
     }
+
+    // CPU per run is a fraction of a millisecond: small values keep three significant places.
+    private static string Format(double v) => v.ToString(Math.Abs(v) is > 0 and < 10 ? "0.###" : "0.#", CultureInfo.InvariantCulture);
 
     /// <summary>How many times better Scheduler is (above 1) or worse (below 1).</summary>
     private static string Ratio(double? ours, double? theirs, bool higher) =>
@@ -78,20 +101,16 @@ internal static class Report
             ? (higher ? ours.Value / theirs.Value : theirs.Value / ours.Value).ToString("0.##", CultureInfo.InvariantCulture) + "×"
             : "—";
 
-    private static JsonObject Ratios(List<JsonObject> results)
+    private static JsonObject Ratios(JsonObject scheduler, List<JsonObject> anchors)
     {
         var ratios = new JsonObject();
-        if (results.Count == 0)
-        {
-            return ratios;
-        }
-        foreach (var anchor in results.Skip(1))
+        foreach (var anchor in anchors)
         {
             var row = new JsonObject();
             foreach (var key in RatioRows)
             {
                 var higher = Rows.First(r => r.Key == key).Higher;
-                var (ours, theirs) = (Value(results[0], key), Value(anchor, key));
+                var (ours, theirs) = (Value(scheduler, key), Value(anchor, key));
                 row[key] = ours is > 0 && theirs is > 0 ? Math.Round(higher ? ours.Value / theirs.Value : theirs.Value / ours.Value, 2) : null;
             }
             ratios[Name(anchor)] = row;

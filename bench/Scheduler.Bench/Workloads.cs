@@ -27,8 +27,8 @@ internal static class Workloads
         await WaitForAsync(() => target.Arrivals.Count(a => a.Path.StartsWith("/warm/", StringComparison.Ordinal)) >= count, TimeSpan.FromSeconds(120));
     }
 
-    /// <summary>W2 precision: M ONCE schedules due across a 10 s window starting 5 s from now.</summary>
-    public static async Task DelayedAsync(HttpClient api, ArrivalTarget target, int count, JsonObject result)
+    /// <summary>W2 precision: M ONCE schedules due across a 10 s window starting 5 s from now. Returns the calls made.</summary>
+    public static async Task<int> DelayedAsync(HttpClient api, ArrivalTarget target, int count, JsonObject result)
     {
         var due = new Dictionary<string, DateTimeOffset>();
         var t0 = TimeProvider.System.GetUtcNow().AddSeconds(5);
@@ -48,10 +48,11 @@ internal static class Workloads
         var late = target.Arrivals.Where(a => due.ContainsKey(a.Path)).Select(a => (a.At - due[a.Path]).TotalMilliseconds).ToArray();
         LastDelayed = late;
         Stats.Add(result, "delayed", late, count);
+        return late.Length;
     }
 
-    /// <summary>W3 recurring: R INTERVAL schedules every 5 s, aligned to 5-second boundaries, watched for 30 s.</summary>
-    public static async Task RecurringAsync(HttpClient api, ArrivalTarget target, int count, JsonObject result)
+    /// <summary>W3 recurring: R INTERVAL schedules every 5 s, aligned to 5-second boundaries, watched for 30 s. Returns the calls made.</summary>
+    public static async Task<int> RecurringAsync(HttpClient api, ArrivalTarget target, int count, JsonObject result)
     {
         var start = TimeProvider.System.GetUtcNow();
         var anchor = Floor5(start).AddSeconds(5);
@@ -77,6 +78,8 @@ internal static class Workloads
         var late = fires.Select(a => (a.At - Floor5(a.At)).TotalMilliseconds).ToArray();
         LastRecurring = late;
         Stats.Add(result, "recurring", late, count * 5);
+        // Every call the phase made, the ones outside the measured window too: the phase's cost paid for them.
+        return target.Arrivals.Count(a => a.Path.StartsWith("/rec/", StringComparison.Ordinal));
     }
 
     private static async Task<JsonNode> PostAsync(HttpClient api, JsonObject body)

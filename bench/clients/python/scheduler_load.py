@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""A second benchmark client, in another language than Scheduler: Python 3, standard library only.
+
+It creates schedules the way a user's own program would: 16 threads, each with one keep-alive HTTP/1.1
+connection (http.client), one POST /schedules per schedule. bench/run --cold runs it through
+Scheduler.Bench, which owns the target that records the calls and so measures end-to-end runs/s for
+both clients the same way; this program reports only what it saw as a client, as one JSON object on
+stdout. The API key comes from SCHEDULER_API_KEY.
+
+  scheduler_load.py burst --api URL --count N --target-prefix URL   W1: N IMMEDIATE schedules, as fast as
+                                                                    16 connections go; the target of
+                                                                    schedule i is <prefix><i>
+  scheduler_load.py api --api URL --rate R --seconds S              W5: a ONCE schedule a day ahead every
+                                                                    1/R s (open loop), latency per create
+"""
+import argparse
+import http.client
+import json
+import os
+import queue
+import sys
+import threading
+import time
+import urllib.parse
+
+CONNECTIONS = 16
+
+
+class Connection:
+    """One keep-alive connection; opened again if the server closed it."""
+
+    def __init__(self, api):
+        url = urllib.parse.urlsplit(api)
+        self.host, self.port = url.hostname, url.port or 80
+        self.headers = {"Content-Type": "application/json", "X-Api-Key": os.environ.get("SCHEDULER_API_KEY", "")}
+        self.conn = None
+
+    def post(self, path, body):
+        """Returns (status, body text); a connection error is status 0 and the connection is dropped."""
+        try:
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            self.conn.request("POST", path, body=body, headers=self.headers)
+            response = self.conn.getresponse()
+            # The whole answer is read, or the connection cannot carry the next request.
+            text = response.read()
+            if response.getheader("Connection", "").lower() == "close":
+                self.close()
+            return response.status, text
+        except (OSError, http.client.HTTPException) as error:
+            self.close()
+            return 0, str(error).encode()
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def start_clients(client):
+    """One thread per connection, each running client()."""
+    threads = [threading.Thread(target=client) for _ in range(CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def failure(status, text):
+    return f"{status}: {text[:200].decode(errors='replace')}"
+
+
+def burst(args):
+    # The bodies are ready before the clock starts, as the .NET client's are.
+    bodies = [json.dumps({"schedule_type": "IMMEDIATE", "target": {"url": f"{args.target_prefix}{i}"}}).encode()
+              for i in range(args.count)]
+    work = queue.SimpleQueue()
+    for body in bodies:
+        work.put(body)
+    errors = []
+    lock = threading.Lock()
+    start = threading.Barrier(CONNECTIONS + 1)
+
+    def client():
+        connection = Connection(args.api)
+        start.wait()
+        while True:
+            try:
+                body = work.get_nowait()
+            except queue.Empty:
+                break
+            status, text = connection.post("/schedules", body)
+            if not 200 <= status < 300:
+                with lock:
+                    errors.append(failure(status, text))
+        connection.close()
+
+    threads = start_clients(client)
+    started_at = time.time()
+    clock = time.perf_counter()
+    start.wait()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - clock
+    return {
+        "requests": args.count,
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "started_at_unix": started_at,
+        "submit_seconds": seconds,
+    }
+
+
+def api(args):
+    count = args.rate * args.seconds
+    body = json.dumps({"schedule_type": "ONCE", "run_at": "+1d", "target": {"url": "https://example.com/w5"}}).encode()
+    due = queue.SimpleQueue()
+    latencies = []
+    errors = []
+    lock = threading.Lock()
+
+    def client():
+        connection = Connection(args.api)
+        while True:
+            at = due.get()
+            if at is None:
+                break
+            status, text = connection.post("/schedules", body)
+            # From the time the request was due to leave, not from when a connection took it: a request that
+            # waited for a free connection was a slow create to its user too.
+            elapsed = (time.perf_counter() - at) * 1000
+            with lock:
+                if 200 <= status < 300:
+                    latencies.append(elapsed)
+                else:
+                    errors.append(failure(status, text))
+        connection.close()
+
+    threads = start_clients(client)
+    clock = time.perf_counter()
+    for i in range(count):
+        at = clock + i / args.rate
+        wait = at - time.perf_counter()
+        if wait > 0.001:
+            time.sleep(wait)
+        due.put(at)
+    for _ in threads:
+        due.put(None)
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - clock
+    latencies.sort()
+
+    def percentile(q):
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else None
+
+    return {
+        "requests": count,
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "achieved_per_s": count / seconds,
+        "latency_ms_p50": percentile(0.50),
+        "latency_ms_p99": percentile(0.99),
+        "latency_ms_max": latencies[-1] if latencies else None,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    w1 = commands.add_parser("burst")
+    w1.add_argument("--api", required=True)
+    w1.add_argument("--count", type=int, required=True)
+    w1.add_argument("--target-prefix", required=True)
+    w5 = commands.add_parser("api")
+    w5.add_argument("--api", required=True)
+    w5.add_argument("--rate", type=int, required=True)
+    w5.add_argument("--seconds", type=int, required=True)
+    args = parser.parse_args()
+    result = burst(args) if args.command == "burst" else api(args)
+    result["client"] = f"python {sys.version.split()[0]}, http.client, {CONNECTIONS} keep-alive connections"
+    json.dump(result, sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()
