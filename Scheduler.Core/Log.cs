@@ -32,6 +32,9 @@ internal static partial class Log
     [LoggerMessage(1009, LogLevel.Warning, "The Hangfire job listener lost its connection ({Message}); reconnecting, workers poll meanwhile")]
     public static partial void JobListenerLost(ILogger logger, string message);
 
+    [LoggerMessage(1012, LogLevel.Error, "The Hangfire job listener failed ({Error}); listening again in a second, workers poll meanwhile")]
+    public static partial void JobListenerFailed(ILogger logger, string error, Exception exception);
+
     [LoggerMessage(1010, LogLevel.Warning, "Hangfire job {JobId} was fetched again: its earlier fetch at {FetchedAt:O} by {Claimant} was neither finished nor handed back, so it waited the invisibility timeout ({Timeout})")]
     public static partial void JobFetchedAgain(ILogger logger, string jobId, DateTimeOffset fetchedAt, string claimant, TimeSpan timeout);
 

@@ -138,6 +138,9 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
         }
     }
 
+    /// <summary>Test hook: runs each time the listener has executed LISTEN, before it waits.</summary>
+    internal Action? Listening { get; init; }
+
     /// <summary>Test hook: runs after a job is claimed and read, before the claim commits.</summary>
     internal Action<string>? Claimed { get; init; }
 
@@ -179,6 +182,7 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
                 {
                     await listen.ExecuteNonQueryAsync(stopping);
                 }
+                Listening?.Invoke();
                 // Jobs enqueued while no one listened are fetched now.
                 WakeOne();
                 while (!stopping.IsCancellationRequested)
@@ -186,14 +190,23 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
                     await connection.WaitAsync(stopping);
                 }
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            catch (Exception) when (stopping.IsCancellationRequested)
             {
+                // Stopping: whatever the wait ended with, the listener is done.
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or IOException or System.Net.Sockets.SocketException)
+            catch (Exception ex)
             {
-                // Until the listener is back, waiting workers poll.
-                Log.JobListenerLost(_logger, ex.Message);
+                // Until the listener is back, waiting workers poll. Whatever the fault, it listens again: a listener
+                // that ended on an unexpected exception would leave every worker of the process polling, silently.
+                if (ex is NpgsqlException or TimeoutException or IOException or System.Net.Sockets.SocketException)
+                {
+                    Log.JobListenerLost(_logger, ex.Message);
+                }
+                else
+                {
+                    Log.JobListenerFailed(_logger, $"{ex.GetType().Name}: {ex.Message}", ex);
+                }
                 WakeOne();
                 try
                 {

@@ -211,11 +211,38 @@ public sealed class SharedListenerJobQueueTests
         Assert.That(_log.Warnings, Is.Empty);
     }
 
-    private SharedListenerJobQueue Queue(Action<string>? claimed = null, ILogger? log = null, RefetchedJobs? refetched = null)
+    [Test]
+    public async Task A_listener_that_fails_on_something_unexpected_says_so_and_listens_again()
+    {
+        var listens = 0;
+        using var queue = Queue(listening: () =>
+        {
+            // Not the database's fault: a listener that ended here would leave every worker polling, unsaid.
+            if (Interlocked.Increment(ref listens) == 1)
+            {
+                throw new InvalidOperationException("not a database error");
+            }
+        });
+        await using (var connection = await TestDatabase.OpenAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            queue.Enqueue(connection, "runs", "2100000000");
+            await transaction.CommitAsync();
+        }
+        using (var fetched = queue.Dequeue(["runs"], CancellationToken.None))
+        {
+            fetched.RemoveFromQueue();
+        }
+
+        await Eventually.UntilAsync(() => Volatile.Read(ref listens) >= 2, TimeSpan.FromSeconds(20), "the listener to listen again");
+        Assert.That(_log.Warnings, Has.Some.Contains("The Hangfire job listener failed (InvalidOperationException: not a database error)"));
+    }
+
+    private SharedListenerJobQueue Queue(Action<string>? claimed = null, ILogger? log = null, RefetchedJobs? refetched = null, Action? listening = null)
     {
         var connectionString = TestAssemblySetup.ConnectionString;
         var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, Options), Options);
-        return new SharedListenerJobQueue(storage, connectionString, Options, log ?? _log, refetched) { Claimed = claimed };
+        return new SharedListenerJobQueue(storage, connectionString, Options, log ?? _log, refetched) { Claimed = claimed, Listening = listening };
     }
 
     /// <summary>The next job, or null if none is visible within <paramref name="deadline"/> (a claimed job is not).</summary>
