@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reflection;
 using System.Text.RegularExpressions;
 
 namespace Scheduler.Tests.Cli;
@@ -103,7 +102,7 @@ public sealed partial class CliTests : SystemTestBase
 
     private async Task<CliResult> CliAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
-        var directory = typeof(CliTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SchedulerCliDirectory").Value!;
+        var directory = BuildOutput.CliDirectory;
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(directory, "scheduler.dll"));
         foreach (var argument in arguments)

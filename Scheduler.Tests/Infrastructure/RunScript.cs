@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using System.Text.RegularExpressions;
 
 namespace Scheduler.Tests.Infrastructure;
@@ -17,7 +15,7 @@ public sealed partial class RunScript : IAsyncDisposable
     private const int SigTerm = 15;
 
     private readonly Process _process;
-    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ProcessOutput _output;
     private readonly DirectoryInfo _dataDirectory;
 
     private RunScript(Process process, DirectoryInfo dataDirectory, Uri baseAddress)
@@ -25,24 +23,21 @@ public sealed partial class RunScript : IAsyncDisposable
         _process = process;
         _dataDirectory = dataDirectory;
         BaseAddress = baseAddress;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        _output = new ProcessOutput(process);
     }
 
     public Uri BaseAddress { get; }
 
-    public string Output => string.Join(Environment.NewLine, _output);
+    public string Output => _output.Text;
 
     /// <summary>Lines <c>./run</c> wrote itself (<c>[run] …</c>), without the terminal's bold.</summary>
     public IReadOnlyList<string> RunLines =>
-        _output.Select(line => AnsiEscape().Replace(line, "")).Where(line => line.StartsWith("[run] ", StringComparison.Ordinal)).ToList();
+        _output.Lines.Select(line => AnsiEscape().Replace(line, "")).Where(line => line.StartsWith("[run] ", StringComparison.Ordinal)).ToList();
 
     /// <summary>Starts <c>./run</c> with <paramref name="workers"/> workers and the given extra environment.</summary>
     public static RunScript Start(int workers, IReadOnlyDictionary<string, string> settings)
     {
-        var root = Metadata("RepositoryRoot");
+        var root = BuildOutput.RepositoryRoot;
         var port = FreePorts.Block(workers + 1);
         var dataDirectory = Directory.CreateTempSubdirectory("scheduler-run-test-");
         var info = new ProcessStartInfo("bash", [Path.Combine(root, "run")])
@@ -62,7 +57,7 @@ public sealed partial class RunScript : IAsyncDisposable
         info.Environment["SCHEDULER_WORKERS"] = workers.ToString(CultureInfo.InvariantCulture);
         info.Environment["SCHEDULER_DATA_DIR"] = dataDirectory.FullName;
         info.Environment["SCHEDULER_API_KEY"] = TestKeys.Admin;
-        info.Environment["SCHEDULER_CONFIGURATION"] = Metadata("BuildConfiguration");
+        info.Environment["SCHEDULER_CONFIGURATION"] = BuildOutput.Configuration;
         info.Environment["Outbound__AllowPrivateNetworks"] = "true";
         info.Environment["Limits__RequestsPerSecond"] = "0";
         foreach (var (key, value) in settings)
@@ -76,7 +71,7 @@ public sealed partial class RunScript : IAsyncDisposable
     /// <summary>Waits until <paramref name="count"/> lines contain <paramref name="text"/>.</summary>
     public async Task WaitForOutputAsync(string text, TimeSpan timeout, int count = 1) =>
         await Eventually.UntilAsync(() =>
-            _output.Count(line => line.Contains(text, StringComparison.Ordinal)) >= count
+            _output.Count(text) >= count
             || (_process.HasExited ? throw new InvalidOperationException($"./run exited with code {_process.ExitCode}:{Environment.NewLine}{Output}") : false),
             timeout, $"./run to print '{text}' {count} time(s)");
 
@@ -123,9 +118,6 @@ public sealed partial class RunScript : IAsyncDisposable
         _process.Dispose();
         _dataDirectory.Delete(recursive: true);
     }
-
-    private static string Metadata(string key) =>
-        typeof(RunScript).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 
     [GeneratedRegex(@"\x1b\[[0-9;]*m")]
     private static partial Regex AnsiEscape();

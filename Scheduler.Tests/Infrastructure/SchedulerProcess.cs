@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Reflection;
 using System.Runtime.InteropServices;
-
-using Scheduler.Tests;
 
 namespace Scheduler.Tests.Infrastructure;
 
@@ -16,17 +13,14 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
 {
     private static readonly ConcurrentDictionary<int, Process> s_started = new();
     private readonly Process _process;
-    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ProcessOutput _output;
 
     private SchedulerProcess(string name, Process process, Uri? baseAddress)
     {
         Name = name;
         _process = process;
         BaseAddress = baseAddress;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        _output = new ProcessOutput(process);
     }
 
     public string Name { get; }
@@ -40,10 +34,10 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    public string Output => string.Join(Environment.NewLine, _output);
+    public string Output => _output.Text;
 
     /// <summary>The lines printed so far, in order (a count of them marks a point in the log).</summary>
-    public IReadOnlyList<string> Lines => [.. _output];
+    public IReadOnlyList<string> Lines => _output.Lines;
 
     /// <summary>Starts the API on a free port and waits until <c>/health/ready</c> answers 200.</summary>
     public static async Task<SchedulerProcess> StartApiAsync(IReadOnlyDictionary<string, string>? settings = null)
@@ -53,7 +47,7 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
         };
-        var process = Start("api", Directory("SchedulerApiDirectory"), "Scheduler.Api.dll", [], environment, new Uri($"http://127.0.0.1:{port}"));
+        var process = Start("api", BuildOutput.ApiDirectory, "Scheduler.Api.dll", [], environment, new Uri($"http://127.0.0.1:{port}"));
         using var http = SchedulerApiExtensions.CreateHttpClient(process.BaseAddress!);
         await process.WaitAsync(async () =>
         {
@@ -76,7 +70,7 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
     /// <summary>Starts a worker and waits until its Hangfire server has started all its dispatchers.</summary>
     public static async Task<SchedulerProcess> StartWorkerAsync(IReadOnlyDictionary<string, string>? settings = null)
     {
-        var process = Start("worker", Directory("SchedulerWorkerDirectory"), "Scheduler.Worker.dll", [], settings ?? new Dictionary<string, string>(), null);
+        var process = Start("worker", BuildOutput.WorkerDirectory, "Scheduler.Worker.dll", [], settings ?? new Dictionary<string, string>(), null);
         await process.WaitForOutputAsync("all the dispatchers started", TimeSpan.FromSeconds(60));
         return process;
     }
@@ -84,11 +78,11 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
     /// <summary>Starts a process without waiting for it to be ready (for processes expected to fail).</summary>
     public static SchedulerProcess StartRaw(string name, string[] arguments, IReadOnlyDictionary<string, string> settings) =>
         name == "api"
-            ? Start(name, Directory("SchedulerApiDirectory"), "Scheduler.Api.dll", arguments, settings, null)
-            : Start(name, Directory("SchedulerWorkerDirectory"), "Scheduler.Worker.dll", arguments, settings, null);
+            ? Start(name, BuildOutput.ApiDirectory, "Scheduler.Api.dll", arguments, settings, null)
+            : Start(name, BuildOutput.WorkerDirectory, "Scheduler.Worker.dll", arguments, settings, null);
 
     public async Task WaitForOutputAsync(string text, TimeSpan timeout) =>
-        await Eventually.UntilAsync(() => _output.Any(line => line.Contains(text, StringComparison.Ordinal)) || ThrowIfExited(),
+        await Eventually.UntilAsync(() => _output.Count(text) > 0 || ThrowIfExited(),
             timeout, $"{Name} to print '{text}'");
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
@@ -196,9 +190,6 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
         s_started[process.Id] = process;
         return new SchedulerProcess(name, process, baseAddress);
     }
-
-    private static string Directory(string key) =>
-        typeof(SchedulerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 
     internal static partial class NativeMethods
     {
