@@ -16,6 +16,35 @@ internal sealed class LeaseKeeper(RunLeaseStatements leases, WorkerIdentity work
         return new HeldLease(lost, RenewUntilDoneAsync(runId, lost));
     }
 
+    /// <summary>
+    /// Runs a wait that comes before the call (for the due time, for the target's limits) under the run's lease, and
+    /// answers what it answers. False when the lease was lost meanwhile (it is then stopped). At shutdown the run is
+    /// given back as if never taken, and the shutdown rethrown.
+    /// </summary>
+    public async Task<bool> WaitBeforeCallAsync(RunPlan plan, RunClaim claim, HeldLease lease, Func<Task<bool>> wait, CancellationToken shutdown)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(claim);
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(wait);
+        try
+        {
+            return await wait();
+        }
+        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        {
+            await lease.StopAsync();
+            await leases.ReleaseUnstartedAsync(claim, worker.Name, CancellationToken.None);
+            throw;
+        }
+        catch (OperationCanceledException) when (lease.IsLost)
+        {
+            await lease.StopAsync();
+            Log.LeaseLost(logger, plan.RunId, claim.AttemptNumber);
+            return false;
+        }
+    }
+
     private async Task RenewUntilDoneAsync(long runId, CancellationTokenSource done)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.LeaseRenewalSeconds), time);

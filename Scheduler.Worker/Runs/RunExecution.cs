@@ -163,29 +163,15 @@ internal sealed class RunExecution(
     /// again after each wait. False when the run does not go on: the lease was lost, or shutdown came first
     /// (the run is then given back, and the shutdown rethrown).
     /// </summary>
-    private async Task<bool> WaitForDueTimeAsync(RunPlan plan, RunClaim claim, HeldLease lease, CancellationToken cancellationToken)
-    {
-        try
+    private Task<bool> WaitForDueTimeAsync(RunPlan plan, RunClaim claim, HeldLease lease, CancellationToken cancellationToken) =>
+        leases.WaitBeforeCallAsync(plan, claim, lease, async () =>
         {
             while (plan.NotBefore - time.GetUtcNow() is { Ticks: > 0 } wait)
             {
                 await Task.Delay(wait, time, lease.Token);
             }
             return true;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            await lease.StopAsync();
-            await leaseStatements.ReleaseUnstartedAsync(claim, worker.Name, CancellationToken.None);
-            throw;
-        }
-        catch (OperationCanceledException) when (lease.IsLost)
-        {
-            await lease.StopAsync();
-            Log.LeaseLost(logger, plan.RunId, claim.AttemptNumber);
-            return false;
-        }
-    }
+        }, cancellationToken);
 
     /// <summary>
     /// Makes the call (an HTTP request or a named job) under the lease. Null when the lease was lost meanwhile;

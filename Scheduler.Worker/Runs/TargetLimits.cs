@@ -26,7 +26,7 @@ internal sealed class TargetLimits
     private static readonly TimeSpan MaxPostponement = TimeSpan.FromSeconds(30);
 
     private readonly TargetLimitStatements statements;
-    private readonly RunLeaseStatements leases;
+    private readonly LeaseKeeper leases;
     private readonly RunSkipStatements skips;
     private readonly RunEnqueuer enqueuer;
     private readonly WorkerIdentity worker;
@@ -34,7 +34,7 @@ internal sealed class TargetLimits
     private readonly ILogger<TargetLimits> logger;
     private readonly Dictionary<string, HostLimitOptions> hostLimits = new(StringComparer.OrdinalIgnoreCase);
 
-    public TargetLimits(TargetLimitStatements statements, RunLeaseStatements leases, RunSkipStatements skips, RunEnqueuer enqueuer,
+    public TargetLimits(TargetLimitStatements statements, LeaseKeeper leases, RunSkipStatements skips, RunEnqueuer enqueuer,
         WorkerIdentity worker, TimeProvider time, IOptions<OutboundOptions> outbound, ILogger<TargetLimits> logger)
     {
         (this.statements, this.leases, this.skips, this.enqueuer, this.worker, this.time, this.logger) = (statements, leases, skips, enqueuer, worker, time, logger);
@@ -89,7 +89,7 @@ internal sealed class TargetLimits
             return true;
         }
         var since = time.GetUtcNow();
-        try
+        return await leases.WaitBeforeCallAsync(plan, claim, lease, async () =>
         {
             var waitedFor = new List<string>();
             if (limits.Concurrency is { } concurrency && !await TakeSlotAsync(plan, claim, lease, concurrency, since, waitedFor))
@@ -114,19 +114,7 @@ internal sealed class TargetLimits
             }
             await WaitAsync(turn, lease);
             return true;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            await lease.StopAsync();
-            await leases.ReleaseUnstartedAsync(claim, worker.Name, CancellationToken.None);
-            throw;
-        }
-        catch (OperationCanceledException) when (lease.IsLost)
-        {
-            await lease.StopAsync();
-            Log.LeaseLost(logger, plan.RunId, claim.AttemptNumber);
-            return false;
-        }
+        }, cancellationToken);
     }
 
     /// <summary>A first attempt may not start max_delay_seconds or more after its due time (seed 002).</summary>
