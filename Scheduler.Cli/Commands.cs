@@ -29,16 +29,9 @@ internal static partial class Commands
         var jobs = new Command("jobs", "The named jobs a schedule may run.");
         var json = JsonOutput();
         var list = new Command("list", "List the named jobs.") { json };
-        context.Action(list, async (parse, session, token) =>
-        {
-            if (parse.GetValue(json))
-            {
-                session.Out.WriteLine(await session.GetRawAsync("/jobs", token));
-                return;
-            }
+        context.ReadAction(list, json, _ => "/jobs", async (_, session, token) =>
             Output.Table(session.Out, ["NAME", "DESCRIPTION"],
-                (await session.Api.ListJobsAsync(token)).Select(j => (IReadOnlyList<string>)[j.Name, j.Description ?? ""]));
-        });
+                (await session.Api.ListJobsAsync(token)).Select(j => (IReadOnlyList<string>)[j.Name, j.Description ?? ""])));
         jobs.Subcommands.Add(list);
         return jobs;
     }
@@ -108,4 +101,19 @@ internal sealed class CommandContext(TextWriter output, TextWriter error)
             }
         });
     }
+
+    /// <summary>
+    /// A command that reads: with <paramref name="json"/> it prints the API's answer to <paramref name="path"/> exactly as
+    /// given; without, <paramref name="show"/> shows it for people.
+    /// </summary>
+    public void ReadAction(Command command, Option<bool> json, Func<ParseResult, string> path, Func<ParseResult, Session, CancellationToken, Task> show) =>
+        Action(command, async (parse, session, cancellationToken) =>
+        {
+            if (parse.GetValue(json))
+            {
+                session.Out.WriteLine(await session.GetRawAsync(path(parse), cancellationToken));
+                return;
+            }
+            await show(parse, session, cancellationToken);
+        });
 }

@@ -7,6 +7,11 @@ internal static partial class Commands
 {
     private static readonly string[] RunColumns = ["ID", "SCHEDULE", "STATUS", "TRIGGER", "DUE (UTC)", "LATENESS", "HTTP", "LATENCY", "ATTEMPTS", "ERROR"];
 
+    /// <summary>GET /runs with the filter as its query, as the typed client sends it.</summary>
+    private static string RunsPath(RunFilter filter) =>
+        "/runs" + Query(("schedule_id", filter.ScheduleId), ("status_filter", filter.Status is { } s ? WireNames.NameOf(s) : null),
+            ("start_time", filter.StartTime), ("end_time", filter.EndTime), ("limit", filter.Limit));
+
     private static Command Runs(CommandContext context)
     {
         var runs = new Command("runs", "List, show, retry, redrive and watch runs.");
@@ -18,39 +23,24 @@ internal static partial class Commands
         var limit = new Option<int?>("--limit") { Description = "At most this many, latest due first (default 100)." };
         var listJson = JsonOutput();
         var list = new Command("list", "List runs, latest due first.") { schedule, status, since, until, limit, listJson };
-        context.Action(list, async (parse, session, token) =>
+        RunFilter Filter(ParseResult parse) => new()
         {
-            var filter = new RunFilter
-            {
-                ScheduleId = parse.GetValue(schedule),
-                Status = StatusOf(parse.GetValue(status)),
-                StartTime = parse.GetValue(since),
-                EndTime = parse.GetValue(until),
-                Limit = parse.GetValue(limit),
-            };
-            if (parse.GetValue(listJson))
-            {
-                session.Out.WriteLine(await session.GetRawAsync("/runs" + Query(("schedule_id", filter.ScheduleId),
-                    ("status_filter", filter.Status is { } s ? WireNames.NameOf(s) : null), ("start_time", filter.StartTime),
-                    ("end_time", filter.EndTime), ("limit", filter.Limit)), token));
-                return;
-            }
-            Output.Table(session.Out, RunColumns, (await session.Api.ListRunsAsync(filter, token)).Select(RunRow));
-        });
+            ScheduleId = parse.GetValue(schedule),
+            Status = StatusOf(parse.GetValue(status)),
+            StartTime = parse.GetValue(since),
+            EndTime = parse.GetValue(until),
+            Limit = parse.GetValue(limit),
+        };
+        context.ReadAction(list, listJson, parse => RunsPath(Filter(parse)),
+            async (parse, session, token) => Output.Table(session.Out, RunColumns, (await session.Api.ListRunsAsync(Filter(parse), token)).Select(RunRow)));
         runs.Subcommands.Add(list);
 
         var showId = Id("run");
         var showJson = JsonOutput();
         var show = new Command("show", "Show a run with its attempts and callback deliveries.") { showId, showJson };
-        context.Action(show, async (parse, session, token) =>
+        context.ReadAction(show, showJson, parse => $"/runs/{parse.GetValue(showId)}", async (parse, session, token) =>
         {
-            var id = parse.GetValue(showId);
-            if (parse.GetValue(showJson))
-            {
-                session.Out.WriteLine(await session.GetRawAsync($"/runs/{id}", token));
-                return;
-            }
-            var run = await session.Api.GetRunAsync(id, token);
+            var run = await session.Api.GetRunAsync(parse.GetValue(showId), token);
             Output.Fields(session.Out, [
                 ("id", Output.Of(run.Id)), ("schedule", Output.Of(run.ScheduleId)), ("status", WireNames.NameOf(run.Status)),
                 ("trigger", WireNames.NameOf(run.Trigger)), ("due", Output.Time(run.DueAt)), ("started", Output.Time(run.StartedAt)),

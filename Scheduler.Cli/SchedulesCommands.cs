@@ -13,13 +13,8 @@ internal static partial class Commands
         var limit = new Option<int?>("--limit") { Description = "At most this many (default 100)." };
         var listJson = JsonOutput();
         var list = new Command("list", "List schedules by id.") { limit, listJson };
-        context.Action(list, async (parse, session, token) =>
+        context.ReadAction(list, listJson, parse => "/schedules" + Query(("limit", parse.GetValue(limit))), async (parse, session, token) =>
         {
-            if (parse.GetValue(listJson))
-            {
-                session.Out.WriteLine(await session.GetRawAsync("/schedules" + Query(("limit", parse.GetValue(limit))), token));
-                return;
-            }
             var rows = await session.Api.ListSchedulesAsync(parse.GetValue(limit), cancellationToken: token);
             Output.Table(session.Out, ["ID", "NAME", "TYPE", "STATUS", "CADENCE", "NEXT RUN (UTC)", "LAST RUN (UTC)"],
                 rows.Select(s => (IReadOnlyList<string>)[Output.Of(s.Id), s.Name ?? "", WireNames.NameOf(s.ScheduleType),
@@ -30,15 +25,9 @@ internal static partial class Commands
         var showId = Id("schedule");
         var showJson = JsonOutput();
         var show = new Command("show", "Show a schedule.") { showId, showJson };
-        context.Action(show, async (parse, session, token) =>
+        context.ReadAction(show, showJson, parse => $"/schedules/{parse.GetValue(showId)}", async (parse, session, token) =>
         {
-            var id = parse.GetValue(showId);
-            if (parse.GetValue(showJson))
-            {
-                session.Out.WriteLine(await session.GetRawAsync($"/schedules/{id}", token));
-                return;
-            }
-            var s = await session.Api.GetScheduleAsync(id, token);
+            var s = await session.Api.GetScheduleAsync(parse.GetValue(showId), token);
             Output.Fields(session.Out, [
                 ("id", Output.Of(s.Id)), ("name", s.Name), ("type", WireNames.NameOf(s.ScheduleType)), ("status", WireNames.NameOf(s.Status)),
                 ("cadence", Cadence(s)), ("target", s.TargetId is { } t ? $"target {t}" : s.Target is { } inline ? $"{inline.Method} {inline.Url}" : null),

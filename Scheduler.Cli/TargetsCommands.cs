@@ -46,31 +46,18 @@ internal static partial class Commands
         var limit = new Option<int?>("--limit") { Description = "At most this many (default 100)." };
         var listJson = JsonOutput();
         var list = new Command("list", "List stored targets by id.") { limit, listJson };
-        context.Action(list, async (parse, session, token) =>
-        {
-            if (parse.GetValue(listJson))
-            {
-                session.Out.WriteLine(await session.GetRawAsync("/targets" + Query(("limit", parse.GetValue(limit))), token));
-                return;
-            }
+        context.ReadAction(list, listJson, parse => "/targets" + Query(("limit", parse.GetValue(limit))), async (parse, session, token) =>
             Output.Table(session.Out, ["ID", "NAME", "METHOD", "URL", "TIMEOUT"],
                 (await session.Api.ListTargetsAsync(parse.GetValue(limit), cancellationToken: token)).Select(t =>
-                    (IReadOnlyList<string>)[Output.Of(t.Id), t.Name ?? "", t.Method, t.Url, $"{t.TimeoutSeconds} s"]));
-        });
+                    (IReadOnlyList<string>)[Output.Of(t.Id), t.Name ?? "", t.Method, t.Url, $"{t.TimeoutSeconds} s"])));
         targets.Subcommands.Add(list);
 
         var showId = Id("target");
         var showJson = JsonOutput();
         var show = new Command("show", "Show a target.") { showId, showJson };
-        context.Action(show, async (parse, session, token) =>
+        context.ReadAction(show, showJson, parse => $"/targets/{parse.GetValue(showId)}", async (parse, session, token) =>
         {
-            var id = parse.GetValue(showId);
-            if (parse.GetValue(showJson))
-            {
-                session.Out.WriteLine(await session.GetRawAsync($"/targets/{id}", token));
-                return;
-            }
-            var t = await session.Api.GetTargetAsync(id, token);
+            var t = await session.Api.GetTargetAsync(parse.GetValue(showId), token);
             Output.Fields(session.Out, [
                 ("id", Output.Of(t.Id)), ("name", t.Name), ("method", t.Method), ("url", t.Url),
                 ("headers", string.Join(", ", t.Headers.Select(h => $"{h.Key}: {h.Value}"))), ("body", t.BodyTemplate),

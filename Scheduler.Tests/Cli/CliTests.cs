@@ -75,6 +75,38 @@ public sealed partial class CliTests : SystemTestBase
     }
 
     [Test]
+    public async Task Targets_and_schedules_are_listed_and_shown_as_the_apis_json_or_for_people()
+    {
+        var target = await CliAsync("targets", "create", "--name", "cli-target", "--url", Target.Url("/cli-target"));
+        Assert.That(target.ExitCode, Is.Zero, target.ToString());
+        var targetId = Id(Regex.Match(target.Out, @"Target (\d+) created").Groups[1].Value);
+        var schedule = await CliAsync("schedules", "create", "--every", "3600", "--url", Target.Url("/cli-hourly"));
+        Assert.That(schedule.ExitCode, Is.Zero, schedule.ToString());
+        var scheduleId = Id(Regex.Match(schedule.Out, @"Schedule (\d+) created").Groups[1].Value);
+
+        // --json: the API's answer as it gave it.
+        var targetJson = JsonNode.Parse((await CliAsync("targets", "show", targetId.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json")).Out)!;
+        Assert.That((targetJson["id"]!.GetValue<long>(), targetJson["name"]!.GetValue<string>()), Is.EqualTo((targetId, "cli-target")));
+        var targetsJson = JsonNode.Parse((await CliAsync("targets", "list", "--json")).Out)!.AsArray();
+        Assert.That(targetsJson.Select(t => t!["id"]!.GetValue<long>()), Does.Contain(targetId));
+        var scheduleJson = JsonNode.Parse((await CliAsync("schedules", "show", scheduleId.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json")).Out)!;
+        Assert.That((scheduleJson["id"]!.GetValue<long>(), scheduleJson["schedule_type"]!.GetValue<string>()), Is.EqualTo((scheduleId, "INTERVAL")));
+        var schedulesJson = JsonNode.Parse((await CliAsync("schedules", "list", "--json")).Out)!.AsArray();
+        Assert.That(schedulesJson.Select(s => s!["id"]!.GetValue<long>()), Does.Contain(scheduleId));
+        Assert.That(JsonNode.Parse((await CliAsync("jobs", "list", "--json")).Out), Is.InstanceOf<JsonArray>());
+
+        // Without: tables and fields.
+        Assert.That((await CliAsync("targets", "list")).Out, Does.Match($@"(?m)^{targetId}\s+cli-target\s+GET\s"));
+        Assert.That((await CliAsync("targets", "show", targetId.ToString(System.Globalization.CultureInfo.InvariantCulture))).Out,
+            Does.Contain("cli-target").And.Contain(Target.Url("/cli-target")));
+        Assert.That((await CliAsync("schedules", "list")).Out, Does.Match($@"(?m)^{scheduleId}\s.*INTERVAL\s+ACTIVE"));
+        Assert.That((await CliAsync("schedules", "show", scheduleId.ToString(System.Globalization.CultureInfo.InvariantCulture))).Out,
+            Does.Contain("INTERVAL").And.Contain("ACTIVE"));
+    }
+
+    private static long Id(string text) => long.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+
+    [Test]
     public async Task Errors_print_the_problem_and_exit_non_zero()
     {
         var missing = await CliAsync("runs", "show", "987654");
