@@ -35,6 +35,15 @@ public static class CoreServiceCollectionExtensions
                 {
                     o.HangfireConnectionString = configuration.GetConnectionString("Hangfire") ?? o.ConnectionString;
                 }
+                if (string.IsNullOrWhiteSpace(o.SessionConnectionString))
+                {
+                    o.SessionConnectionString = configuration.GetConnectionString("SchedulerSession") ?? o.ConnectionString;
+                }
+                if (string.IsNullOrWhiteSpace(o.HangfireSessionConnectionString))
+                {
+                    o.HangfireSessionConnectionString = configuration.GetConnectionString("HangfireSession")
+                        ?? (o.HangfireConnectionString == o.ConnectionString ? o.SessionConnectionString : o.HangfireConnectionString);
+                }
             })
             .ValidateOnStart();
         services.AddOptions<EngineOptions>().BindConfiguration(EngineOptions.Section).ValidateOnStart();
@@ -52,17 +61,10 @@ public static class CoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SchedulingOptions>, SchedulingOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReconciliationOptions>, ReconciliationOptionsValidator>());
 
-        services.TryAddSingleton(sp =>
-        {
-            var builder = new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString);
-            builder.ConnectionStringBuilder.ApplicationName ??= $"scheduler-{processName}";
-            TuneForShortStatements(builder.ConnectionStringBuilder);
-            if (builder.ConnectionStringBuilder.MaxPoolSize == DefaultMaxPoolSize)
-            {
-                builder.ConnectionStringBuilder.MaxPoolSize = SchedulerMaxPoolSize;
-            }
-            return builder.Build();
-        });
+        services.TryAddSingleton(sp => new DatabaseConnections(
+            sp.GetRequiredService<IOptions<DatabaseOptions>>().Value, sp.GetRequiredService<IOptions<EngineOptions>>().Value, processName));
+        services.TryAddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<DatabaseConnections>().Scheduler));
+        services.TryAddSingleton<SessionConnections>();
         services.AddDbContextPool<SchedulerDbContext>((sp, options) =>
             SchedulerDbContextOptions.Configure(options, sp.GetRequiredService<NpgsqlDataSource>())
                 .AddInterceptors(sp.GetRequiredService<SecretsInterceptor>()));
@@ -80,7 +82,7 @@ public static class CoreServiceCollectionExtensions
         services.TryAddSingleton<Reconciliation.Reconciler>();
         services.TryAddSingleton<WorkerHeartbeats>();
 
-        services.AddHangfire((sp, config) => ConfigureHangfire(config, sp, runsServer: processName == "worker"));
+        services.AddHangfire((sp, config) => ConfigureHangfire(config, sp));
         return services;
     }
 
@@ -95,57 +97,7 @@ public static class CoreServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>
-    /// The Hangfire connection string with a pool sized to the process. In a worker, a Hangfire worker holds a
-    /// connection while it processes a job and takes another to change the job's state, and Hangfire's own
-    /// background processes need a few: twice the workers plus ten (measured: workers + 10 made W4's p99
-    /// lateness 389 ms instead of 10 ms; and a pool smaller than the workers starves them). A process without
-    /// a Hangfire server (the API) only creates jobs and serves the dashboard. New jobs are announced on one
-    /// listener per process (SharedListenerJobQueue), outside the pool. Npgsql's default pool size is replaced
-    /// by what the process needs; a size given in the connection string is only ever raised to fit the workers.
-    /// </summary>
-    internal static string HangfireConnectionString(DatabaseOptions db, EngineOptions engine, bool runsServer)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(db.HangfireConnectionString);
-        TuneForShortStatements(builder);
-        var needed = runsServer ? (engine.WorkerCount * 2) + 10 : 20;
-        if (builder.MaxPoolSize == DefaultMaxPoolSize || (runsServer && builder.MaxPoolSize < needed))
-        {
-            builder.MaxPoolSize = needed;
-        }
-        return builder.ConnectionString;
-    }
-
-    /// <summary>Npgsql's default Maximum Pool Size; any other value was given on purpose and is kept.</summary>
-    private const int DefaultMaxPoolSize = 100;
-
-    /// <summary>
-    /// Scheduler's own pool per process. Concurrent runs share statements (StatementBatcher) and concurrent
-    /// requests share commits (ScheduleWriter), so few connections carry the load; a small pool keeps
-    /// API + workers under PostgreSQL's max_connections when a target fails and every process is busy
-    /// (measured: with Npgsql's default of 100 per pool, 1,667 failing calls a second exhausted the
-    /// server's 300 connections).
-    /// </summary>
-    private const int SchedulerMaxPoolSize = 50;
-
-    /// <summary>
-    /// Every statement here is short and most run thousands of times, each on a connection taken from the pool
-    /// for it. By default Npgsql resets a pooled connection (DISCARD ALL) before reusing it, a round trip and a
-    /// session reset per statement that measured as a fifth of the statements the server ran; nothing here
-    /// leaves session state behind (no temporary tables, session settings or listeners on pooled connections),
-    /// so that reset is off. Statements used a few times are prepared once per connection and reused.
-    /// </summary>
-    internal static void TuneForShortStatements(NpgsqlConnectionStringBuilder connection)
-    {
-        connection.NoResetOnClose = true;
-        if (connection.MaxAutoPrepare == 0)
-        {
-            connection.MaxAutoPrepare = 64;
-            connection.AutoPrepareMinUsages = 3;
-        }
-    }
-
-    private static void ConfigureHangfire(IGlobalConfiguration config, IServiceProvider sp, bool runsServer)
+    private static void ConfigureHangfire(IGlobalConfiguration config, IServiceProvider sp)
     {
         var db = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
         var engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
@@ -161,13 +113,14 @@ public static class CoreServiceCollectionExtensions
             QueuePollInterval = engine.QueuePollInterval,
             DistributedLockTimeout = engine.DistributedLockTimeout,
         };
-        var connectionString = HangfireConnectionString(db, engine, runsServer);
+        var connections = sp.GetRequiredService<DatabaseConnections>();
+        var connectionString = connections.Hangfire;
         var hangfire = config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
             .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString), storage);
         var queueLogger = sp.GetRequiredService<ILoggerFactory>().CreateLogger<SharedListenerJobQueue>();
-        var queue = new SharedListenerJobQueue(hangfire.Entry, connectionString, storage, queueLogger,
+        var queue = new SharedListenerJobQueue(hangfire.Entry, connectionString, connections.HangfireSession, storage, queueLogger,
             new RefetchedJobs(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<Observability.SchedulerMetrics>(), queueLogger));
         hangfire.Entry.QueueProviders.Add(
             new SharedListenerJobQueueProvider(queue, hangfire.Entry.QueueProviders.GetProvider(JobQueues.Default)), JobQueues.All);

@@ -14,6 +14,20 @@ public sealed class DatabaseOptions
     /// <summary>Hangfire's storage. Defaults to <c>ConnectionStrings:Hangfire</c>, then to <see cref="ConnectionString"/>.</summary>
     public string HangfireConnectionString { get; set; } = "";
 
+    /// <summary>
+    /// For what needs a PostgreSQL session of its own (LISTEN for the dispatcher's wake-ups, the reconciliation's
+    /// session advisory lock, migrations and the schema check): always a direct connection, never through a
+    /// pooler in transaction mode. Defaults to <c>ConnectionStrings:SchedulerSession</c>, then to <see cref="ConnectionString"/>.
+    /// </summary>
+    public string SessionConnectionString { get; set; } = "";
+
+    /// <summary>
+    /// The same for Hangfire's database (LISTEN for new jobs, the schema install). Defaults to
+    /// <c>ConnectionStrings:HangfireSession</c>; then, when Hangfire has a database of its own, to
+    /// <see cref="HangfireConnectionString"/>; otherwise to <see cref="SessionConnectionString"/>.
+    /// </summary>
+    public string HangfireSessionConnectionString { get; set; } = "";
+
     public string HangfireSchema { get; set; } = "hangfire";
 
     /// <summary>How long a starting process waits for the database and its migrations before giving up.</summary>
@@ -27,6 +41,8 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
         var errors = new List<string>();
         CheckConnectionString(errors, "ConnectionStrings:Scheduler (or Database:ConnectionString)", options.ConnectionString);
         CheckConnectionString(errors, "Database:HangfireConnectionString", options.HangfireConnectionString);
+        CheckOptionalConnectionString(errors, "ConnectionStrings:SchedulerSession (or Database:SessionConnectionString)", options.SessionConnectionString);
+        CheckOptionalConnectionString(errors, "ConnectionStrings:HangfireSession (or Database:HangfireSessionConnectionString)", options.HangfireSessionConnectionString);
         if (string.IsNullOrWhiteSpace(options.HangfireSchema) || !options.HangfireSchema.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_'))
         {
             errors.Add($"Database:HangfireSchema must be a lower-case SQL identifier (got '{options.HangfireSchema}').");
@@ -38,6 +54,14 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
+    private static void CheckOptionalConnectionString(List<string> errors, string key, string value)
+    {
+        if (!string.IsNullOrWhiteSpace(value))
+        {
+            CheckConnectionString(errors, key, value);
+        }
+    }
+
     private static void CheckConnectionString(List<string> errors, string key, string value)
     {
         if (string.IsNullOrWhiteSpace(value))
@@ -45,13 +69,20 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
             errors.Add($"{key} is not set: give a PostgreSQL connection string such as 'Host=127.0.0.1;Port=5432;Username=postgres;Database=scheduler'.");
             return;
         }
+        NpgsqlConnectionStringBuilder builder;
         try
         {
-            _ = new NpgsqlConnectionStringBuilder(value);
+            builder = new NpgsqlConnectionStringBuilder(value);
         }
         catch (ArgumentException ex)
         {
             errors.Add($"{key} is not a valid PostgreSQL connection string: {ex.Message}");
+            return;
+        }
+        // Npgsql would only say so at the first connection, without naming the setting.
+        if (builder.Pooling && builder.MaxPoolSize < Math.Max(1, builder.MinPoolSize))
+        {
+            errors.Add($"{key}: Maximum Pool Size must be at least 1 and at least Minimum Pool Size (got {builder.MaxPoolSize} and {builder.MinPoolSize}).");
         }
     }
 }

@@ -4,14 +4,14 @@ namespace Scheduler.Core.Hosting;
 /// Which worker processes are alive, read from Hangfire's server table with the database's clock
 /// (servers write <c>now()</c> there every <see cref="EngineOptions.HeartbeatInterval"/>).
 /// </summary>
-public sealed class WorkerHeartbeats(IOptions<DatabaseOptions> database, IOptions<EngineOptions> engine)
+public sealed class WorkerHeartbeats(IOptions<DatabaseOptions> database, IOptions<EngineOptions> engine, DatabaseConnections connections)
 {
     /// <summary>A server counts as alive when it wrote a heartbeat within this window.</summary>
     public TimeSpan Window => TimeSpan.FromTicks(Math.Max(engine.Value.HeartbeatInterval.Ticks * 3, TimeSpan.FromSeconds(30).Ticks));
 
     public async Task<int> CountAliveAsync(CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(database.Value.HangfireConnectionString);
+        await using var connection = new NpgsqlConnection(connections.Hangfire);
         await connection.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             $"SELECT count(*) FROM \"{database.Value.HangfireSchema}\".server WHERE lastheartbeat > now() - @window", connection);
@@ -26,7 +26,7 @@ public sealed class WorkerHeartbeats(IOptions<DatabaseOptions> database, IOption
     public async Task<TimeSpan?> SinceLastHeartbeatAsync(string serverName, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(serverName);
-        await using var connection = new NpgsqlConnection(database.Value.HangfireConnectionString);
+        await using var connection = new NpgsqlConnection(connections.Hangfire);
         await connection.OpenAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             $"SELECT now() - max(lastheartbeat) FROM \"{database.Value.HangfireSchema}\".server WHERE starts_with(id, @prefix)", connection);

@@ -7,7 +7,8 @@ namespace Scheduler.Core.Jobs;
 
 /// <summary>
 /// Hangfire's PostgreSQL job queue (the same <c>jobqueue</c> table, the same <c>NOTIFY new_job</c> on
-/// enqueue, so the dashboard and every process agree), fetched with one LISTEN connection per process.
+/// enqueue, so the dashboard and every process agree), fetched with one LISTEN connection per process (a
+/// session of its own, outside the pool).
 /// Hangfire.PostgreSql's long polling gives every idle Hangfire worker a LISTEN connection of its own, so
 /// each enqueued job wakes every idle worker of every process, and each wakes a server backend and runs a
 /// fetch: measured here, with 2 worker processes of 20 workers, that was most of PostgreSQL's CPU during a
@@ -20,6 +21,7 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
 
     private readonly PostgreSqlStorage _storage;
     private readonly string _connectionString;
+    private readonly string _listenerConnectionString;
     private readonly string _schema;
     private readonly TimeSpan _invisibility;
     private readonly TimeSpan _pollInterval;
@@ -30,11 +32,13 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
     private readonly Lock _startLock = new();
     private Task? _listening;
 
-    public SharedListenerJobQueue(PostgreSqlStorage storage, string connectionString, PostgreSqlStorageOptions options, ILogger logger, RefetchedJobs? refetched = null)
+    // connectionString is Hangfire's pool, for the fetches; listenerConnectionString is for the LISTEN, a session
+    // of its own that must not go through a pooler in transaction mode.
+    public SharedListenerJobQueue(PostgreSqlStorage storage, string connectionString, string listenerConnectionString, PostgreSqlStorageOptions options, ILogger logger, RefetchedJobs? refetched = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        (_storage, _connectionString, _schema, _invisibility, _pollInterval, _logger) =
-            (storage, connectionString, options.SchemaName, options.InvisibilityTimeout, options.QueuePollInterval, logger);
+        (_storage, _connectionString, _listenerConnectionString, _schema, _invisibility, _pollInterval, _logger) =
+            (storage, connectionString, listenerConnectionString, options.SchemaName, options.InvisibilityTimeout, options.QueuePollInterval, logger);
         _refetched = refetched ?? new RefetchedJobs(null, null, logger);
     }
 
@@ -170,7 +174,7 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
     private async Task ListenAsync()
     {
         var stopping = _stopping.Token;
-        var builder = new NpgsqlConnectionStringBuilder(_connectionString) { Pooling = false, KeepAlive = 30 };
+        var builder = new NpgsqlConnectionStringBuilder(_listenerConnectionString) { Pooling = false, KeepAlive = 30 };
         while (!stopping.IsCancellationRequested)
         {
             try

@@ -15,15 +15,24 @@ public sealed class DatabaseMigrator(IOptions<DatabaseOptions> options, ILogger<
 {
     private readonly DatabaseOptions _options = options.Value;
 
+    // Migrations, the schema install and the schema check go straight to PostgreSQL (the session connection
+    // strings: a migration's DDL and locks need a session, not a pooler in transaction mode), outside the pools:
+    // a check every probe, a migration once, neither leaves a connection open behind it.
+    private string Scheduler => Unpooled(string.IsNullOrWhiteSpace(_options.SessionConnectionString) ? _options.ConnectionString : _options.SessionConnectionString);
+
+    private string Hangfire => Unpooled(string.IsNullOrWhiteSpace(_options.HangfireSessionConnectionString) ? _options.HangfireConnectionString : _options.HangfireSessionConnectionString);
+
+    private static string Unpooled(string connectionString) => new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString;
+
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
-        await EnsureDatabaseExistsAsync(_options.ConnectionString, cancellationToken);
-        if (_options.HangfireConnectionString != _options.ConnectionString)
+        await EnsureDatabaseExistsAsync(Scheduler, cancellationToken);
+        if (Hangfire != Scheduler)
         {
-            await EnsureDatabaseExistsAsync(_options.HangfireConnectionString, cancellationToken);
+            await EnsureDatabaseExistsAsync(Hangfire, cancellationToken);
         }
 
-        await using (var dataSource = NpgsqlDataSource.Create(_options.ConnectionString))
+        await using (var dataSource = NpgsqlDataSource.Create(Scheduler))
         await using (var db = CreateContext(dataSource))
         {
             var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
@@ -41,7 +50,7 @@ public sealed class DatabaseMigrator(IOptions<DatabaseOptions> options, ILogger<
             }
         }
 
-        await using (var connection = new NpgsqlConnection(_options.HangfireConnectionString))
+        await using (var connection = new NpgsqlConnection(Hangfire))
         {
             await connection.OpenAsync(cancellationToken);
             PostgreSqlObjectsInstaller.Install(connection, _options.HangfireSchema);
@@ -53,12 +62,12 @@ public sealed class DatabaseMigrator(IOptions<DatabaseOptions> options, ILogger<
     public async Task<IReadOnlyList<string>> CheckAsync(CancellationToken cancellationToken)
     {
         var missing = new List<string>();
-        await using (var dataSource = NpgsqlDataSource.Create(_options.ConnectionString))
+        await using (var dataSource = NpgsqlDataSource.Create(Scheduler))
         await using (var db = CreateContext(dataSource))
         {
             missing.AddRange((await db.Database.GetPendingMigrationsAsync(cancellationToken)).Select(m => $"migration {m}"));
         }
-        await using (var connection = new NpgsqlConnection(_options.HangfireConnectionString))
+        await using (var connection = new NpgsqlConnection(Hangfire))
         {
             await connection.OpenAsync(cancellationToken);
             await using var command = new NpgsqlCommand("SELECT to_regclass(@name) IS NOT NULL", connection);

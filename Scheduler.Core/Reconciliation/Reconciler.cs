@@ -36,6 +36,7 @@ public sealed record ReconciliationReport(long? Id, string Trigger, DateTimeOffs
 /// </summary>
 public sealed class Reconciler(
     NpgsqlDataSource database,
+    SessionConnections sessions,
     JobStorage storage,
     RunEnqueuer runs,
     CallbackEnqueuer callbacks,
@@ -58,7 +59,9 @@ public sealed class Reconciler(
     public async Task<ReconciliationReport> RunAsync(string trigger, CancellationToken cancellationToken)
     {
         var startedAt = time.GetUtcNow();
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        // The lock is a session's (held across the reconciliation's transactions): a session of its own, outside
+        // the pool, as a pooler in transaction mode would hand it to another client between statements.
+        await using var connection = await sessions.OpenAsync(cancellationToken);
         await using (var tryLock = new NpgsqlCommand($"SELECT pg_try_advisory_lock({LockKey})", connection))
         {
             if (await tryLock.ExecuteScalarAsync(cancellationToken) is not true)

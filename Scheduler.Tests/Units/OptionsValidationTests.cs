@@ -26,14 +26,47 @@ public sealed class OptionsValidationTests
     });
 
     [Test]
-    public void The_hangfire_pool_fits_the_workers_and_a_given_size_is_never_lowered() => Assert.Multiple(() =>
+    public void A_worker_sizes_its_pools_to_stay_within_its_budget_and_keeps_a_given_size() => Assert.Multiple(() =>
     {
-        static int Pool(string connectionString, int workers, bool server = true) => new Npgsql.NpgsqlConnectionStringBuilder(
-            CoreServiceCollectionExtensions.HangfireConnectionString(new DatabaseOptions { HangfireConnectionString = connectionString }, new EngineOptions { WorkerCount = workers }, server)).MaxPoolSize;
-        Assert.That(Pool("Host=x;Maximum Pool Size=50", 60), Is.EqualTo(130), "each worker holds a connection while it processes a job and needs another for its state");
-        Assert.That(Pool("Host=x", 20), Is.EqualTo(50), "Npgsql's default is replaced by what the workers need");
-        Assert.That(Pool("Host=x;Maximum Pool Size=500", 20), Is.EqualTo(500));
-        Assert.That(Pool("Host=x", 20, server: false), Is.EqualTo(20), "the API only creates jobs");
+        static DatabaseConnections Connections(string connectionString, int workers = 20, string process = "worker") =>
+            new(new DatabaseOptions { ConnectionString = connectionString, HangfireConnectionString = connectionString }, new EngineOptions { WorkerCount = workers }, process);
+        static int Pool(string connectionString) => new Npgsql.NpgsqlConnectionStringBuilder(connectionString).MaxPoolSize;
+
+        var worker = Connections("Host=x");
+        Assert.That((Pool(worker.Scheduler), Pool(worker.Hangfire), worker.MostOpenAtOnce), Is.EqualTo((10, 10, 25)), "docs/operations.md: at most 25 a worker");
+        Assert.That(Pool(Connections("Host=x", workers: 4).Hangfire), Is.EqualTo(2), "half the workers");
+        Assert.That(Pool(Connections("Host=x", workers: 200).Hangfire), Is.EqualTo(10), "at most ten");
+        Assert.That(Pool(Connections("Host=x", process: "api").Hangfire), Is.EqualTo(20), "the API only creates jobs");
+        var given = Connections("Host=x;Maximum Pool Size=30");
+        Assert.That((Pool(given.Scheduler), Pool(given.Hangfire), given.MostOpenAtOnce), Is.EqualTo((30, 30, 65)), "a size given is kept, and counted");
+    });
+
+    [Test]
+    public void Connections_are_named_after_the_process_and_sessions_are_unpooled() => Assert.Multiple(() =>
+    {
+        var connections = new DatabaseConnections(new DatabaseOptions
+        {
+            ConnectionString = "Host=pgbouncer;Port=6432", HangfireConnectionString = "Host=pgbouncer;Port=6432", SessionConnectionString = "Host=db;Port=5432",
+        }, new EngineOptions(), "worker");
+        static Npgsql.NpgsqlConnectionStringBuilder Of(string connectionString) => new(connectionString);
+        Assert.That(Of(connections.Scheduler).ApplicationName, Is.EqualTo("scheduler-worker"));
+        Assert.That(Of(connections.Hangfire).ApplicationName, Is.EqualTo("scheduler-worker-hangfire"));
+        Assert.That((Of(connections.Session).Host, Of(connections.Session).Pooling, Of(connections.Session).ApplicationName), Is.EqualTo(("db", false, "scheduler-worker-session")));
+        Assert.That((Of(connections.HangfireSession).Host, Of(connections.HangfireSession).Pooling), Is.EqualTo(("pgbouncer", false)),
+            "without a session string of its own, Hangfire's listener takes Hangfire's");
+        Assert.That(Of(new DatabaseConnections(new DatabaseOptions { ConnectionString = "Host=x;Application Name=mine", HangfireConnectionString = "Host=x" },
+            new EngineOptions(), "api").Scheduler).ApplicationName, Is.EqualTo("mine"));
+    });
+
+    [Test]
+    public void Statements_are_auto_prepared_unless_the_connection_string_says_otherwise() => Assert.Multiple(() =>
+    {
+        static int Prepared(string connectionString) => new Npgsql.NpgsqlConnectionStringBuilder(new DatabaseConnections(
+            new DatabaseOptions { ConnectionString = connectionString, HangfireConnectionString = connectionString }, new EngineOptions(), "worker").Hangfire).MaxAutoPrepare;
+        Assert.That(Prepared("Host=x"), Is.EqualTo(64));
+        Assert.That(Prepared("Host=x;Max Auto Prepare=0"), Is.EqualTo(0), "a pooler without prepared statements (PgBouncer < 1.21)");
+        Assert.That(Prepared("Host=x;maxautoprepare=0"), Is.EqualTo(0));
+        Assert.That(Prepared("Host=x;Max Auto Prepare=8"), Is.EqualTo(8));
     });
 
     [Test]
@@ -84,12 +117,19 @@ public sealed class OptionsValidationTests
         var engine = new EngineOptionsValidator().Validate(null, new EngineOptions { WorkerCount = 0, InvisibilityTimeout = TimeSpan.FromSeconds(1) });
         var execution = new ExecutionOptionsValidator().Validate(null, new ExecutionOptions { DefaultTimeoutSeconds = 0, LeaseRenewalSeconds = 60 });
         var database = new DatabaseOptionsValidator().Validate(null, new DatabaseOptions { ConnectionString = "", HangfireConnectionString = "Host=x;Nonsense=1", HangfireSchema = "Bad-Name" });
+        var pools = new DatabaseOptionsValidator().Validate(null, new DatabaseOptions
+        {
+            ConnectionString = "Host=x;Minimum Pool Size=20;Maximum Pool Size=10", HangfireConnectionString = "Host=x", SessionConnectionString = "Host=x;Nonsense=1",
+        });
         Assert.Multiple(() =>
         {
             Assert.That(engine.Failures, Has.Some.Contains("Hangfire:WorkerCount").And.Some.Contains("Hangfire:InvisibilityTimeout"));
             Assert.That(execution.Failures, Has.Some.Contains("Execution:DefaultTimeoutSeconds").And.Some.Contains("Execution:LeaseRenewalSeconds"));
             Assert.That(database.Failures, Has.Some.Contains("ConnectionStrings:Scheduler")
                 .And.Some.Contains("Database:HangfireConnectionString").And.Some.Contains("Database:HangfireSchema"));
+            Assert.That(pools.Failures, Has.Some.Contains("ConnectionStrings:Scheduler").And.Some.Contains("Maximum Pool Size")
+                .And.Some.Contains("ConnectionStrings:SchedulerSession"));
+            Assert.That(pools.Failures!.Count(), Is.EqualTo(2));
         });
     }
 

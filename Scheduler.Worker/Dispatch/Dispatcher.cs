@@ -14,7 +14,7 @@ namespace Scheduler.Worker.Dispatch;
 internal sealed class Dispatcher(
     DispatchStore store,
     RunEnqueuer enqueuer,
-    NpgsqlDataSource database,
+    SessionConnections sessions,
     IOptions<SchedulingOptions> options,
     TimeProvider time,
     ILogger<Dispatcher> logger) : IBackgroundProcess, IDisposable
@@ -105,7 +105,8 @@ internal sealed class Dispatcher(
             return _listener;
         }
         await DropListenerAsync();
-        var connection = await database.OpenConnectionAsync(cancellationToken);
+        // A session of its own, outside the pool: a LISTEN does not survive a pooler in transaction mode.
+        var connection = await sessions.OpenAsync(cancellationToken);
         connection.Notification += OnNotification;
         await using (var listen = new NpgsqlCommand($"LISTEN {DispatchSignal.Channel}", connection))
         {
@@ -118,19 +119,7 @@ internal sealed class Dispatcher(
     {
         if (_listener is not null)
         {
-            if (_listener.State == System.Data.ConnectionState.Open)
-            {
-                // Pooled connections are not reset when reused (CoreServiceCollectionExtensions): stop listening first.
-                try
-                {
-                    await using var unlisten = new NpgsqlCommand("UNLISTEN *", _listener);
-                    await unlisten.ExecuteNonQueryAsync();
-                }
-                catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException)
-                {
-                    // A broken connection is not returned to the pool.
-                }
-            }
+            // Unpooled: closing it ends the session and its LISTEN.
             await _listener.DisposeAsync();
             _listener = null;
         }

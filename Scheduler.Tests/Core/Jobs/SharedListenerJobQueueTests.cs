@@ -242,7 +242,7 @@ public sealed class SharedListenerJobQueueTests
     {
         var connectionString = TestAssemblySetup.ConnectionString;
         var storage = new PostgreSqlStorage(new NpgsqlConnectionFactory(connectionString, Options), Options);
-        return new SharedListenerJobQueue(storage, connectionString, Options, log ?? _log, refetched) { Claimed = claimed, Listening = listening };
+        return new SharedListenerJobQueue(storage, connectionString, connectionString, Options, log ?? _log, refetched) { Claimed = claimed, Listening = listening };
     }
 
     /// <summary>The next job, or null if none is visible within <paramref name="deadline"/> (a claimed job is not).</summary>
