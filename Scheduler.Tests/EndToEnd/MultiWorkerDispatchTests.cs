@@ -45,7 +45,7 @@ public sealed class MultiWorkerDispatchTests : SystemTestBase
         var runs = new List<JsonNode>();
         foreach (var id in ids)
         {
-            runs.AddRange(await SettledAsync(id));
+            runs.AddRange(await Client.SettledRunsAsync(id, Seconds(30)));
         }
         Assert.That(runs.Select(r => r.Status()), Is.All.EqualTo("SUCCESS"),
             string.Join(Environment.NewLine, runs.Select(r => $"{r["id"]} {r.Status()} due {r.Time("due_at"):HH:mm:ss.fff} started {r["started_at"]} completed {r["completed_at"]} {r["remarks"]?.ToJsonString()}")));
@@ -81,7 +81,7 @@ public sealed class MultiWorkerDispatchTests : SystemTestBase
         var restartedAt = TimeProvider.System.GetUtcNow();
 
         await Eventually.UntilAsync(async () => (await Client.GetSchedule(id).ReadAsync()).Body!.Status() == "STOPPED", Seconds(30), "the window to close");
-        var runs = await SettledAsync(id);
+        var runs = await Client.SettledRunsAsync(id, Seconds(30));
         var catchUps = runs.Where(r => r["trigger"]!.GetValue<string>() == "CATCH_UP").ToList();
 
         Assert.Multiple(() =>
@@ -110,16 +110,5 @@ public sealed class MultiWorkerDispatchTests : SystemTestBase
             var (_, stopped) = await Client.GetSchedule(id).ReadAsync();
             Assert.That(stopped!["remarks"]!.AsArray().Select(r => r!.GetValue<string>()), Has.Some.Contains("(catch-up NONE)"));
         }
-    }
-
-    private async Task<List<JsonNode>> SettledAsync(long scheduleId)
-    {
-        List<JsonNode> runs = [];
-        await Eventually.UntilAsync(async () =>
-        {
-            runs = await Client.RunsOfAsync(scheduleId);
-            return runs.All(r => r.Status() is not ("PENDING" or "RUNNING"));
-        }, Seconds(30), $"the runs of schedule {scheduleId} to settle");
-        return runs;
     }
 }

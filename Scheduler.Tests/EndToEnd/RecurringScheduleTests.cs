@@ -14,7 +14,7 @@ public sealed class RecurringScheduleTests : SystemTestBase
         var started = TimeProvider.System.GetUtcNow();
         await Eventually.UntilAsync(() => TimeProvider.System.GetUtcNow() > started.AddSeconds(5), Seconds(10), "5 seconds to pass");
         await Client.PauseSchedule(id).ReadAsync();
-        var runs = await SettledRunsAsync(id);
+        var runs = await Client.SettledRunsAsync(id, Seconds(20));
 
         var window = runs.Where(r => r.Time("due_at") < started.AddSeconds(5)).ToList();
         Assert.That(window, Has.Count.InRange(4, 6), string.Join(", ", runs.Select(r => r.Time("due_at").ToString("HH:mm:ss.fff", null))));
@@ -36,7 +36,7 @@ public sealed class RecurringScheduleTests : SystemTestBase
         Assert.That(end, Is.EqualTo(schedule.Time("start_at").AddSeconds(3)));
 
         await Eventually.UntilAsync(async () => (await Client.GetSchedule(id).ReadAsync()).Body!.Status() == "STOPPED", Seconds(15), "the window to stop");
-        var runs = await SettledRunsAsync(id);
+        var runs = await Client.SettledRunsAsync(id, Seconds(20));
         Assert.That(runs.Select(r => r.Time("due_at")), Is.EqualTo(new[] { 0, 1, 2 }.Select(s => schedule.Time("start_at").AddSeconds(s))));
         Assert.That(runs.Select(r => r.Status()), Is.All.EqualTo("SUCCESS"));
         Assert.That((await Client.GetSchedule(id).ReadAsync()).Body!["next_run_at"], Is.Null);
@@ -51,7 +51,7 @@ public sealed class RecurringScheduleTests : SystemTestBase
             """);
         await Eventually.UntilAsync(async () => (await Client.RunsOfAsync(id)).Count(r => r.Status() == "SUCCESS") >= 3, Seconds(20), "three cron runs");
         await Client.PauseSchedule(id).ReadAsync();
-        var runs = await SettledRunsAsync(id);
+        var runs = await Client.SettledRunsAsync(id, Seconds(20));
         Assert.That(runs.Select(r => r.Time("due_at")), Has.All.Matches<DateTimeOffset>(t => t.Second % 2 == 0 && t.Millisecond == 0 && t.Microsecond == 0));
         AssertNoneEarly(runs, "/cron");
     }
@@ -112,7 +112,7 @@ public sealed class RecurringScheduleTests : SystemTestBase
         var id = await Client.CreateScheduleAsync($$$"""{"schedule_type": "INTERVAL", "interval_seconds": 1, "target": {"url": "{{{Target.Url("/page")}}}"}}""");
         await Eventually.UntilAsync(async () => (await Client.RunsOfAsync(id)).Count(r => r.Status() == "SUCCESS") >= 5, Seconds(20), "five runs");
         await Client.PauseSchedule(id).ReadAsync();
-        var all = await SettledRunsAsync(id);
+        var all = await Client.SettledRunsAsync(id, Seconds(20));
 
         var seen = new List<long>();
         string? cursor = "";
@@ -151,18 +151,6 @@ public sealed class RecurringScheduleTests : SystemTestBase
         Assert.That(status, Is.EqualTo(HttpStatusCode.BadRequest), problem?.ToJsonString());
         Assert.That(problem!["errors"]!.AsObject().Select(e => e.Key), Does.Contain(field), problem.ToJsonString());
         Assert.That(await TestDatabase.CountsAsync(), Is.EqualTo(before));
-    }
-
-    /// <summary>The schedule's runs once none is PENDING or RUNNING any more.</summary>
-    private async Task<List<JsonNode>> SettledRunsAsync(long scheduleId)
-    {
-        List<JsonNode> runs = [];
-        await Eventually.UntilAsync(async () =>
-        {
-            runs = await Client.RunsOfAsync(scheduleId);
-            return runs.All(r => r.Status() is not ("PENDING" or "RUNNING"));
-        }, Seconds(20), $"the runs of schedule {scheduleId} to settle");
-        return runs;
     }
 
     /// <summary>Every call reached the target at or after its run's due time.</summary>

@@ -122,6 +122,14 @@ public static class SchedulerApiExtensions
         return runs!.AsArray().Select(r => r!).OrderBy(r => r["due_at"]!.GetValue<DateTimeOffset>()).ToList();
     }
 
+    /// <summary>Polls until no run of the schedule is PENDING or RUNNING, and returns them all, oldest due first.</summary>
+    public static async Task<List<JsonNode>> SettledRunsAsync(this ISchedulerApi api, long scheduleId, TimeSpan timeout) =>
+        await Eventually.ValueAsync(async () =>
+        {
+            var runs = await api.RunsOfAsync(scheduleId);
+            return runs.All(r => r.Status() is not ("PENDING" or "RUNNING")) ? runs : null;
+        }, timeout, $"the runs of schedule {scheduleId} to settle");
+
     public static string Status(this JsonNode node) => node["status"]!.GetValue<string>();
 
     public static DateTimeOffset Time(this JsonNode node, string field) => node[field]!.GetValue<DateTimeOffset>();
