@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace Scheduler.Core.Hosting;
 
 /// <summary>

@@ -1,8 +1,5 @@
 using System.Text;
 using Scheduler.Core.Hosting;
-using Scheduler.Core.Persistence;
-using Scheduler.Tests.Infrastructure;
-using static Scheduler.Tests.Infrastructure.SchedulerApiExtensions;
 
 namespace Scheduler.Tests.EndToEnd;
 
