@@ -25,13 +25,14 @@ public sealed class DatabaseConnections
     /// <summary>
     /// The most connections the process opens at once: its two pools full, and its sessions. A worker's
     /// sessions: the dispatcher's LISTEN, the job listener's LISTEN, the reconciliation's lock, and a probe's
-    /// schema check (two short connections). The API's: the reconciliation's lock and a probe's schema check.
+    /// schema check (one short connection, then another). The API's: the reconciliation's lock and a probe's
+    /// schema check.
     /// </summary>
     public int MostOpenAtOnce { get; }
 
-    private const int SessionsInWorker = 5;
+    private const int SessionsInWorker = 4;
 
-    private const int SessionsInApi = 3;
+    private const int SessionsInApi = 2;
 
     /// <summary>Scheduler's pool (the <see cref="NpgsqlDataSource"/>).</summary>
     public string Scheduler { get; }
@@ -65,12 +66,12 @@ public sealed class DatabaseConnections
     /// <summary>
     /// Hangfire's pool. In a worker, a Hangfire worker holds a connection only while it fetches a job or changes
     /// its state (Hangfire.PostgreSql releases its lock's connection with the lock, not at the job's end), and
-    /// Hangfire's own background processes need one now and then: half the workers, at most ten (measured: 20
-    /// workers running 2,000 slow calls used 9 at once). A smaller pool makes fetches and state changes wait for a
+    /// Hangfire's own background processes need one now and then: half the workers and one, at most 11
+    /// (measured: 20 workers running 2,000 slow calls used 9 at once; what is left of a worker's 25 connections). A smaller pool makes fetches and state changes wait for a
     /// connection, never fail. A process without a Hangfire server (the API) only creates jobs and serves the
     /// dashboard. New jobs are announced on one listener per process (SharedListenerJobQueue), outside the pool.
     /// </summary>
-    private static int HangfirePool(EngineOptions engine, bool runsServer) => runsServer ? Math.Clamp(engine.WorkerCount / 2, 2, 10) : 20;
+    private static int HangfirePool(EngineOptions engine, bool runsServer) => runsServer ? Math.Clamp((engine.WorkerCount / 2) + 1, 2, 11) : 20;
 
     private static string Or(string value, string fallback) => string.IsNullOrWhiteSpace(value) ? fallback : value;
 

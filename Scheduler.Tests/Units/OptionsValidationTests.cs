@@ -33,12 +33,13 @@ public sealed class OptionsValidationTests
         static int Pool(string connectionString) => new Npgsql.NpgsqlConnectionStringBuilder(connectionString).MaxPoolSize;
 
         var worker = Connections("Host=x");
-        Assert.That((Pool(worker.Scheduler), Pool(worker.Hangfire), worker.MostOpenAtOnce), Is.EqualTo((10, 10, 25)), "docs/operations.md: at most 25 a worker");
-        Assert.That(Pool(Connections("Host=x", workers: 4).Hangfire), Is.EqualTo(2), "half the workers");
-        Assert.That(Pool(Connections("Host=x", workers: 200).Hangfire), Is.EqualTo(10), "at most ten");
+        Assert.That((Pool(worker.Scheduler), Pool(worker.Hangfire), worker.MostOpenAtOnce), Is.EqualTo((10, 11, 25)), "docs/operations.md: at most 25 a worker");
+        Assert.That(Pool(Connections("Host=x", workers: 4).Hangfire), Is.EqualTo(3), "half the workers and one");
+        Assert.That(Pool(Connections("Host=x", workers: 1).Hangfire), Is.EqualTo(2), "at least two");
+        Assert.That(Pool(Connections("Host=x", workers: 200).Hangfire), Is.EqualTo(11), "at most 11");
         Assert.That(Pool(Connections("Host=x", process: "api").Hangfire), Is.EqualTo(20), "the API only creates jobs");
         var given = Connections("Host=x;Maximum Pool Size=30");
-        Assert.That((Pool(given.Scheduler), Pool(given.Hangfire), given.MostOpenAtOnce), Is.EqualTo((30, 30, 65)), "a size given is kept, and counted");
+        Assert.That((Pool(given.Scheduler), Pool(given.Hangfire), given.MostOpenAtOnce), Is.EqualTo((30, 30, 64)), "a size given is kept, and counted");
     });
 
     [Test]
