@@ -35,14 +35,7 @@ public static class LoggingSetup
 
     private static void Configure(LoggerConfiguration logger, IConfiguration configuration, string processName, LogOptions format)
     {
-        logger.MinimumLevel.Information()
-            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
-            .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
-            .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
-            .MinimumLevel.Override("Hangfire", LogEventLevel.Information)
-            // Its "was challenged" / "was forbidden" lines say again what the request log line says (401, 403):
-            // a client's mistake is one line.
-            .MinimumLevel.Override("Scheduler.Api.Security.ApiKeyAuthenticationHandler", LogEventLevel.Warning)
+        Levels(logger)
             .ReadFrom.Configuration(configuration)
             .Enrich.FromLogContext()
             .Destructure.With<SecretDestructuringPolicy>()
@@ -53,6 +46,21 @@ public static class LoggingSetup
             Console(logger, format);
         }
     }
+
+    /// <summary>The default levels, before the <c>Serilog</c> section's own.</summary>
+    internal static LoggerConfiguration Levels(LoggerConfiguration logger) =>
+        logger.MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
+            .MinimumLevel.Override("Hangfire", LogEventLevel.Information)
+            // Its one Debug line says a keep-alive of a fetched job failed (its only other line is a Trace per
+            // keep-alive): the job is then fetched again by another worker after Hangfire:InvisibilityTimeout,
+            // late by that much, which nothing else would explain.
+            .MinimumLevel.Override("Hangfire.PostgreSql.PostgreSqlFetchedJob", LogEventLevel.Debug)
+            // Its "was challenged" / "was forbidden" lines say again what the request log line says (401, 403):
+            // a client's mistake is one line.
+            .MinimumLevel.Override("Scheduler.Api.Security.ApiKeyAuthenticationHandler", LogEventLevel.Warning);
 
     private static LoggerConfiguration Console(LoggerConfiguration logger, LogOptions format) =>
         format.IsJson

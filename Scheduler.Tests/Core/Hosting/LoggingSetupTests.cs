@@ -33,6 +33,27 @@ public sealed class LoggingSetupTests
     }
 
     [Test]
+    public void A_failed_keep_alive_of_a_fetched_job_is_logged_and_hangfires_other_debug_lines_are_not()
+    {
+        var written = new List<string>();
+        using (var logger = LoggingSetup.Levels(new Serilog.LoggerConfiguration()).WriteTo.Sink(new Collect(written)).CreateLogger())
+        {
+            // Hangfire.PostgreSql's words when the keep-alive of a fetched job throws (logged at Debug).
+            logger.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Hangfire.PostgreSql.PostgreSqlFetchedJob")
+                .Debug("Unable to execute keep-alive query for message 42");
+            logger.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Hangfire.PostgreSql.PostgreSqlFetchedJob").Verbose("Keep-alive query for message 42 sent");
+            logger.ForContext(Serilog.Core.Constants.SourceContextPropertyName, "Hangfire.Server.Worker").Debug("State change attempt 1 of 10 failed");
+        }
+
+        Assert.That(written, Is.EqualTo(new[] { "Unable to execute keep-alive query for message 42" }));
+    }
+
+    private sealed class Collect(List<string> written) : Serilog.Core.ILogEventSink
+    {
+        public void Emit(Serilog.Events.LogEvent logEvent) => written.Add(logEvent.RenderMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Test]
     public void A_stored_traceparent_gives_its_trace_id_and_anything_else_none()
     {
         Assert.Multiple(() =>
