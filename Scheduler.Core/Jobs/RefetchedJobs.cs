@@ -16,11 +16,12 @@ internal sealed class RefetchedJobs(NpgsqlDataSource? database, SchedulerMetrics
     /// <summary>
     /// Called while the fetch still holds its claim uncommitted, so the runs are still waiting for the job
     /// (PENDING) and a report that fails rolls the claim back instead of losing the job. The claimant is the
-    /// id of the process that made the earlier fetch (0: not recorded, a fetch by an older version).
+    /// id of the process that made the earlier fetch (0: not recorded, a fetch by an older version); when that is
+    /// this process, <paramref name="history"/> says what its workers did with the job (<see cref="HandedJobs"/>).
     /// </summary>
-    public void Report(string jobId, DateTimeOffset earlierFetch, int claimant, TimeSpan invisibility)
+    public void Report(string jobId, DateTimeOffset earlierFetch, int claimant, TimeSpan invisibility, string? history = null)
     {
-        var by = claimant == 0 ? "a process not recorded" : claimant == Environment.ProcessId ? $"this process ({claimant})" : $"process {claimant}";
+        var by = claimant == 0 ? "a process not recorded" : claimant == Environment.ProcessId ? $"this process ({claimant}: {history})" : $"process {claimant}";
         Log.JobFetchedAgain(logger, jobId, earlierFetch, by, invisibility);
         metrics?.JobFetchedAgain();
         if (database is null)

@@ -27,6 +27,7 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
     private readonly TimeSpan _pollInterval;
     private readonly ILogger _logger;
     private readonly RefetchedJobs _refetched;
+    private readonly HandedJobs _handed = new(TimeProvider.System);
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _startLock = new();
@@ -81,7 +82,7 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
     /// fetched with no worker holding or renewing it, invisible to every worker for the invisibility timeout.
     /// Rolled back instead, the job stays visible and the next fetch takes it.
     /// </summary>
-    private PostgreSqlFetchedJob? TryFetch(string[] queues)
+    private IFetchedJob? TryFetch(string[] queues)
     {
         try
         {
@@ -121,12 +122,13 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
                 // stalled, or the job was lost on its way to a worker. Either way its runs waited the invisibility
                 // timeout. Said (logged, counted, remarked on the runs) before the commit: a report that fails
                 // rolls the claim back instead of losing the job.
-                _refetched.Report(claim.JobId, earlier, claim.EarlierClaimant, _invisibility);
+                _refetched.Report(claim.JobId, earlier, claim.EarlierClaimant, _invisibility,
+                    claim.EarlierClaimant == Environment.ProcessId ? _handed.History(claim.JobId) : null);
             }
             Claimed?.Invoke(claim.JobId);
             transaction.Commit();
             // Built after the commit: its keep-alive renews the committed claim.
-            return new PostgreSqlFetchedJob(_storage, claim.Id, claim.JobId, claim.Queue, claim.FetchedAt);
+            return _handed.HandOver(new PostgreSqlFetchedJob(_storage, claim.Id, claim.JobId, claim.Queue, claim.FetchedAt));
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {

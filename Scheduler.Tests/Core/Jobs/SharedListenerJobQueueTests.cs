@@ -105,6 +105,35 @@ public sealed class SharedListenerJobQueueTests
     }
 
     [Test]
+    public async Task A_job_this_process_fetched_before_is_reported_with_what_its_worker_did_with_it()
+    {
+        var held = await EnqueueAsync(fetchedAgo: null);
+        var neverTaken = await EnqueueAsync(fetchedAgo: Invisibility * 2);
+        await TestDatabase.ExecuteAsync($"UPDATE hangfire.jobqueue SET updatecount = {Environment.ProcessId} WHERE jobid = {neverTaken}");
+        using var queue = Queue();
+
+        // A claim left in place: its worker removes the job from the queue, but the row's fetch time is no longer
+        // the one it holds (set back here), so the removal deletes nothing and the claim waits out the timeout.
+        var first = queue.Dequeue(["runs"], CancellationToken.None);
+        Assert.That(first.JobId, Is.EqualTo($"{held}"));
+        await TestDatabase.ExecuteAsync($"UPDATE hangfire.jobqueue SET fetchedat = now() - interval '60 seconds' WHERE jobid = {held}");
+        first.RemoveFromQueue();
+        first.Dispose();
+        using (var again = queue.Dequeue(["runs"], CancellationToken.None))
+        using (var other = queue.Dequeue(["runs"], CancellationToken.None))
+        {
+            Assert.That(new[] { again.JobId, other.JobId }, Is.EquivalentTo(new[] { $"{held}", $"{neverTaken}" }));
+            again.RemoveFromQueue();
+            other.RemoveFromQueue();
+        }
+
+        Assert.That(_log.Warnings, Has.Some.Contains($"Hangfire job {held} was fetched again")
+            .And.Contains($"by this process ({Environment.ProcessId}: a worker took it at ").And.Contains(", removed it from the queue at ").And.Contains(", let it go at "));
+        Assert.That(_log.Warnings, Has.Some.Contains($"Hangfire job {neverTaken} was fetched again")
+            .And.Contains($"by this process ({Environment.ProcessId}: no worker of this process took it)"));
+    }
+
+    [Test]
     public async Task A_report_of_the_earlier_fetch_that_fails_leaves_the_job_visible()
     {
         var abandoned = await EnqueueAsync(fetchedAgo: Invisibility * 2);
