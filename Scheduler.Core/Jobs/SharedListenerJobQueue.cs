@@ -89,15 +89,19 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
             using var connection = new NpgsqlConnection(_connectionString);
             connection.Open();
             using var transaction = connection.BeginTransaction();
+            // The row to claim is chosen once (a materialized CTE): as a subquery joined to the UPDATE, a plan
+            // that rescans it (the join's inner side) picks the next row on each rescan, and one fetch claimed
+            // several jobs, of which it handed over only the first; the rest waited the invisibility timeout.
             using var fetch = new NpgsqlCommand($"""
-                UPDATE "{_schema}".jobqueue q SET fetchedat = now(), updatecount = $3
-                FROM (
+                WITH next AS MATERIALIZED (
                     SELECT id, fetchedat, updatecount FROM "{_schema}".jobqueue
                     WHERE queue = ANY ($1) AND (fetchedat IS NULL OR fetchedat < now() - $2)
                     ORDER BY fetchedat NULLS FIRST, jobid
                     LIMIT 1
                     FOR UPDATE SKIP LOCKED
-                ) next
+                )
+                UPDATE "{_schema}".jobqueue q SET fetchedat = now(), updatecount = $3
+                FROM next
                 WHERE q.id = next.id
                 RETURNING q.id, q.jobid, q.queue, q.fetchedat, next.fetchedat, next.updatecount
                 """, connection, transaction);
@@ -115,6 +119,11 @@ internal sealed class SharedListenerJobQueue : IPersistentJobQueue, IDisposable
                 }
                 claim = new Claim(reader.GetInt64(0), reader.GetInt64(1).ToString(System.Globalization.CultureInfo.InvariantCulture),
                     reader.GetString(2), reader.GetDateTime(3), reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4), reader.GetInt32(5));
+                if (reader.Read())
+                {
+                    // A claim only one worker would receive: rolled back (below), so every job stays visible.
+                    throw new InvalidOperationException($"The fetch claimed more than one job ({claim.JobId}, {reader.GetInt64(1)}, ...); rolled back.");
+                }
             }
             if (claim.EarlierFetch is { } earlier)
             {
