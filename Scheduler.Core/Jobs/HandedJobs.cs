@@ -44,16 +44,17 @@ internal sealed class HandedJobs(TimeProvider time)
 
     private sealed class Hand(TimeProvider time)
     {
-        private readonly List<string> _notes = [];
+        // Written out only when a report asks (rarely): a job is noted three or four times, at a timestamp each.
+        private readonly List<(string What, DateTimeOffset At)> _notes = new(4);
 
         public DateTimeOffset TakenAt { get; } = time.GetUtcNow();
 
         public void Note(string what)
         {
-            var at = time.GetUtcNow().UtcDateTime.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture);
+            var at = time.GetUtcNow();
             lock (_notes)
             {
-                _notes.Add($"{what} at {at}");
+                _notes.Add((what, at));
             }
         }
 
@@ -61,7 +62,7 @@ internal sealed class HandedJobs(TimeProvider time)
         {
             lock (_notes)
             {
-                return string.Join(", ", _notes);
+                return string.Join(", ", _notes.Select(n => $"{n.What} at {n.At.UtcDateTime.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)}"));
             }
         }
     }
