@@ -20,7 +20,8 @@ public sealed class TestAssemblySetup
         PostgresServer.Current = s_server;
         await TestContext.Progress.WriteLineAsync($"PostgreSQL for the tests: {s_server.Description}");
         var options = Options.Create(new DatabaseOptions { ConnectionString = ConnectionString, HangfireConnectionString = ConnectionString });
-        await new DatabaseMigrator(options, NullLogger<DatabaseMigrator>.Instance).MigrateAsync(CancellationToken.None);
+        await new DatabaseMigrator(options, new DatabaseConnections(options.Value, new EngineOptions(), "tests"), NullLogger<DatabaseMigrator>.Instance)
+            .MigrateAsync(CancellationToken.None);
     }
 
     [OneTimeTearDown]

@@ -11,18 +11,16 @@ namespace Scheduler.Core.Persistence;
 /// creates the database if it is missing, applies EF Core migrations to <c>scheduler</c> and installs
 /// Hangfire's schema. Replicas never migrate at startup; they wait for <see cref="CheckAsync"/> to pass.
 /// </summary>
-public sealed class DatabaseMigrator(IOptions<DatabaseOptions> options, ILogger<DatabaseMigrator> logger)
+public sealed class DatabaseMigrator(IOptions<DatabaseOptions> options, DatabaseConnections connections, ILogger<DatabaseMigrator> logger)
 {
     private readonly DatabaseOptions _options = options.Value;
 
-    // Migrations, the schema install and the schema check go straight to PostgreSQL (the session connection
-    // strings: a migration's DDL and locks need a session, not a pooler in transaction mode), outside the pools:
+    // Migrations, the schema install and the schema check go straight to PostgreSQL on the session connection
+    // strings (a migration's DDL and locks need a session, not a pooler in transaction mode), outside the pools:
     // a check every probe, a migration once, neither leaves a connection open behind it.
-    private string Scheduler => Unpooled(string.IsNullOrWhiteSpace(_options.SessionConnectionString) ? _options.ConnectionString : _options.SessionConnectionString);
+    private string Scheduler => connections.Session;
 
-    private string Hangfire => Unpooled(string.IsNullOrWhiteSpace(_options.HangfireSessionConnectionString) ? _options.HangfireConnectionString : _options.HangfireSessionConnectionString);
-
-    private static string Unpooled(string connectionString) => new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString;
+    private string Hangfire => connections.HangfireSession;
 
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
