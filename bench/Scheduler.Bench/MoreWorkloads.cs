@@ -69,7 +69,7 @@ internal static class MoreWorkloads
                 {
                     // Spread over the minute: about count/60 runs fall due every second.
                     var start = TimeProvider.System.GetUtcNow().AddSeconds(5 + (i % 60));
-                    var path = $"/s/{i}";
+                    var path = $"{ScalePath}{i}";
                     items.Add(new JsonObject
                     {
                         ["schedule_type"] = "INTERVAL",
@@ -91,9 +91,21 @@ internal static class MoreWorkloads
         {
             Progress($"W4: the creation budget ({createBudget.TotalSeconds:0} s) ran out at {created} schedules");
         }
-        var createSeconds = clock.Elapsed.TotalSeconds;
-        result["scale_schedules_wanted"] = count;
-        count = due.Count;
+        await HoldScaleAsync(target, count, due, clock.Elapsed.TotalSeconds, hold, database, cost, result);
+    }
+
+    /// <summary>The path under the target of W4's schedule i is this and i.</summary>
+    public const string ScalePath = "/s/";
+
+    /// <summary>
+    /// W4's measurement, once its schedules exist (<paramref name="due"/>: each one's path and first due time,
+    /// whichever client created them): held for <paramref name="hold"/>, then the calls the target received
+    /// in that window against the occurrences due in it, and the same window read from the runs table.
+    /// </summary>
+    public static async Task HoldScaleAsync(ArrivalTarget target, int wanted, IReadOnlyDictionary<string, DateTimeOffset> due, double createSeconds, TimeSpan hold, string? database, SystemCost? cost, JsonObject result)
+    {
+        result["scale_schedules_wanted"] = wanted;
+        var count = due.Count;
         result["scale_schedules"] = count;
         result["scale_create_per_s"] = Math.Round(count / createSeconds, 1);
         Progress($"W4: {count} schedules created in {createSeconds:0} s ({count / createSeconds:0}/s); holding {hold.TotalSeconds:0} s");
@@ -107,7 +119,7 @@ internal static class MoreWorkloads
         var costAfter = cost is null ? null : await cost.TakeAsync();
         var sizeAfter = await DatabaseBytesAsync(database);
 
-        var window = target.Arrivals.Where(a => a.Path.StartsWith("/s/", StringComparison.Ordinal) && a.At >= from && a.At < to).ToList();
+        var window = target.Arrivals.Where(a => a.Path.StartsWith(ScalePath, StringComparison.Ordinal) && a.At >= from && a.At < to).ToList();
         // Lateness against the occurrence each call answers: the latest due time at or before the call.
         var late = window.Select(a =>
         {
@@ -137,6 +149,43 @@ internal static class MoreWorkloads
         {
             SystemCost.Add(result, "scale", costBefore, costAfter, window.Count);
         }
+        await RunsTableLatenessAsync(database, target.BaseUrl + ScalePath, from, to, result);
+    }
+
+    /// <summary>
+    /// W4 as the system recorded it: every run of a W4 schedule due in the window, from the runs table (its
+    /// lateness is from the due time to the call's start), so the tail is the whole window's, not the target's
+    /// view of it. A run not yet started when the window closed counts as late by the time until then.
+    /// </summary>
+    private static async Task RunsTableLatenessAsync(string? database, string urlPrefix, DateTimeOffset from, DateTimeOffset to, JsonObject result)
+    {
+        if (database is null)
+        {
+            return;
+        }
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT count(*)::int,
+                   count(*) FILTER (WHERE r.lateness_ms IS NULL)::int,
+                   percentile_disc(0.99) WITHIN GROUP (ORDER BY l.ms),
+                   max(l.ms)
+            FROM scheduler.runs r
+            JOIN scheduler.schedules s ON s.id = r.schedule_id
+            JOIN scheduler.targets t ON t.id = s.target_id
+            CROSS JOIN LATERAL (SELECT coalesce(r.lateness_ms, extract(epoch FROM @to - r.due_at) * 1000)::float8 AS ms) l
+            WHERE t.url LIKE @prefix || '%' AND r.due_at >= @from AND r.due_at < @to
+            """, connection);
+        command.Parameters.AddWithValue("prefix", urlPrefix);
+        command.Parameters.AddWithValue("from", from);
+        command.Parameters.AddWithValue("to", to);
+        command.CommandTimeout = 120;
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        result["scale_table_runs"] = reader.GetInt32(0);
+        result["scale_table_not_started"] = reader.GetInt32(1);
+        result["scale_table_late_ms_p99"] = reader.IsDBNull(2) ? double.NaN : Math.Round(reader.GetDouble(2), 1);
+        result["scale_table_late_ms_max"] = reader.IsDBNull(3) ? double.NaN : Math.Round(reader.GetDouble(3), 1);
     }
 
     /// <summary>W5: POST /schedules at a fixed rate (open loop: each request leaves at its time, whatever the earlier ones do). Returns the schedules created.</summary>

@@ -21,7 +21,11 @@ if (Environment.GetEnvironmentVariable("SCHEDULER_API_KEY") is { Length: > 0 } k
     api.DefaultRequestHeaders.Add("X-Api-Key", key);
 }
 var python = options.Client == "python";
-var result = new JsonObject { ["system"] = "scheduler", ["workers"] = options.Workers, ["client"] = options.Client, ["warmup"] = options.WarmUp };
+// --append: this invocation's workloads add to the result an earlier one wrote (bench/run --cold runs the Python
+// client's W4 after the anchors, on the system its W1 and W5 ran on).
+var result = options.Append && options.Json is not null && File.Exists(options.Json)
+    ? JsonNode.Parse(await File.ReadAllTextAsync(options.Json))!.AsObject()
+    : new JsonObject { ["system"] = "scheduler", ["workers"] = options.Workers, ["client"] = options.Client, ["warmup"] = options.WarmUp };
 // The system's CPU and database growth per phase, when bench/run says which ./run to read.
 var cost = options.SystemPid is { } systemPid && options.Database is { } database ? new SystemCost(systemPid, database) : null;
 
@@ -69,12 +73,21 @@ if (options.ApiRate > 0)
 }
 if (options.Scale > 0)
 {
-    MoreWorkloads.Progress($"W4 scale: {options.Scale} INTERVAL-60 s schedules, held {options.ScaleSeconds} s");
-    await MoreWorkloads.ScaleAsync(api, target, options.Scale, TimeSpan.FromSeconds(options.ScaleSeconds), TimeSpan.FromSeconds(options.ScaleCreateSeconds), options.Database, cost, result);
+    MoreWorkloads.Progress($"W4 scale: {options.Scale} INTERVAL-60 s schedules ({(python ? "one request each" : "in bulk")}, {options.Client}), held {options.ScaleSeconds} s");
+    var (hold, createBudget) = (TimeSpan.FromSeconds(options.ScaleSeconds), TimeSpan.FromSeconds(options.ScaleCreateSeconds));
+    await (python
+        ? PythonClient.ScaleAsync(options.PythonScript, options.Api, target, options.Scale, hold, createBudget, options.Database, cost, result)
+        : MoreWorkloads.ScaleAsync(api, target, options.Scale, hold, createBudget, options.Database, cost, result));
 }
 // Scheduler's own lateness, call by call, for the plot.
-result["delayed_late_ms_all"] = new JsonArray([.. Workloads.LastDelayed.Select(v => (JsonNode?)Math.Round(v, 2))]);
-result["recurring_late_ms_all"] = new JsonArray([.. Workloads.LastRecurring.Select(v => (JsonNode?)Math.Round(v, 2))]);
+if (options.Delayed > 0 || !result.ContainsKey("delayed_late_ms_all"))
+{
+    result["delayed_late_ms_all"] = new JsonArray([.. Workloads.LastDelayed.Select(v => (JsonNode?)Math.Round(v, 2))]);
+}
+if (options.Recurring > 0 || !result.ContainsKey("recurring_late_ms_all"))
+{
+    result["recurring_late_ms_all"] = new JsonArray([.. Workloads.LastRecurring.Select(v => (JsonNode?)Math.Round(v, 2))]);
+}
 
 var json = result.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 Console.WriteLine(json);
@@ -86,10 +99,11 @@ return 0;
 
 namespace Scheduler.Bench
 {
-    /// <param name="Client">dotnet (this process's HttpClient) or python (bench/clients/python makes W1's and W5's requests).</param>
+    /// <param name="Client">dotnet (this process's HttpClient) or python (bench/clients/python makes W1's, W5's and W4's requests; W4 one request a schedule).</param>
     /// <param name="SystemPid">./run's pid: its API and worker processes, and its database's server, are read for each phase's cost.</param>
+    /// <param name="Append">Add to the result already in <paramref name="Json"/> instead of starting a new one.</param>
     internal sealed record BenchOptions(Uri Api, int Workers, int WarmUp, int Burst, int Delayed, int Recurring, int ApiRate, int ApiSeconds, int Scale, int ScaleSeconds, int ScaleCreateSeconds, string? Database, string? Json,
-        string Client, string PythonScript, int? SystemPid)
+        string Client, string PythonScript, int? SystemPid, bool Append)
     {
         public static BenchOptions Parse(string[] args)
         {
@@ -114,7 +128,8 @@ namespace Scheduler.Bench
                 args.Contains("--json") ? Get("--json", "") : null,
                 Get("--client", "dotnet") switch { "dotnet" => "dotnet", "python" => "python", _ => throw new ArgumentException("--client is dotnet or python") },
                 Get("--python-client", Path.Combine(AppContext.BaseDirectory, "../../../../clients/python/scheduler_load.py")),
-                args.Contains("--system-pid") ? int.Parse(Get("--system-pid", ""), CultureInfo.InvariantCulture) : null);
+                args.Contains("--system-pid") ? int.Parse(Get("--system-pid", ""), CultureInfo.InvariantCulture) : null,
+                args.Contains("--append"));
         }
     }
 }

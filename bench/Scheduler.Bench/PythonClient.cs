@@ -41,6 +41,32 @@ internal static class PythonClient
         return (rate * seconds) - errors;
     }
 
+    /// <summary>
+    /// W4 made by the Python client: <paramref name="count"/> INTERVAL-60 s schedules, one request each, the
+    /// first ones due while the rest are still being created; then held and measured as the .NET client's W4.
+    /// </summary>
+    public static async Task ScaleAsync(string script, Uri api, ArrivalTarget target, int count, TimeSpan hold, TimeSpan createBudget, string? database, SystemCost? cost, JsonObject result)
+    {
+        var answer = await RunAsync(script, "scale", "--api", api.ToString().TrimEnd('/'), "--count", $"{count}",
+            "--target-prefix", target.BaseUrl + MoreWorkloads.ScalePath, "--budget", $"{createBudget.TotalSeconds}");
+        var due = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        var starts = answer["starts_unix_ms"]!.AsArray();
+        for (var i = 0; i < starts.Count; i++)
+        {
+            if (starts[i] is JsonValue start)
+            {
+                due[$"{MoreWorkloads.ScalePath}{i}"] = DateTimeOffset.FromUnixTimeMilliseconds(start.GetValue<long>());
+            }
+        }
+        var errors = answer["errors"]!.GetValue<int>();
+        if (errors > 0)
+        {
+            MoreWorkloads.Progress($"W4 (python): {errors} errors{First(answer)}");
+        }
+        result["scale_create_errors"] = errors;
+        await MoreWorkloads.HoldScaleAsync(target, count, due, answer["create_seconds"]!.GetValue<double>(), hold, database, cost, result);
+    }
+
     private static string First(JsonObject answer) => answer["first_error"] is JsonValue e ? $" (first: {e})" : "";
 
     private static async Task<JsonObject> RunAsync(string script, params string[] arguments)

@@ -12,8 +12,15 @@ stdout. The API key comes from SCHEDULER_API_KEY.
                                                                     schedule i is <prefix><i>
   scheduler_load.py api --api URL --rate R --seconds S              W5: a ONCE schedule a day ahead every
                                                                     1/R s (open loop), latency per create
+  scheduler_load.py scale --api URL --count N --target-prefix URL   W4 made by a user's program: N INTERVAL-60 s
+                      [--budget S]                                  schedules one request each, as fast as 16
+                                                                    connections go (for at most S seconds), the
+                                                                    first of schedule i 5 + i % 60 s after its
+                                                                    create: the first fire while the rest are
+                                                                    still being created
 """
 import argparse
+import datetime
 import http.client
 import json
 import os
@@ -110,6 +117,50 @@ def burst(args):
     }
 
 
+def scale(args):
+    work = queue.SimpleQueue()
+    for i in range(args.count):
+        work.put(i)
+    # starts[i]: when schedule i's first run is due (Unix ms), once it is created; None if it was not.
+    starts = [None] * args.count
+    errors = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + args.budget
+
+    def client():
+        connection = Connection(args.api)
+        while time.perf_counter() < deadline:
+            try:
+                i = work.get_nowait()
+            except queue.Empty:
+                break
+            start = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=5 + i % 60)
+            # Whole milliseconds, as sent: the due time recorded is exactly the one the schedule got.
+            start = start.replace(microsecond=start.microsecond // 1000 * 1000)
+            body = json.dumps({"schedule_type": "INTERVAL", "interval_seconds": 60,
+                               "start_at": start.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                               "target": {"url": f"{args.target_prefix}{i}"}}).encode()
+            status, text = connection.post("/schedules", body)
+            if 200 <= status < 300:
+                starts[i] = round(start.timestamp() * 1000)
+            else:
+                with lock:
+                    errors.append(failure(status, text))
+        connection.close()
+
+    threads = start_clients(client)
+    clock = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return {
+        "requests": sum(1 for s in starts if s is not None) + len(errors),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "create_seconds": time.perf_counter() - clock,
+        "starts_unix_ms": starts,
+    }
+
+
 def api(args):
     count = args.rate * args.seconds
     body = json.dumps({"schedule_type": "ONCE", "run_at": "+1d", "target": {"url": "https://example.com/w5"}}).encode()
@@ -175,8 +226,13 @@ def main():
     w5.add_argument("--api", required=True)
     w5.add_argument("--rate", type=int, required=True)
     w5.add_argument("--seconds", type=int, required=True)
+    w4 = commands.add_parser("scale")
+    w4.add_argument("--api", required=True)
+    w4.add_argument("--count", type=int, required=True)
+    w4.add_argument("--target-prefix", required=True)
+    w4.add_argument("--budget", type=float, default=600)
     args = parser.parse_args()
-    result = burst(args) if args.command == "burst" else api(args)
+    result = {"burst": burst, "api": api, "scale": scale}[args.command](args)
     result["client"] = f"python {sys.version.split()[0]}, http.client, {CONNECTIONS} keep-alive connections"
     json.dump(result, sys.stdout)
     print()
