@@ -5,7 +5,7 @@ using Scheduler.Core.Observability;
 namespace Scheduler.Api.Contracts;
 
 /// <summary>
-/// One occurrence of a schedule. <see cref="Attempts"/> is present on <c>GET /runs/{id}</c>; <c>parent_run_id</c>, on a
+/// One occurrence of a schedule. <c>attempts</c> is present on <c>GET /runs/{id}</c>; <c>parent_run_id</c>, on a
 /// CONTINUATION run, names the finished run that started it.
 /// </summary>
 public sealed record RunResponse(

@@ -11,7 +11,7 @@ namespace Scheduler.Api.Hosting;
 /// Makes the native API's document say what the API does (see <see cref="OpenApiDocuments"/>): a validating
 /// proxy or a generated client built on it must accept every valid request and every real answer.
 /// </summary>
-internal sealed class NativeDocumentTransformer : IOpenApiDocumentTransformer
+internal sealed partial class NativeDocumentTransformer : IOpenApiDocumentTransformer
 {
     private const string Problem = "ProblemDetails";
     private const string ValidationProblem = "HttpValidationProblemDetails";
@@ -71,10 +71,33 @@ internal sealed class NativeDocumentTransformer : IOpenApiDocumentTransformer
             foreach (var (method, operation) in item.Operations ?? [])
             {
                 Operation(document, path, method, operation);
+                operation.Description = Unwrapped(operation.Description);
+                foreach (var parameter in operation.Parameters?.OfType<OpenApiParameter>() ?? [])
+                {
+                    parameter.Description = Unwrapped(parameter.Description);
+                }
+            }
+        }
+        foreach (var schema in schemas.Values.OfType<OpenApiSchema>())
+        {
+            schema.Description = Unwrapped(schema.Description);
+            foreach (var property in schema.Properties?.Values.OfType<OpenApiSchema>() ?? [])
+            {
+                property.Description = Unwrapped(property.Description);
             }
         }
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// The descriptions come from XML doc comments, with the source's line wrapping: a single line break is only
+    /// that (Markdown reads it as a space), but renderers and generated clients show it. A blank line stays a
+    /// paragraph break.
+    /// </summary>
+    private static string? Unwrapped(string? text) => text is null ? null : SingleLineBreak().Replace(text, " ");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<!\n) *\n *(?!\n)")]
+    private static partial System.Text.RegularExpressions.Regex SingleLineBreak();
 
     private static void Schemas(OpenApiDocument document, IDictionary<string, IOpenApiSchema> schemas)
     {

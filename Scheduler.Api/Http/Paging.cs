@@ -128,5 +128,5 @@ internal sealed class Paging(IOptions<LimitsOptions> limits)
     }
 }
 
-/// <summary>One page of a list; <see cref="NextCursor"/> is null on the last page.</summary>
+/// <summary>One page of a list; <c>next_cursor</c> is null on the last page.</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);

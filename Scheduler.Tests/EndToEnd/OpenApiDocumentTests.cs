@@ -75,6 +75,25 @@ public sealed class OpenApiDocumentTests : SystemTestBase
     }
 
     [Test]
+    public async Task Descriptions_are_prose_without_source_line_breaks_or_code_signatures()
+    {
+        using var anonymous = CreateHttpClient(Api.BaseAddress!, key: null);
+        var document = JsonNode.Parse(await anonymous.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)))!;
+        var descriptions = Descriptions(document, "").ToList();
+        Assert.That(descriptions, Has.Count.GreaterThan(50), "the document describes its schemas and operations");
+        // A doc comment's wrapping showed as line breaks, and a <see cref> to a property as its C# signature.
+        Assert.That(descriptions.Where(d => System.Text.RegularExpressions.Regex.IsMatch(d.Text, @"(?<!\n)\n(?!\n)")).Select(d => d.Path), Is.Empty);
+        Assert.That(descriptions.Where(d => d.Text.Contains("IReadOnlyList", StringComparison.Ordinal) || d.Text.Contains("&lt;", StringComparison.Ordinal)).Select(d => d.Path), Is.Empty);
+    }
+
+    private static IEnumerable<(string Path, string Text)> Descriptions(JsonNode? node, string path) => node switch
+    {
+        JsonObject o => o.SelectMany(p => p.Key == "description" && p.Value is JsonValue v ? [($"{path}/description", v.GetValue<string>())] : Descriptions(p.Value, $"{path}/{p.Key}")),
+        JsonArray a => a.SelectMany((item, i) => Descriptions(item, $"{path}/{i}")),
+        _ => [],
+    };
+
+    [Test]
     public async Task The_adapters_have_documents_of_their_own()
     {
         using var anonymous = CreateHttpClient(Api.BaseAddress!, key: null);
