@@ -21,6 +21,12 @@ internal static partial class Log
     [LoggerMessage(2005, LogLevel.Warning, "Schedules committed, but the dispatchers could not be woken ({Message}); they will see them at their next look")]
     public static partial void DispatchersNotWoken(ILogger logger, string message);
 
+    [LoggerMessage(2007, LogLevel.Information, "Create path warmed up before listening: {Passes} rehearsals (rolled back) in {ElapsedMs:0} ms")]
+    public static partial void WarmedUp(ILogger logger, int passes, double elapsedMs);
+
+    [LoggerMessage(2008, LogLevel.Warning, "Create path not warmed up ({Message}); the first requests compile it")]
+    public static partial void WarmUpFailed(ILogger logger, string message);
+
     [LoggerMessage(2021, LogLevel.Information, "{Kind} {Id} now points at another origin; dropped what was not given again for it: {Dropped}")]
     public static partial void SecretsDropped(ILogger logger, string kind, long id, string dropped);
 

@@ -34,6 +34,7 @@ internal static class ApiHostingExtensions
         services.AddSchemaReadinessGate();
         services.AddSingleton<RunHandOff>();
         services.AddSingleton<ScheduleWriter>();
+        services.AddHostedService<ApiWarmup>();
         // The rules read their limits (Limits:*) and the SSRF policy from DI, so any host built from these
         // registrations enforces them, not only one that ran the whole startup.
         services.AddSingleton<TargetValidation>();

@@ -62,6 +62,24 @@ internal sealed class ScheduleService(
     }
 
     /// <summary>
+    /// Walks <see cref="CreateAsync"/>'s path for <paramref name="request"/> — validation, the schedule and its run,
+    /// the insert — with the insert rolled back (<see cref="ScheduleWriter.RehearseAsync"/>): nothing is written,
+    /// no quota is taken, nothing is handed to Hangfire, no dispatcher is woken. Returns the schedule as it would
+    /// have been answered (without its key), or the errors.
+    /// </summary>
+    public async Task<(Schedule? Schedule, ValidationErrors Errors)> RehearseCreateAsync(ScheduleRequest request, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var errors = new ValidationErrors();
+        var (schedule, runs) = await PrepareAsync(request, ScheduleOrigin.Api, user, time.GetUtcNow(), errors, cancellationToken);
+        if (errors.Any)
+        {
+            return (null, errors);
+        }
+        await writer.RehearseAsync([schedule], runs, cancellationToken);
+        return (schedule, errors);
+    }
+
+    /// <summary>
     /// Creates many schedules in one transaction, as POST /schedules/bulk does: all of them, or none and the
     /// errors, each field named <c>schedules[i].field</c>.
     /// </summary>

@@ -88,39 +88,13 @@ public sealed class ScheduleWriter
         await WakeDispatchersAsync(batch);
     }
 
-    /// <summary>
-    /// One statement for the whole batch: the rows as one JSON array (jsonb_to_recordset), keys drawn from the
-    /// tables' identity sequences, then the inline targets, the schedules and the runs inserted from it, with
-    /// the secrets encrypted first (as <see cref="Core.Security.SecretsInterceptor"/> does for EF). Measured:
-    /// EF's SaveChanges of the same rows was a third of the API's CPU during a burst (docs/performance.md).
-    /// </summary>
+    /// <summary>Inserts a batch (<see cref="InsertAsync"/>) in a transaction of its own, and gives the rows their keys.</summary>
     private async Task CommitAsync(IReadOnlyList<Pending> batch)
     {
         var schedules = batch.SelectMany(p => p.Schedules).ToList();
-        var runs = batch.SelectMany(p => p.Runs).ToDictionary(r => r.Schedule ?? throw new InvalidOperationException("A new run needs its schedule."));
-        var rows = new List<NewRow>(schedules.Count);
-        for (var i = 0; i < schedules.Count; i++)
-        {
-            var schedule = schedules[i];
-            var target = schedule.Target is { Id: 0 } inline ? inline : null;
-            if (target is not null)
-            {
-                target.Headers = _secrets.ProtectHeaders(target.Headers);
-                target.SigningSecret = target.SigningSecret is { } secret ? _secrets.Protect(secret) : null;
-            }
-            schedule.CallbackHeaders = _secrets.ProtectHeaders(schedule.CallbackHeaders);
-            rows.Add(new NewRow(i, schedule, target, runs.GetValueOrDefault(schedule)));
-        }
+        var runs = BySchedule(batch.SelectMany(p => p.Runs));
         await using var command = _database.CreateCommand(InsertSql);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Input.ToJson(rows), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Jsonb });
-        var keys = new (long? TargetId, long ScheduleId, long? RunId)[schedules.Count];
-        await using (var reader = await command.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                keys[reader.GetInt32(0)] = (reader.IsDBNull(1) ? null : reader.GetInt64(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
-            }
-        }
+        var keys = await InsertAsync(command, schedules, runs);
         // Committed (one statement, its own transaction): the keys go onto the objects the requests answer with.
         for (var i = 0; i < schedules.Count; i++)
         {
@@ -138,6 +112,57 @@ public sealed class ScheduleWriter
                 newRun.ScheduleId = scheduleId;
             }
         }
+    }
+
+    /// <summary>
+    /// Runs the insert of <see cref="SaveAsync"/> for these schedules and runs in a transaction that is rolled
+    /// back: the statement is parsed, planned and executed and the rows are read back, and nothing is written
+    /// (only the keys drawn from the identity sequences are used up). <see cref="Hosting.ApiWarmup"/> walks the
+    /// create path with it before the API takes requests.
+    /// </summary>
+    public async Task RehearseAsync(IReadOnlyList<Schedule> schedules, IReadOnlyList<Run> runs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        await using var connection = await _database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(InsertSql, connection, transaction);
+        _ = await InsertAsync(command, schedules, BySchedule(runs));
+        await transaction.RollbackAsync(cancellationToken);
+    }
+
+    private static Dictionary<Schedule, Run> BySchedule(IEnumerable<Run> runs) =>
+        runs.ToDictionary(r => r.Schedule ?? throw new InvalidOperationException("A new run needs its schedule."));
+
+    /// <summary>
+    /// One statement for the whole batch: the rows as one JSON array (jsonb_to_recordset), keys drawn from the
+    /// tables' identity sequences, then the inline targets, the schedules and the runs inserted from it, with
+    /// the secrets encrypted first (as <see cref="Core.Security.SecretsInterceptor"/> does for EF). Measured:
+    /// EF's SaveChanges of the same rows was a third of the API's CPU during a burst (docs/performance.md).
+    /// Returns each schedule's keys, in order.
+    /// </summary>
+    private async Task<(long? TargetId, long ScheduleId, long? RunId)[]> InsertAsync(NpgsqlCommand command, IReadOnlyList<Schedule> schedules, Dictionary<Schedule, Run> runs)
+    {
+        var rows = new List<NewRow>(schedules.Count);
+        for (var i = 0; i < schedules.Count; i++)
+        {
+            var schedule = schedules[i];
+            var target = schedule.Target is { Id: 0 } inline ? inline : null;
+            if (target is not null)
+            {
+                target.Headers = _secrets.ProtectHeaders(target.Headers);
+                target.SigningSecret = target.SigningSecret is { } secret ? _secrets.Protect(secret) : null;
+            }
+            schedule.CallbackHeaders = _secrets.ProtectHeaders(schedule.CallbackHeaders);
+            rows.Add(new NewRow(i, schedule, target, runs.GetValueOrDefault(schedule)));
+        }
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Input.ToJson(rows), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Jsonb });
+        var keys = new (long? TargetId, long ScheduleId, long? RunId)[schedules.Count];
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            keys[reader.GetInt32(0)] = (reader.IsDBNull(1) ? null : reader.GetInt64(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
+        }
+        return keys;
     }
 
     /// <summary>

@@ -27,8 +27,9 @@ public sealed class ScheduleServiceTests
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.Configuration.AddInMemoryCollection([
             new("ConnectionStrings:Scheduler", TestAssemblySetup.ConnectionString),
-            new("Serilog:MinimumLevel:Default", "Warning"),
-            .. settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))]);
+            new("Serilog:MinimumLevel:Default", "Warning")]);
+        // A source of its own, so a setting may also replace one of the above.
+        builder.Configuration.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));
         builder.AddSchedulerApi();
         return builder.Build();
     }
@@ -80,5 +81,43 @@ public sealed class ScheduleServiceTests
             Assert.That(many, Is.Null);
             Assert.That(manyErrors.ToDictionary()["schedules"], Has.Some.Contains("at most 2 schedules"));
         });
+    }
+
+    private const string ScheduleKeys = "SELECT last_value FROM scheduler.schedules_id_seq";
+
+    [Test]
+    public async Task The_warm_up_walks_the_create_path_to_the_insert_and_writes_nothing()
+    {
+        await using var app = RegistrationsOnly();
+        var warmup = ActivatorUtilities.CreateInstance<ApiWarmup>(app.Services);
+        // Creates one schedule for real first, so the identity sequence has a value to compare with.
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            var (first, _) = await scope.ServiceProvider.GetRequiredService<ScheduleService>().CreateAsync(
+                Immediate(Target("https://example.com/hook")), ScheduleOrigin.Api, Caller, CancellationToken.None);
+            Assert.That(first, Is.Not.Null);
+        }
+        var keysBefore = await TestDatabase.ScalarAsync<long>(ScheduleKeys);
+
+        await warmup.StartAsync(CancellationToken.None);
+
+        Assert.Multiple(async () =>
+        {
+            // Each pass drew a key, so each reached the insert; each was rolled back.
+            Assert.That(await TestDatabase.ScalarAsync<long>(ScheduleKeys) - keysBefore, Is.EqualTo(ApiWarmup.Passes), "keys drawn by the rehearsed inserts");
+            Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.schedules"), Is.EqualTo(1), "only the real schedule");
+            Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.runs"), Is.EqualTo(1), "only the real schedule's run");
+            Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.targets"), Is.EqualTo(1), "only the real schedule's inline target");
+        });
+    }
+
+    [Test]
+    public async Task Without_a_database_the_warm_up_gives_up_and_the_api_starts()
+    {
+        var closedPort = FreePorts.One();
+        await using var app = RegistrationsOnly(("ConnectionStrings:Scheduler", $"Host=127.0.0.1;Port={closedPort};Username=nobody;Database=none"));
+        var warmup = ActivatorUtilities.CreateInstance<ApiWarmup>(app.Services);
+
+        Assert.That(async () => await warmup.StartAsync(CancellationToken.None), Throws.Nothing);
     }
 }
