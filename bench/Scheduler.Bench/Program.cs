@@ -79,15 +79,16 @@ if (options.Scale > 0)
         ? PythonClient.ScaleAsync(options.PythonScript, options.Api, target, options.Scale, hold, createBudget, options.Database, cost, result)
         : MoreWorkloads.ScaleAsync(api, target, options.Scale, hold, createBudget, options.Database, cost, result));
 }
-// Scheduler's own lateness, call by call, for the plot.
-if (options.Delayed > 0 || !result.ContainsKey("delayed_late_ms_all"))
+// Scheduler's own lateness, call by call, for the plot (an --append without W2 or W3 keeps the earlier calls).
+void Calls(string key, bool measured, IEnumerable<double> lateMs)
 {
-    result["delayed_late_ms_all"] = new JsonArray([.. Workloads.LastDelayed.Select(v => (JsonNode?)Math.Round(v, 2))]);
+    if (measured || !result.ContainsKey(key))
+    {
+        result[key] = new JsonArray([.. lateMs.Select(v => (JsonNode?)Math.Round(v, 2))]);
+    }
 }
-if (options.Recurring > 0 || !result.ContainsKey("recurring_late_ms_all"))
-{
-    result["recurring_late_ms_all"] = new JsonArray([.. Workloads.LastRecurring.Select(v => (JsonNode?)Math.Round(v, 2))]);
-}
+Calls("delayed_late_ms_all", options.Delayed > 0, Workloads.LastDelayed);
+Calls("recurring_late_ms_all", options.Recurring > 0, Workloads.LastRecurring);
 
 var json = result.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 Console.WriteLine(json);
