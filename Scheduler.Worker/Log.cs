@@ -65,6 +65,12 @@ internal static partial class Log
     [LoggerMessage(3020, LogLevel.Warning, "Run {RunId} attempt {Attempt}: job {JobName} threw")]
     public static partial void NamedJobFailed(ILogger logger, Exception exception, long runId, int attempt, string jobName);
 
+    [LoggerMessage(3021, LogLevel.Information, "Analyzed {Tables}: each had doubled in size since PostgreSQL's statistics last counted it")]
+    public static partial void TablesAnalyzed(ILogger logger, string tables);
+
+    [LoggerMessage(3022, LogLevel.Warning, "Could not look for tables to analyze ({Message}); trying again every {Interval}")]
+    public static partial void TablesNotAnalyzed(ILogger logger, string message, TimeSpan interval);
+
     [LoggerMessage(3060, LogLevel.Information, "Run {RunId}: {Remark}")]
     public static partial void LimitWaited(ILogger logger, long runId, string remark);
 

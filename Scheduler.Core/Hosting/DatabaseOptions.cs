@@ -32,6 +32,12 @@ public sealed class DatabaseOptions
 
     /// <summary>How long a starting process waits for the database and its migrations before giving up.</summary>
     public TimeSpan StartupWait { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How often a worker looks for tables whose size doubled since PostgreSQL's statistics last counted them, and
+    /// analyzes them (the worker's TableStatistics). Zero turns it off and leaves it to autovacuum.
+    /// </summary>
+    public TimeSpan StatisticsInterval { get; set; } = TimeSpan.FromSeconds(2);
 }
 
 internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOptions>
@@ -50,6 +56,10 @@ internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOption
         if (options.StartupWait < TimeSpan.Zero)
         {
             errors.Add($"Database:StartupWait must not be negative (got {options.StartupWait}).");
+        }
+        if (options.StatisticsInterval < TimeSpan.Zero)
+        {
+            errors.Add($"Database:StatisticsInterval must not be negative (got {options.StatisticsInterval}; 00:00:00 turns it off).");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -117,7 +117,10 @@ public sealed class OptionsValidationTests
     {
         var engine = new EngineOptionsValidator().Validate(null, new EngineOptions { WorkerCount = 0, InvisibilityTimeout = TimeSpan.FromSeconds(1) });
         var execution = new ExecutionOptionsValidator().Validate(null, new ExecutionOptions { DefaultTimeoutSeconds = 0, LeaseRenewalSeconds = 60 });
-        var database = new DatabaseOptionsValidator().Validate(null, new DatabaseOptions { ConnectionString = "", HangfireConnectionString = "Host=x;Nonsense=1", HangfireSchema = "Bad-Name" });
+        var database = new DatabaseOptionsValidator().Validate(null, new DatabaseOptions
+        {
+            ConnectionString = "", HangfireConnectionString = "Host=x;Nonsense=1", HangfireSchema = "Bad-Name", StatisticsInterval = TimeSpan.FromSeconds(-1),
+        });
         var pools = new DatabaseOptionsValidator().Validate(null, new DatabaseOptions
         {
             ConnectionString = "Host=x;Minimum Pool Size=20;Maximum Pool Size=10", HangfireConnectionString = "Host=x", SessionConnectionString = "Host=x;Nonsense=1",
@@ -127,7 +130,7 @@ public sealed class OptionsValidationTests
             Assert.That(engine.Failures, Has.Some.Contains("Hangfire:WorkerCount").And.Some.Contains("Hangfire:InvisibilityTimeout"));
             Assert.That(execution.Failures, Has.Some.Contains("Execution:DefaultTimeoutSeconds").And.Some.Contains("Execution:LeaseRenewalSeconds"));
             Assert.That(database.Failures, Has.Some.Contains("ConnectionStrings:Scheduler")
-                .And.Some.Contains("Database:HangfireConnectionString").And.Some.Contains("Database:HangfireSchema"));
+                .And.Some.Contains("Database:HangfireConnectionString").And.Some.Contains("Database:HangfireSchema").And.Some.Contains("Database:StatisticsInterval"));
             Assert.That(pools.Failures, Has.Some.Contains("ConnectionStrings:Scheduler").And.Some.Contains("Maximum Pool Size")
                 .And.Some.Contains("ConnectionStrings:SchedulerSession"));
             Assert.That(pools.Failures!.Count(), Is.EqualTo(2));

@@ -36,6 +36,7 @@ internal static class WorkerHostingExtensions
         services.AddSchemaReadinessGate();
         services.AddHostedService<WorkerWarmup>();
         services.AddHostedService<NamedJobRegistration>();
+        services.AddHostedService<TableStatistics>();
 
         services.AddSingleton<WorkerIdentity>();
         services.AddSingleton<RunPlanQuery>();

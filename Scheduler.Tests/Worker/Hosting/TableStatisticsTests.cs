@@ -1,0 +1,69 @@
+using Scheduler.Worker.Hosting;
+
+namespace Scheduler.Tests.Worker.Hosting;
+
+/// <summary>
+/// The worker's ANALYZE of grown tables, against the test database in a schema of its own (so no table of the
+/// running system is touched): a table is analyzed from 64 KB on, again each time it has doubled, and never while it
+/// has not.
+/// </summary>
+[NonParallelizable]
+public sealed class TableStatisticsTests
+{
+    private const string Schema = "table_statistics_test";
+
+    [SetUp]
+    public Task CreateTablesAsync() => TestDatabase.ExecuteAsync($"""
+        DROP SCHEMA IF EXISTS {Schema} CASCADE;
+        CREATE SCHEMA {Schema};
+        CREATE TABLE {Schema}.grows (id bigint PRIMARY KEY, padding text NOT NULL);
+        CREATE TABLE {Schema}.small (id bigint PRIMARY KEY, padding text NOT NULL);
+        """);
+
+    [TearDown]
+    public Task DropTablesAsync() => TestDatabase.ExecuteAsync($"DROP SCHEMA IF EXISTS {Schema} CASCADE");
+
+    [Test]
+    public async Task A_table_is_analyzed_once_it_holds_64_KB_and_again_each_time_it_has_doubled()
+    {
+        await FillAsync("small", TableStatistics.SmallestPages - 2);
+        await FillAsync("grows", TableStatistics.SmallestPages);
+
+        var first = await AnalyzeAsync();
+        var pagesCounted = await RelpagesAsync("grows");
+        var unchanged = await AnalyzeAsync();
+        await FillAsync("grows", (pagesCounted * 2) - 1);
+        var notYetDoubled = await AnalyzeAsync();
+        await FillAsync("grows", pagesCounted * 2);
+        var doubled = await AnalyzeAsync();
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(first, Is.EqualTo(new[] { $"{Schema}.grows" }), "64 KB and never analyzed");
+            Assert.That(pagesCounted, Is.GreaterThanOrEqualTo(TableStatistics.SmallestPages), "ANALYZE counted the pages");
+            Assert.That(unchanged, Is.Empty);
+            Assert.That(notYetDoubled, Is.Empty);
+            Assert.That(doubled, Is.EqualTo(new[] { $"{Schema}.grows" }));
+            Assert.That(await RelpagesAsync("grows"), Is.GreaterThanOrEqualTo(pagesCounted * 2));
+            Assert.That(await RelpagesAsync("small"), Is.Zero, "a table below 64 KB is left to autovacuum");
+        });
+    }
+
+    private static Task<IReadOnlyList<string>> AnalyzeAsync() =>
+        TableStatistics.AnalyzeGrownAsync(TestAssemblySetup.ConnectionString, Schema, CancellationToken.None);
+
+    private static Task<int> RelpagesAsync(string table) =>
+        TestDatabase.ScalarAsync<int>($"SELECT relpages FROM pg_class WHERE oid = '{Schema}.{table}'::regclass");
+
+    /// <summary>Adds rows of about 1 KB to the table until it has at least <paramref name="pages"/> 8 KB pages.</summary>
+    private static async Task FillAsync(string table, int pages)
+    {
+        while (await TestDatabase.ScalarAsync<long>($"SELECT pg_relation_size('{Schema}.{table}') / 8192") < pages)
+        {
+            await TestDatabase.ExecuteAsync($"""
+                INSERT INTO {Schema}.{table} (id, padding)
+                SELECT coalesce((SELECT max(id) FROM {Schema}.{table}), 0) + g, repeat('x', 1000) FROM generate_series(1, 7) g
+                """);
+        }
+    }
+}

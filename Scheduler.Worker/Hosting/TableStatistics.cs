@@ -1,0 +1,94 @@
+namespace Scheduler.Worker.Hosting;
+
+/// <summary>
+/// Keeps PostgreSQL's statistics of growing tables current: every <see cref="DatabaseOptions.StatisticsInterval"/>,
+/// an <c>ANALYZE</c> of each table of Scheduler's and Hangfire's schemas whose size doubled since its statistics
+/// were taken (from 64 KB on).
+/// </summary>
+/// <remarks>
+/// PostgreSQL keeps a generic plan per statement and connection, made for the table sizes of the moment. Made while
+/// a young system's runs and attempts held a few hundred rows, it reads them whole for every batch afterwards,
+/// until an <c>ANALYZE</c> makes every connection plan again; autovacuum's comes up to a minute later, and a burst
+/// does not wait. Measured after a 15,000-run warm-up (<c>pg_stat_statements</c>, <c>auto_explain</c>): the outcome
+/// statement took 7.2 ms a call over sequential scans of 18,000 runs and attempts and 0.7 ms once analyzed, and the
+/// CPU of a run fell from 1.62 to 1.05 ms. Doubling keeps it rare: a table of 1 GB has been analyzed 14 times.
+/// <c>SKIP_LOCKED</c> leaves a table another worker or autovacuum is analyzing, and only the tables this role may
+/// analyze (its own) are looked at.
+/// </remarks>
+internal sealed class TableStatistics(DatabaseConnections connections, IOptions<DatabaseOptions> options, TimeProvider time, ILogger<TableStatistics> logger)
+    : BackgroundService
+{
+    /// <summary>Below this many 8 KB pages a table is read whole by any plan, and is not analyzed for growing.</summary>
+    internal const int SmallestPages = 8;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = options.Value.StatisticsInterval;
+        if (interval == TimeSpan.Zero)
+        {
+            return;
+        }
+        var schemas = new[] { (connections.Scheduler, "scheduler"), (connections.Hangfire, options.Value.HangfireSchema) };
+        using var timer = new PeriodicTimer(interval, time);
+        var failing = false;
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                foreach (var (connectionString, schema) in schemas)
+                {
+                    var analyzed = await AnalyzeGrownAsync(connectionString, schema, stoppingToken);
+                    if (analyzed.Count > 0)
+                    {
+                        Log.TablesAnalyzed(logger, string.Join(", ", analyzed));
+                    }
+                }
+                failing = false;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
+            {
+                // Once per outage: the dispatcher and the jobs say more about a database that is away.
+                if (!failing)
+                {
+                    Log.TablesNotAnalyzed(logger, ex.Message, interval);
+                }
+                failing = true;
+            }
+        }
+    }
+
+    // pg_class.relpages is the size the last ANALYZE (or VACUUM) saw; 0 for a table never analyzed or truncated since.
+    private const string GrownSql = """
+        SELECT c.oid::regclass::text
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relkind = 'r' AND pg_has_role(c.relowner, 'USAGE')
+          AND pg_relation_size(c.oid) / current_setting('block_size')::bigint >= greatest($2, 2 * c.relpages::bigint)
+        ORDER BY 1
+        """;
+
+    /// <summary>Analyzes the tables of <paramref name="schema"/> that doubled in size since their statistics were taken; returns their names.</summary>
+    internal static async Task<IReadOnlyList<string>> AnalyzeGrownAsync(string connectionString, string schema, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        var grown = new List<string>();
+        await using (var command = new NpgsqlCommand(GrownSql, connection))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = schema });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = SmallestPages });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                grown.Add(reader.GetString(0));
+            }
+        }
+        if (grown.Count > 0)
+        {
+            // The names are regclass's own output, quoted where needed. Outside a transaction block, each table is
+            // analyzed in a transaction of its own, so no lock is held on one while another is read.
+            await using var analyze = new NpgsqlCommand($"ANALYZE (SKIP_LOCKED) {string.Join(", ", grown)}", connection);
+            await analyze.ExecuteNonQueryAsync(cancellationToken);
+        }
+        return grown;
+    }
+}
