@@ -15,7 +15,8 @@ namespace Scheduler.Worker.Hosting;
 /// <c>SKIP_LOCKED</c> leaves a table another worker or autovacuum is analyzing, and only the tables this role may
 /// analyze (its own) are looked at.
 /// </remarks>
-internal sealed class TableStatistics(DatabaseConnections connections, IOptions<DatabaseOptions> options, TimeProvider time, ILogger<TableStatistics> logger)
+internal sealed class TableStatistics(
+    NpgsqlDataSource scheduler, DatabaseConnections connections, IOptions<DatabaseOptions> options, TimeProvider time, ILogger<TableStatistics> logger)
     : BackgroundService
 {
     /// <summary>Below this many 8 KB pages a table is read whole by any plan, and is not analyzed for growing.</summary>
@@ -28,16 +29,23 @@ internal sealed class TableStatistics(DatabaseConnections connections, IOptions<
         {
             return;
         }
-        var schemas = new[] { (connections.Scheduler, "scheduler"), (connections.Hangfire, options.Value.HangfireSchema) };
+        // Each schema through its own pool (Scheduler's data source, Hangfire's connection string), so the worker opens
+        // no connection beyond its budget (DatabaseConnections.MostOpenAtOnce).
+        var schemas = new (Func<CancellationToken, ValueTask<NpgsqlConnection>> Open, string Name)[]
+        {
+            (scheduler.OpenConnectionAsync, "scheduler"),
+            (OpenHangfireAsync, options.Value.HangfireSchema),
+        };
         using var timer = new PeriodicTimer(interval, time);
         var failing = false;
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
-                foreach (var (connectionString, schema) in schemas)
+                foreach (var (open, schema) in schemas)
                 {
-                    var analyzed = await AnalyzeGrownAsync(connectionString, schema, stoppingToken);
+                    await using var connection = await open(stoppingToken);
+                    var analyzed = await AnalyzeGrownAsync(connection, schema, stoppingToken);
                     if (analyzed.Count > 0)
                     {
                         Log.TablesAnalyzed(logger, string.Join(", ", analyzed));
@@ -57,6 +65,13 @@ internal sealed class TableStatistics(DatabaseConnections connections, IOptions<
         }
     }
 
+    private async ValueTask<NpgsqlConnection> OpenHangfireAsync(CancellationToken cancellationToken)
+    {
+        var connection = new NpgsqlConnection(connections.Hangfire);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
     // pg_class.relpages is the size the last ANALYZE (or VACUUM) saw; 0 for a table never analyzed or truncated since.
     private const string GrownSql = """
         SELECT c.oid::regclass::text
@@ -67,10 +82,8 @@ internal sealed class TableStatistics(DatabaseConnections connections, IOptions<
         """;
 
     /// <summary>Analyzes the tables of <paramref name="schema"/> that doubled in size since their statistics were taken; returns their names.</summary>
-    internal static async Task<IReadOnlyList<string>> AnalyzeGrownAsync(string connectionString, string schema, CancellationToken cancellationToken)
+    internal static async Task<IReadOnlyList<string>> AnalyzeGrownAsync(NpgsqlConnection connection, string schema, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
         var grown = new List<string>();
         await using (var command = new NpgsqlCommand(GrownSql, connection))
         {

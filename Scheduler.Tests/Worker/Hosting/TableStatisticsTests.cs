@@ -49,8 +49,11 @@ public sealed class TableStatisticsTests
         });
     }
 
-    private static Task<IReadOnlyList<string>> AnalyzeAsync() =>
-        TableStatistics.AnalyzeGrownAsync(TestAssemblySetup.ConnectionString, Schema, CancellationToken.None);
+    private static async Task<IReadOnlyList<string>> AnalyzeAsync()
+    {
+        await using var connection = await TestDatabase.OpenAsync();
+        return await TableStatistics.AnalyzeGrownAsync(connection, Schema, CancellationToken.None);
+    }
 
     private static Task<int> RelpagesAsync(string table) =>
         TestDatabase.ScalarAsync<int>($"SELECT relpages FROM pg_class WHERE oid = '{Schema}.{table}'::regclass");
