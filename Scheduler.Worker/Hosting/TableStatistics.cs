@@ -53,9 +53,10 @@ internal sealed class TableStatistics(
                 }
                 failing = false;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                // Once per outage: the dispatcher and the jobs say more about a database that is away.
+                // Never fatal: a BackgroundService that throws stops the host, and this only saves the database work.
+                // Said once per outage: the dispatcher and the jobs say more about a database that is away.
                 if (!failing)
                 {
                     Log.TablesNotAnalyzed(logger, ex.Message, interval);
