@@ -10,13 +10,17 @@ namespace Scheduler.Api.Hosting;
 /// JSON settings, validated, inserted in a transaction that is rolled back (<see cref="ScheduleService.RehearseCreateAsync"/>:
 /// nothing is written) and its answer written. A fresh API otherwise compiles and sizes that path on its first
 /// requests, which were measured 50-82 ms at p99 (max ~350-380 ms) when they were a system's first load
-/// (docs/performance.md). Enough passes for the runtime to recompile the hot methods at tier 1. It never stops the
+/// (docs/performance.md). The passes compile the path's methods and load what it uses; they end before the runtime
+/// recompiles any of them at tier 1 (measured: none had been when the API listened), which the first load pays. It never stops the
 /// API: without a database (or its schema) it says why and the first requests pay instead.
 /// </summary>
 internal sealed class ApiWarmup(IServiceScopeFactory scopes, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, TimeProvider time, ILogger<ApiWarmup> logger)
     : IHostedService
 {
-    /// <summary>Passes: more than the runtime's call count (30) before a method is recompiled at tier 1.</summary>
+    /// <summary>
+    /// Passes: more than the executions before Npgsql prepares a statement (DatabaseConnections: 3), and than the runtime's 30 calls
+    /// before it counts a method for tier 1 (the recompilation itself comes after a 100 ms delay, after the warm-up).
+    /// </summary>
     public const int Passes = 40;
 
     private static readonly ClaimsPrincipal WarmUp = new(new ClaimsIdentity([new Claim(ClaimTypes.Name, "warm-up")], "warm-up"));

@@ -53,7 +53,7 @@ internal static class MoreWorkloads
         var due = new ConcurrentDictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         var clock = Stopwatch.StartNew();
         var created = 0;
-        var progress = new Timer(_ => Progress($"W4: {Volatile.Read(ref created)}/{count} schedules created"), null, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15));
+        await using var progress = new Timer(_ => Progress($"W4: {Volatile.Read(ref created)}/{count} schedules created"), null, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(15));
         // A system that cannot keep up also creates slowly (the firing schedules load it): creation stops
         // after its budget, and the figures say how far it got.
         using var budget = new CancellationTokenSource(createBudget);
@@ -91,7 +91,7 @@ internal static class MoreWorkloads
         {
             Progress($"W4: the creation budget ({createBudget.TotalSeconds:0} s) ran out at {created} schedules");
         }
-        // The creation's progress, not the hold's.
+        // The creation's progress, not the hold's (disposing twice is harmless).
         await progress.DisposeAsync();
         await HoldScaleAsync(target, count, due, clock.Elapsed.TotalSeconds, hold, database, cost, result);
     }
