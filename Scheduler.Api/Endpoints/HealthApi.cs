@@ -1,4 +1,5 @@
 using Npgsql;
+using Scheduler.Api.Hosting;
 using Scheduler.Core.Hosting;
 
 namespace Scheduler.Api.Endpoints;
@@ -17,7 +18,7 @@ public static class HealthApi
         api.MapGet("/live", () => TypedResults.Ok(new ProbeResponse("alive", null))).WithName("GetLiveness")
             .WithSummary("Liveness probe: the process serves requests.");
         api.MapGet("/ready", GetReadiness).WithName("GetReadiness").Produces<ProbeResponse>()
-            .WithSummary("Readiness probe: the database answers and its schema is current.");
+            .WithSummary("Readiness probe: the database answers, its schema is current and the API has warmed up.");
         return app;
     }
 
@@ -40,8 +41,8 @@ public static class HealthApi
         }
     }
 
-    public static async Task<IResult> GetReadiness(DatabaseReadiness readiness, CancellationToken cancellationToken) =>
-        await readiness.WhyNotReadyAsync(cancellationToken) is { } reason
+    internal static async Task<IResult> GetReadiness(DatabaseReadiness readiness, ApiRehearsal warmUp, CancellationToken cancellationToken) =>
+        (warmUp.Done ? await readiness.WhyNotReadyAsync(cancellationToken) : "warming up: the API walks its create path before it takes requests") is { } reason
             ? TypedResults.Json(new ProbeResponse("not_ready", reason), statusCode: StatusCodes.Status503ServiceUnavailable)
             : TypedResults.Ok(new ProbeResponse("ready", null));
 }

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Scheduler.Api.Hosting;
 using Scheduler.Api.Http;
 using Scheduler.Api.Schedules;
 using Scheduler.Api.Validation;
@@ -38,7 +39,10 @@ internal static class SchedulesApi
         ScheduleRequest request, ScheduleService schedules, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(schedules);
-        var (schedule, errors) = await schedules.CreateAsync(request, ScheduleOrigin.Api, user, cancellationToken);
+        // The API's warm-up walks this path through HTTP before the API is ready, and sends nothing to the database (ApiWarmup).
+        var (schedule, errors) = ApiRehearsal.IsRehearsal(user)
+            ? await schedules.RehearseCreateAsync(request, user, execute: false, cancellationToken)
+            : await schedules.CreateAsync(request, ScheduleOrigin.Api, user, cancellationToken);
         return schedule is null ? errors.ToProblem() : TypedResults.Created($"/schedules/{schedule.Id}", ScheduleResponse.From(schedule));
     }
 

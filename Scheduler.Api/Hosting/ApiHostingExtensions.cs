@@ -13,6 +13,7 @@ using Scheduler.Api.Targets;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Serilog;
+using Serilog.Events;
 
 namespace Scheduler.Api.Hosting;
 
@@ -34,6 +35,9 @@ internal static class ApiHostingExtensions
         services.AddSchemaReadinessGate();
         services.AddSingleton<RunHandOff>();
         services.AddSingleton<ScheduleWriter>();
+        services.AddOptions<WarmUpOptions>().Bind(builder.Configuration.GetSection(WarmUpOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<WarmUpOptions>, WarmUpOptionsValidator>();
+        services.AddSingleton<ApiRehearsal>();
         services.AddHostedService<ApiWarmup>();
         // The rules read their limits (Limits:*) and the SSRF policy from DI, so any host built from these
         // registrations enforces them, not only one that ran the whole startup.
@@ -74,7 +78,9 @@ internal static class ApiHostingExtensions
         // Outside the exception handler, so the request log shows the status the client got (400 for a bad
         // body, not the 500 of the exception on its way to the handler) and carries no stack trace: client
         // mistakes log one Information line; only real faults log at Error (ApiExceptionHandler, with the trace).
-        app.UseSerilogRequestLogging();
+        app.UseSerilogRequestLogging(logging => logging.GetLevel = (context, _, exception) =>
+            ApiRehearsal.IsRehearsal(context.User) ? LogEventLevel.Verbose  // the API's own warm-up (ApiWarmup)
+                : exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error : LogEventLevel.Information);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseSchedulerSecurity();

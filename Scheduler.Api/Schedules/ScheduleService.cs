@@ -63,11 +63,12 @@ internal sealed class ScheduleService(
 
     /// <summary>
     /// Walks <see cref="CreateAsync"/>'s path for <paramref name="request"/> — validation, the schedule and its run,
-    /// the insert — with the insert rolled back (<see cref="ScheduleWriter.RehearseAsync"/>): nothing is written,
-    /// no quota is taken, nothing is handed to Hangfire, no dispatcher is woken. Returns the schedule as it would
-    /// have been answered (without its key), or the errors.
+    /// the insert — with the insert rolled back, or only made ready when <paramref name="execute"/> is false
+    /// (<see cref="ScheduleWriter.RehearseAsync"/>): nothing is written, no quota is taken, nothing is handed to
+    /// Hangfire, no dispatcher is woken. Returns the schedule as it would have been answered (without its key), or the errors.
     /// </summary>
-    public async Task<(Schedule? Schedule, ValidationErrors Errors)> RehearseCreateAsync(ScheduleRequest request, ClaimsPrincipal user, CancellationToken cancellationToken)
+    public async Task<(Schedule? Schedule, ValidationErrors Errors)> RehearseCreateAsync(
+        ScheduleRequest request, ClaimsPrincipal user, bool execute, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         var (schedule, runs) = await PrepareAsync(request, ScheduleOrigin.Api, user, time.GetUtcNow(), errors, cancellationToken);
@@ -75,7 +76,7 @@ internal sealed class ScheduleService(
         {
             return (null, errors);
         }
-        await writer.RehearseAsync([schedule], runs, cancellationToken);
+        await writer.RehearseAsync([schedule], runs, execute, cancellationToken);
         return (schedule, errors);
     }
 

@@ -117,12 +117,20 @@ public sealed class ScheduleWriter
     /// <summary>
     /// Runs the insert of <see cref="SaveAsync"/> for these schedules and runs in a transaction that is rolled
     /// back: the statement is parsed, planned and executed and the rows are read back, and nothing is written
-    /// (only the keys drawn from the identity sequences are used up). <see cref="Hosting.ApiWarmup"/> walks the
-    /// create path with it before the API takes requests.
+    /// (only the keys drawn from the identity sequences are used up). With <paramref name="execute"/> false the
+    /// insert is only made ready (its rows and parameter), and the database is not touched: a rolled-back insert
+    /// still leaves dead rows behind, which thousands of rehearsals would make the tables carry.
+    /// <see cref="Hosting.ApiWarmup"/> walks the create path with it before the API takes requests.
     /// </summary>
-    public async Task RehearseAsync(IReadOnlyList<Schedule> schedules, IReadOnlyList<Run> runs, CancellationToken cancellationToken)
+    public async Task RehearseAsync(IReadOnlyList<Schedule> schedules, IReadOnlyList<Run> runs, bool execute, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(runs);
+        if (!execute)
+        {
+            await using var unsent = new NpgsqlCommand(InsertSql);
+            Bind(unsent, schedules, BySchedule(runs));
+            return;
+        }
         await using var connection = await _database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(InsertSql, connection, transaction);
@@ -142,6 +150,19 @@ public sealed class ScheduleWriter
     /// </summary>
     private async Task<(long? TargetId, long ScheduleId, long? RunId)[]> InsertAsync(NpgsqlCommand command, IReadOnlyList<Schedule> schedules, Dictionary<Schedule, Run> runs)
     {
+        Bind(command, schedules, runs);
+        var keys = new (long? TargetId, long ScheduleId, long? RunId)[schedules.Count];
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            keys[reader.GetInt32(0)] = (reader.IsDBNull(1) ? null : reader.GetInt64(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
+        }
+        return keys;
+    }
+
+    /// <summary>The insert's one parameter: the rows as JSON, the secrets encrypted first.</summary>
+    private void Bind(NpgsqlCommand command, IReadOnlyList<Schedule> schedules, Dictionary<Schedule, Run> runs)
+    {
         var rows = new List<NewRow>(schedules.Count);
         for (var i = 0; i < schedules.Count; i++)
         {
@@ -156,13 +177,6 @@ public sealed class ScheduleWriter
             rows.Add(new NewRow(i, schedule, target, runs.GetValueOrDefault(schedule)));
         }
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Input.ToJson(rows), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Jsonb });
-        var keys = new (long? TargetId, long ScheduleId, long? RunId)[schedules.Count];
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            keys[reader.GetInt32(0)] = (reader.IsDBNull(1) ? null : reader.GetInt64(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
-        }
-        return keys;
     }
 
     /// <summary>

@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.Features;
+using Scheduler.Api.Hosting;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Scheduler.Api.Security;
@@ -120,7 +122,7 @@ public sealed class ApiKeyStore
 /// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory loggerFactory, UrlEncoder encoder,
-    ApiKeyStore keys, IProblemDetailsService problems)
+    ApiKeyStore keys, ApiRehearsal rehearsal, IProblemDetailsService problems)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -131,6 +133,15 @@ internal sealed class ApiKeyAuthenticationHandler(
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        if (rehearsal.Authenticate(Context, SchemeName) is { } warmUp)
+        {
+            // The API's own warm-up through HTTP: not a client's request, so not in the request metrics either.
+            if (Context.Features.Get<IHttpMetricsTagsFeature>() is { } metrics)
+            {
+                metrics.MetricsDisabled = true;
+            }
+            return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(warmUp, SchemeName)));
+        }
         string? presented = Request.Headers[HeaderName];
         if (presented is null && Request.Headers.Authorization.ToString() is { } authorization
             && authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))

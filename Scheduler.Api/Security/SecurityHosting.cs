@@ -118,7 +118,8 @@ internal static class SecurityHosting
         rate.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
         rate.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
         {
-            if (limits.RequestsPerSecond == 0 || context.Request.Path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase))
+            if (limits.RequestsPerSecond == 0 || context.Request.Path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase)
+                || Hosting.ApiRehearsal.IsRehearsal(context.User))
             {
                 return RateLimitPartition.GetNoLimiter("unlimited");
             }

@@ -182,6 +182,8 @@ public sealed partial class SchedulerProcess : IAsyncDisposable
         info.Environment["Limits__RequestsPerSecond"] = "0";
         // Every target here is on 127.0.0.1; the SSRF guard has its own tests, with this set to false.
         info.Environment["Outbound__AllowPrivateNetworks"] = "true";
+        // The API's warm-up through HTTP takes seconds at every start; ApiWarmUpTests turn it on.
+        info.Environment["WarmUp__Seconds"] = "0";
         foreach (var (key, value) in settings)
         {
             info.Environment[key] = value;

@@ -112,6 +112,12 @@ public sealed class OptionsValidationTests
             Has.Some.Contains("Compat:CallbackProfiles:erp:Headers:Authorization must not start with 'enc:v1:'"));
     }
 
+    [TestCase(-1)]
+    [TestCase(121)]
+    public void A_warm_up_out_of_range_is_refused_naming_the_key(int seconds) =>
+        Assert.That(new Scheduler.Api.Hosting.WarmUpOptionsValidator().Validate(null, new Scheduler.Api.Hosting.WarmUpOptions { Seconds = seconds }).Failures,
+            Has.Some.Contains("WarmUp:Seconds must be between 0 (off) and 120"));
+
     [Test]
     public void Each_bad_setting_is_named_with_its_configuration_key()
     {

@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace Scheduler.Tests.EndToEnd;
+
+/// <summary>
+/// The API's warm-up through HTTP (ApiWarmup, WarmUp:Seconds): the API answers 503 "warming up" on /health/ready while
+/// it sends itself create requests, then 200; the requests wrote nothing to the database and are not in the request
+/// log or metrics; its header does nothing for anyone else.
+/// </summary>
+public sealed partial class ApiWarmUpTests
+{
+    [SetUp]
+    public Task SetUpAsync() => TestDatabase.ResetAsync();
+
+    [Test]
+    public async Task The_API_is_ready_only_after_warming_up_through_HTTP_and_the_warm_up_leaves_nothing_behind()
+    {
+        var targetIds = "pg_get_serial_sequence('scheduler.targets', 'id')";
+        var idsBefore = await TestDatabase.ScalarAsync<long>($"SELECT COALESCE((SELECT last_value FROM pg_sequences WHERE schemaname || '.' || sequencename = {targetIds}), 0)");
+        var port = FreePorts.One();
+        await using var api = SchedulerProcess.StartRaw("api", [], new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["WarmUp__Seconds"] = "3",
+        });
+        using var anonymous = SchedulerApiExtensions.CreateHttpClient(new Uri($"http://127.0.0.1:{port}"), key: null);
+
+        // Readiness as a probe sees it: 503 "warming up" first, then 200.
+        var answers = new List<string>();
+        await Eventually.UntilAsync(async () =>
+        {
+            try
+            {
+                var (status, body) = await anonymous.GetAsync(new Uri("/health/ready", UriKind.Relative)).ReadAsync();
+                answers.Add(status == HttpStatusCode.OK ? "ready" : body?["reason"]?.GetValue<string>() ?? status.ToString());
+                return status == HttpStatusCode.OK;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60), "the API to be ready");
+
+        var warmedUp = api.Lines.Select(l => WarmedUpLine().Match(l)).FirstOrDefault(m => m.Success);
+        var idsAfter = await TestDatabase.ScalarAsync<long>($"SELECT COALESCE((SELECT last_value FROM pg_sequences WHERE schemaname || '.' || sequencename = {targetIds}), 0)");
+        Assert.Multiple(async () =>
+        {
+            Assert.That(answers, Has.Some.StartsWith("warming up"), "not ready while warming up");
+            Assert.That(warmedUp, Is.Not.Null, "the warm-up says what it did");
+            Assert.That(int.Parse(warmedUp!.Groups[1].Value, CultureInfo.InvariantCulture), Is.GreaterThan(0), "create requests sent");
+            Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.schedules"), Is.Zero, "no schedule written");
+            Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.runs"), Is.Zero, "no run written");
+            // Only the 40 in-process rehearsals (rolled back) drew target ids; the HTTP requests never reached the database.
+            Assert.That(idsAfter - idsBefore, Is.LessThanOrEqualTo(40), "ids drawn by the warm-up");
+            Assert.That(api.Lines, Has.None.Contains("HTTP POST /schedules"), "the warm-up's requests are not in the request log");
+        });
+
+        // The header is nothing without the token of the warm-up, which has ended: no key, 401; with a key, a real create.
+        using var forged = SchedulerApiExtensions.CreateHttpClient(new Uri($"http://127.0.0.1:{port}"), key: null);
+        forged.DefaultRequestHeaders.Add("X-Scheduler-Rehearsal", new string('0', 64));
+        var (unauthenticated, _) = await forged.PostAsync(new Uri("/schedules", UriKind.Relative),
+            SchedulerApiExtensions.Json("""{"schedule_type":"IMMEDIATE","target":{"url":"https://example.com/"}}""")).ReadAsync();
+        using var admin = SchedulerApiExtensions.CreateHttpClient(new Uri($"http://127.0.0.1:{port}"));
+        admin.DefaultRequestHeaders.Add("X-Scheduler-Rehearsal", new string('0', 64));
+        var (created, _) = await admin.PostAsync(new Uri("/schedules", UriKind.Relative),
+            SchedulerApiExtensions.Json("""{"schedule_type":"ONCE","run_at":"2099-01-01T00:00:00Z","target":{"url":"https://example.com/"}}""")).ReadAsync();
+        using var metrics = await admin.GetAsync(new Uri("/metrics/prometheus", UriKind.Relative));
+        var scrape = await metrics.Content.ReadAsStringAsync();
+        Assert.Multiple(async () =>
+        {
+            Assert.That(unauthenticated, Is.EqualTo(HttpStatusCode.Unauthorized));
+            Assert.That(created, Is.EqualTo(HttpStatusCode.Created));
+            Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.schedules"), Is.EqualTo(1), "the keyed create was written");
+            // One POST /schedules counted: the admin's (the one without a key was refused before routing counted it as a create).
+            Assert.That(scrape.Split('\n').Where(l => l.StartsWith("http_server_request_duration_seconds_count", StringComparison.Ordinal)
+                && l.Contains("http_route=\"/schedules\"", StringComparison.Ordinal) && l.Contains("http_request_method=\"POST\"", StringComparison.Ordinal))
+                .Sum(l => double.Parse(l[(l.IndexOf('}', StringComparison.Ordinal) + 2)..].Split(' ')[0], CultureInfo.InvariantCulture)), Is.LessThanOrEqualTo(2),
+                "the warm-up's requests are not in the request metrics");
+        });
+    }
+
+    [GeneratedRegex(@"Warmed up through HTTP: (\d+) create requests")]
+    private static partial Regex WarmedUpLine();
+}
