@@ -13,7 +13,7 @@ namespace Scheduler.Api.Hosting;
 /// POST /schedules' path 40 times in process: a sample request read with the API's JSON settings, validated,
 /// inserted in a transaction that is rolled back (<see cref="ScheduleService.RehearseCreateAsync"/>: nothing is
 /// written) and its answer written; that prepares the insert on the database and loads what the path uses. Then,
-/// once the API listens and while <c>/health/ready</c> still answers 503, it sends itself the same request through
+/// once the API listens and while <c>/health/ready</c> still answers 503, it sends itself that request and a ONCE one through
 /// HTTP (<see cref="ApiRehearsal"/>; the insert only made ready, not sent) until the runtime has recompiled the path
 /// at tier 1, at most <see cref="WarmUpOptions.Seconds"/>. A fresh API otherwise pays that recompilation during its
 /// first load: measured, a cold W1 ran at 808-821 runs/s without the HTTP part and 915-1,045 with it, and the API
@@ -51,6 +51,9 @@ internal sealed class ApiWarmup(
 
     // A public host, as most schedules have (a loopback one is refused unless Outbound:AllowPrivateNetworks), never called.
     private static readonly byte[] Sample = """{"schedule_type":"IMMEDIATE","target":{"url":"https://example.com/scheduler-warm-up","method":"POST"}}"""u8.ToArray();
+
+    // Through HTTP also the commonest other kind, a ONCE schedule (a day ahead, as "+1d" reads), whose validation differs.
+    private static readonly byte[] OnceSample = """{"schedule_type":"ONCE","run_at":"+1d","target":{"url":"https://example.com/scheduler-warm-up","method":"POST"}}"""u8.ToArray();
 
     // Hosted services start in the order they were added, and WebApplication starts the server after them all:
     // this one runs after SchemaReadinessGate (the database answers and its schema is current) and before the API listens.
@@ -118,9 +121,9 @@ internal sealed class ApiWarmup(
             using var quiet = CancellationTokenSource.CreateLinkedTokenSource(limit.Token);
             var senders = Enumerable.Range(0, Connections).Select(_ => Task.Run(async () =>
             {
-                while (!quiet.IsCancellationRequested)
+                for (var n = 0; !quiet.IsCancellationRequested; n++)
                 {
-                    using var body = new ByteArrayContent(Sample);
+                    using var body = new ByteArrayContent(n % 2 == 0 ? Sample : OnceSample);
                     body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
                     using var response = await http.PostAsync(new Uri("/schedules", UriKind.Relative), body, quiet.Token);
                     if (response.StatusCode != System.Net.HttpStatusCode.Created)
@@ -140,13 +143,11 @@ internal sealed class ApiWarmup(
                 last = now;
             }
             await quiet.CancelAsync();
-            try
+            await Task.WhenAll(senders).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            // A sender that failed (an answer other than 201) says why; the others stopped as planned.
+            if (senders.FirstOrDefault(s => s.Exception?.InnerException is { } e && e is not OperationCanceledException) is { Exception.InnerException: { } failed })
             {
-                await Task.WhenAll(senders);
-            }
-            catch (OperationCanceledException) when (quiet.IsCancellationRequested)
-            {
-                // Stopped as planned.
+                throw failed;
             }
             Log.WarmedUpThroughHttp(logger, requests, time.GetElapsedTime(started).TotalMilliseconds, System.Runtime.JitInfo.GetCompiledMethodCount() - methodsBefore);
         }

@@ -4,8 +4,8 @@ using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Features;
-using Scheduler.Api.Hosting;
 using Microsoft.AspNetCore.Mvc;
+using Scheduler.Api.Hosting;
 
 namespace Scheduler.Api.Security;
 
