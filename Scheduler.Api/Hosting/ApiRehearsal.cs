@@ -9,13 +9,13 @@ namespace Scheduler.Api.Hosting;
 /// <summary>
 /// The HTTP part of the API's warm-up (<see cref="ApiWarmup"/>): while it runs, a request from this machine that
 /// carries <see cref="HeaderName"/> with the token drawn for this run of the warm-up is authenticated as the
-/// warm-up (<see cref="IsRehearsal"/>), is not rate limited, logged or counted in the request metrics, and
+/// warm-up (<see cref="IsRehearsal"/>), is not rate limited, logged, traced or counted in the request metrics, and
 /// its create is rolled back. The token is 32 random bytes that never leave the process, and it is forgotten when
 /// the warm-up ends. Readiness waits for <see cref="Done"/>.
 /// </summary>
 internal sealed class ApiRehearsal
 {
-    public const string HeaderName = Core.Hosting.Telemetry.RehearsalHeader;
+    public const string HeaderName = "X-Scheduler-Rehearsal";
 
     // Not a configured key's id (those are 32 hex digits), so no key and no dashboard session can be the warm-up.
     private const string KeyId = "warm-up";

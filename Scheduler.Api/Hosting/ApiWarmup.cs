@@ -135,7 +135,7 @@ internal sealed class ApiWarmup(
             })).ToArray();
             var last = System.Runtime.JitInfo.GetCompiledMethodCount();
             var calm = 0;
-            while (calm < QuietLooks && !senders.Any(s => s.IsCompleted))
+            while (calm < QuietLooks && !limit.IsCancellationRequested && !senders.Any(s => s.IsCompleted))
             {
                 await Task.WhenAny(Task.WhenAll(senders), Task.Delay(Look, time, limit.Token));
                 var now = System.Runtime.JitInfo.GetCompiledMethodCount();
@@ -149,10 +149,6 @@ internal sealed class ApiWarmup(
             {
                 throw failed;
             }
-            Log.WarmedUpThroughHttp(logger, requests, time.GetElapsedTime(started).TotalMilliseconds, System.Runtime.JitInfo.GetCompiledMethodCount() - methodsBefore);
-        }
-        catch (OperationCanceledException) when (limit.IsCancellationRequested && !_stopping.IsCancellationRequested)
-        {
             Log.WarmedUpThroughHttp(logger, requests, time.GetElapsedTime(started).TotalMilliseconds, System.Runtime.JitInfo.GetCompiledMethodCount() - methodsBefore);
         }
         catch (Exception ex) when (!_stopping.IsCancellationRequested)

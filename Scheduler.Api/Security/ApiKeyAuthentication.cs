@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -135,10 +136,15 @@ internal sealed class ApiKeyAuthenticationHandler(
     {
         if (rehearsal.Authenticate(Context, SchemeName) is { } warmUp)
         {
-            // The API's own warm-up through HTTP: not a client's request, so not in the request metrics either.
+            // The API's own warm-up through HTTP: not a client's request, so neither in the request metrics nor traced.
             if (Context.Features.Get<IHttpMetricsTagsFeature>() is { } metrics)
             {
                 metrics.MetricsDisabled = true;
+            }
+            if (Activity.Current is { } span)
+            {
+                span.IsAllDataRequested = false;
+                span.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
             }
             return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(warmUp, SchemeName)));
         }

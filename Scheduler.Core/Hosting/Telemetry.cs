@@ -57,8 +57,7 @@ public static class Telemetry
                 // Spans are made whether or not they are exported: the trace context stored on runs and sent to
                 // targets (traceparent) comes from them. Sampling is the SDK's default, parent-based, always on.
                 tracing.AddSource(SchedulerTracing.SourceName)
-                    .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = context =>
-                        !IsProbeOrScrape(context.Request.Path) && !context.Request.Headers.ContainsKey(RehearsalHeader))
+                    .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = context => !IsProbeOrScrape(context.Request.Path))
                     .AddHttpClientInstrumentation();
                 if (otlp)
                 {
@@ -66,9 +65,6 @@ public static class Telemetry
                 }
             });
     }
-
-    /// <summary>The header of the API's warm-up requests (Scheduler.Api's ApiRehearsal): no span for them.</summary>
-    public const string RehearsalHeader = "X-Scheduler-Rehearsal";
 
     // Probes and scrapes come every few seconds and say nothing about work: no span for them.
     private static bool IsProbeOrScrape(PathString path) =>
