@@ -27,7 +27,7 @@ internal static partial class Log
     [LoggerMessage(2008, LogLevel.Warning, "Create path not warmed up ({Message}); the first requests compile it")]
     public static partial void WarmUpFailed(ILogger logger, string message);
 
-    [LoggerMessage(2009, LogLevel.Information, "Warmed up through HTTP: {Requests} create requests (rolled back) in {ElapsedMs:0} ms, {Methods} methods compiled meanwhile; ready")]
+    [LoggerMessage(2009, LogLevel.Information, "Warmed up through HTTP: {Requests} create requests (none sent to the database) in {ElapsedMs:0} ms, {Methods} methods compiled meanwhile; ready")]
     public static partial void WarmedUpThroughHttp(ILogger logger, int requests, double elapsedMs, long methods);
 
     [LoggerMessage(2010, LogLevel.Warning, "HTTP warm-up stopped ({Message}); ready without it, the first requests compile what it did not")]
