@@ -38,6 +38,9 @@ internal static class PythonClient
         result["api_latency_ms_p50"] = Ms("latency_ms_p50");
         result["api_latency_ms_p99"] = Ms("latency_ms_p99");
         result["api_latency_ms_max"] = Ms("latency_ms_max");
+        result["api_latency_from_due_ms_p50"] = Ms("from_due_ms_p50");
+        result["api_latency_from_due_ms_p99"] = Ms("from_due_ms_p99");
+        result["api_latency_from_due_ms_max"] = Ms("from_due_ms_max");
         return (rate * seconds) - errors;
     }
 

@@ -19,6 +19,7 @@ internal static class Report
         ("delayed_fired", true), ("delayed_early", false), ("delayed_late_ms_p50", false), ("delayed_late_ms_p99", false), ("delayed_late_ms_max", false),
         ("recurring_expected", true), ("recurring_fired", true), ("recurring_early", false), ("recurring_late_ms_p50", false), ("recurring_late_ms_p99", false), ("recurring_late_ms_max", false),
         ("api_rate_per_s", true), ("api_achieved_per_s", true), ("api_errors", false), ("api_latency_ms_p50", false), ("api_latency_ms_p99", false), ("api_latency_ms_max", false),
+        ("api_latency_from_due_ms_p50", false), ("api_latency_from_due_ms_p99", false), ("api_latency_from_due_ms_max", false),
         ("scale_schedules_wanted", true), ("scale_schedules", true), ("scale_create_per_s", true), ("scale_target_runs_per_s", true), ("scale_runs_per_s", true), ("scale_kept_up_percent", true),
         ("scale_create_errors", false), ("scale_early", false), ("scale_late_ms_p50", false), ("scale_late_ms_p99", false), ("scale_late_ms_max", false),
         // W4 from the runs table: every run due in the window, not only the calls that reached the target.
