@@ -144,8 +144,10 @@ internal sealed class ApiWarmup(
             }
             await quiet.CancelAsync();
             await Task.WhenAll(senders).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            // A sender that failed (an answer other than 201) says why; the others stopped as planned.
-            if (senders.FirstOrDefault(s => s.Exception?.InnerException is { } e && e is not OperationCanceledException) is { Exception.InnerException: { } failed })
+            // A sender that failed says why: an answer other than 201, or a request that timed out (HttpClient's timeout
+            // is a cancellation around a TimeoutException); the others were stopped, as planned.
+            if (senders.Select(s => s.Exception?.InnerException)
+                    .FirstOrDefault(e => e is not null and (not OperationCanceledException or { InnerException: TimeoutException })) is { } failed)
             {
                 throw failed;
             }
