@@ -34,6 +34,7 @@ internal static class ApiHostingExtensions
         services.AddSingleton<Dashboard.DashboardQueries>();
         services.AddSchemaReadinessGate();
         services.AddSingleton<RunHandOff>();
+        services.AddSingleton<DispatchAnnouncer>();
         services.AddSingleton<ScheduleWriter>();
         services.AddOptions<WarmUpOptions>().Bind(builder.Configuration.GetSection(WarmUpOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<WarmUpOptions>, WarmUpOptionsValidator>();

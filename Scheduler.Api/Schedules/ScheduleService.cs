@@ -473,8 +473,8 @@ internal sealed class ScheduleService(
     {
         await db.SaveChangesAsync(cancellationToken);
         // Delivered when the transaction commits (at once outside one); only a schedule that will be
-        // dispatched needs the dispatchers' attention.
-        if (schedule is { Status: ScheduleStatus.Active, DeletedAt: null, NextRunAt: { } next })
+        // dispatched soon needs the dispatchers' attention (DispatchSignal.Horizon).
+        if (schedule is { Status: ScheduleStatus.Active, DeletedAt: null, NextRunAt: { } next } && DispatchSignal.Needed(next, time.GetUtcNow()))
         {
             await db.Database.ExecuteSqlRawAsync(DispatchSignal.NotifySql, [DispatchSignal.Payload(next)], cancellationToken);
         }

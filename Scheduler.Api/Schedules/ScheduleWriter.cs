@@ -17,12 +17,12 @@ public sealed class ScheduleWriter
     private readonly SecretProtector _secrets;
     private readonly RunHandOff _handOff;
     private readonly NpgsqlDataSource _database;
-    private readonly ILogger<ScheduleWriter> _logger;
+    private readonly DispatchAnnouncer _announcer;
     private readonly WriteBatcher<Pending> _batcher;
 
-    public ScheduleWriter(SecretProtector secrets, RunHandOff handOff, NpgsqlDataSource database, ILogger<ScheduleWriter> logger)
+    public ScheduleWriter(SecretProtector secrets, RunHandOff handOff, NpgsqlDataSource database, DispatchAnnouncer announcer)
     {
-        (_secrets, _handOff, _database, _logger) = (secrets, handOff, database, logger);
+        (_secrets, _handOff, _database, _announcer) = (secrets, handOff, database, announcer);
         _batcher = new WriteBatcher<Pending>(WriteAsync, MaxSchedulesPerCommit, weight: p => p.Schedules.Count);
     }
 
@@ -298,28 +298,15 @@ public sealed class ScheduleWriter
     }
 
     /// <summary>
-    /// One notification for the batch, after the commit (a dispatcher woken earlier would not see the rows):
-    /// the earliest next occurrence. Dispatchers also look on their own every few seconds, so a lost
-    /// notification delays, never loses, an occurrence.
+    /// The dispatchers are told the batch's earliest next occurrence, after the commit (a dispatcher woken earlier
+    /// would not see the rows), through <see cref="DispatchAnnouncer"/>: at once, with others, or not at all when
+    /// their own looks will find it in time.
     /// </summary>
-    private async Task WakeDispatchersAsync(IReadOnlyList<Pending> batch)
+    private Task WakeDispatchersAsync(IReadOnlyList<Pending> batch)
     {
         var earliest = batch.SelectMany(p => p.Schedules)
             .Where(s => s is { Status: ScheduleStatus.Active, DeletedAt: null, NextRunAt: not null })
             .Min(s => s.NextRunAt);
-        if (earliest is not { } next)
-        {
-            return;
-        }
-        try
-        {
-            await using var notify = _database.CreateCommand(DispatchSignal.NotifyCommand);
-            notify.Parameters.Add(new NpgsqlParameter<string> { TypedValue = DispatchSignal.Payload(next) });
-            await notify.ExecuteNonQueryAsync();
-        }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
-        {
-            Log.DispatchersNotWoken(_logger, ex.Message);
-        }
+        return earliest is { } next ? _announcer.AnnounceAsync(next) : Task.CompletedTask;
     }
 }

@@ -13,6 +13,9 @@ public sealed class SchedulingOptions
     /// </summary>
     public TimeSpan LeadTime { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>The longest <see cref="LeadTime"/> allowed.</summary>
+    public static readonly TimeSpan MaxLeadTime = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// How much of the lead time one dispatch covers: the dispatcher wakes when the earliest occurrence is
     /// <see cref="LeadTime"/> minus this ahead, and takes everything due within the lead time, so occurrences
@@ -22,6 +25,12 @@ public sealed class SchedulingOptions
 
     /// <summary>The dispatcher looks again at least this often, even without a change notification.</summary>
     public TimeSpan MaxIdle { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The longest <see cref="MaxIdle"/> allowed: whatever a worker is configured with, its dispatcher looks at
+    /// least this often, which <see cref="Jobs.DispatchSignal.Horizon"/> relies on.
+    /// </summary>
+    public static readonly TimeSpan LongestMaxIdle = TimeSpan.FromMinutes(10);
 
     /// <summary>An occurrence overdue by more than this was missed (downtime) and follows the catch-up policy.</summary>
     public TimeSpan MisfireThreshold { get; set; } = TimeSpan.FromSeconds(5);
@@ -52,9 +61,9 @@ internal sealed class SchedulingOptionsValidator : IValidateOptions<SchedulingOp
     public ValidateOptionsResult Validate(string? name, SchedulingOptions options)
     {
         var errors = new List<string>();
-        EngineOptionsValidator.Between(errors, "Scheduling:LeadTime", options.LeadTime, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(30));
+        EngineOptionsValidator.Between(errors, "Scheduling:LeadTime", options.LeadTime, TimeSpan.FromMilliseconds(10), SchedulingOptions.MaxLeadTime);
         EngineOptionsValidator.Between(errors, "Scheduling:DispatchWindow", options.DispatchWindow, TimeSpan.Zero, options.LeadTime / 2);
-        EngineOptionsValidator.Between(errors, "Scheduling:MaxIdle", options.MaxIdle, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
+        EngineOptionsValidator.Between(errors, "Scheduling:MaxIdle", options.MaxIdle, TimeSpan.FromMilliseconds(100), SchedulingOptions.LongestMaxIdle);
         EngineOptionsValidator.Between(errors, "Scheduling:MisfireThreshold", options.MisfireThreshold, TimeSpan.FromMilliseconds(100), TimeSpan.FromDays(1));
         EngineOptionsValidator.Between(errors, "Scheduling:CatchUpWindow", options.CatchUpWindow, TimeSpan.Zero, TimeSpan.FromDays(366));
         if (options.MaxCatchUpRuns is < 1 or > 100_000)

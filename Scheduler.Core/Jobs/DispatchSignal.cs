@@ -1,4 +1,5 @@
 using System.Globalization;
+using Scheduler.Core.Hosting;
 
 namespace Scheduler.Core.Jobs;
 
@@ -16,6 +17,19 @@ public static class DispatchSignal
 
     /// <summary>The same, as an Npgsql command with one positional text parameter.</summary>
     public const string NotifyCommand = "SELECT pg_notify('" + Channel + "', $1)";
+
+    /// <summary>
+    /// How far ahead an occurrence still needs the signal. Every dispatcher looks on its own at least every
+    /// <see cref="SchedulingOptions.LongestMaxIdle"/> (whatever its configuration) and then takes, or plans a wake-up
+    /// for, what is due within its lead time: an occurrence due later than that, with a minute to spare for a slow
+    /// look, is found in time without a signal. Measured: a signal costs PostgreSQL and every worker's dispatcher
+    /// more CPU than the create it announces (docs/performance.md), and most far-off schedules (ONCE a day ahead,
+    /// a nightly cron) need none.
+    /// </summary>
+    public static readonly TimeSpan Horizon = SchedulingOptions.LongestMaxIdle + SchedulingOptions.MaxLeadTime + TimeSpan.FromMinutes(1);
+
+    /// <summary>Whether an occurrence due at <paramref name="nextRunAt"/> needs the signal now (<see cref="Horizon"/>).</summary>
+    public static bool Needed(DateTimeOffset nextRunAt, DateTimeOffset now) => nextRunAt - now <= Horizon;
 
     public static string Payload(DateTimeOffset nextRunAt) =>
         nextRunAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
