@@ -54,8 +54,9 @@ public sealed class DispatchAnnouncer(NpgsqlDataSource database, TimeProvider ti
                 _waiting = next < waiting ? next : waiting;
                 return Task.CompletedTask;
             }
+            // Here a signal went out less than the spacing ago.
             _waiting = next;
-            _ = SendLaterAsync(since < Spacing ? Spacing - since : TimeSpan.Zero);
+            _ = SendLaterAsync(Spacing - since);
             return Task.CompletedTask;
         }
     }
