@@ -5,7 +5,7 @@ namespace Scheduler.Api.Schedules;
 
 /// <summary>
 /// Wakes the dispatchers (<see cref="DispatchSignal"/>) for newly committed schedules, sparingly. A signal costs
-/// PostgreSQL and every worker more CPU than the create it announces (docs/performance.md), so:
+/// PostgreSQL and every worker about as much CPU as the create it announces (docs/performance.md), so:
 /// <list type="bullet">
 /// <item>an occurrence beyond <see cref="DispatchSignal.Horizon"/> gets none: the dispatchers' own looks find it;</item>
 /// <item>an occurrence due within <see cref="Urgent"/> is announced at once;</item>

@@ -14,7 +14,7 @@ public sealed class SchedulingOptions
     public TimeSpan LeadTime { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>The longest <see cref="LeadTime"/> allowed.</summary>
-    public static readonly TimeSpan MaxLeadTime = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan LongestLeadTime = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// How much of the lead time one dispatch covers: the dispatcher wakes when the earliest occurrence is
@@ -61,7 +61,7 @@ internal sealed class SchedulingOptionsValidator : IValidateOptions<SchedulingOp
     public ValidateOptionsResult Validate(string? name, SchedulingOptions options)
     {
         var errors = new List<string>();
-        EngineOptionsValidator.Between(errors, "Scheduling:LeadTime", options.LeadTime, TimeSpan.FromMilliseconds(10), SchedulingOptions.MaxLeadTime);
+        EngineOptionsValidator.Between(errors, "Scheduling:LeadTime", options.LeadTime, TimeSpan.FromMilliseconds(10), SchedulingOptions.LongestLeadTime);
         EngineOptionsValidator.Between(errors, "Scheduling:DispatchWindow", options.DispatchWindow, TimeSpan.Zero, options.LeadTime / 2);
         EngineOptionsValidator.Between(errors, "Scheduling:MaxIdle", options.MaxIdle, TimeSpan.FromMilliseconds(100), SchedulingOptions.LongestMaxIdle);
         EngineOptionsValidator.Between(errors, "Scheduling:MisfireThreshold", options.MisfireThreshold, TimeSpan.FromMilliseconds(100), TimeSpan.FromDays(1));

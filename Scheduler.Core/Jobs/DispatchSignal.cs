@@ -23,10 +23,10 @@ public static class DispatchSignal
     /// <see cref="SchedulingOptions.LongestMaxIdle"/> (whatever its configuration) and then takes, or plans a wake-up
     /// for, what is due within its lead time: an occurrence due later than that, with a minute to spare for a slow
     /// look, is found in time without a signal. Measured: a signal costs PostgreSQL and every worker's dispatcher
-    /// more CPU than the create it announces (docs/performance.md), and most far-off schedules (ONCE a day ahead,
+    /// about as much CPU as the create it announces (docs/performance.md), and most far-off schedules (ONCE a day ahead,
     /// a nightly cron) need none.
     /// </summary>
-    public static readonly TimeSpan Horizon = SchedulingOptions.LongestMaxIdle + SchedulingOptions.MaxLeadTime + TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan Horizon = SchedulingOptions.LongestMaxIdle + SchedulingOptions.LongestLeadTime + TimeSpan.FromMinutes(1);
 
     /// <summary>Whether an occurrence due at <paramref name="nextRunAt"/> needs the signal now (<see cref="Horizon"/>).</summary>
     public static bool Needed(DateTimeOffset nextRunAt, DateTimeOffset now) => nextRunAt - now <= Horizon;
