@@ -2,16 +2,25 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Scheduler.Core.Hosting;
 
+// Two fixtures at a time, each on its own database; a fixture's tests run one after another.
+[assembly: Parallelizable(ParallelScope.Fixtures)]
+[assembly: LevelOfParallelism(2)]
+
 namespace Scheduler.Tests;
 
-/// <summary>Starts PostgreSQL once for the whole run and migrates it, the way the migrate command does.</summary>
+/// <summary>
+/// Starts PostgreSQL once for the whole run and migrates it, the way the migrate command does: the default
+/// database, and the template every fixture's own database is copied from (<see cref="FixtureDatabases"/>), which
+/// lets two fixtures run at a time. A fixture that must run alone (it stops the server, counts the server's
+/// connections, or builds the solution) is marked <c>[NonParallelizable]</c>.
+/// </summary>
 [SetUpFixture]
 public sealed class TestAssemblySetup
 {
     private static PostgresServer? s_server;
 
-    public static string ConnectionString => s_server?.ConnectionString
-        ?? throw new InvalidOperationException("PostgreSQL has not been started (TestAssemblySetup did not run).");
+    /// <summary>The running fixture's own database (made on first use); the default database outside a fixture.</summary>
+    public static string ConnectionString => FixtureDatabases.Current();
 
     [OneTimeSetUp]
     public async Task StartPostgresAsync()
@@ -19,8 +28,15 @@ public sealed class TestAssemblySetup
         s_server = await PostgresServer.StartAsync();
         PostgresServer.Current = s_server;
         await TestContext.Progress.WriteLineAsync($"PostgreSQL for the tests: {s_server.Description}");
-        var options = Options.Create(new DatabaseOptions { ConnectionString = ConnectionString, HangfireConnectionString = ConnectionString });
-        await new DatabaseMigrator(options, new DatabaseConnections(options.Value, new EngineOptions(), "tests"), NullLogger<DatabaseMigrator>.Instance)
+        var server = s_server.ConnectionString;
+        await Task.WhenAll(MigrateAsync(server), MigrateAsync(FixtureDatabases.Template(server)));
+        FixtureDatabases.Ready(server);
+    }
+
+    private static Task MigrateAsync(string connectionString)
+    {
+        var options = Options.Create(new DatabaseOptions { ConnectionString = connectionString, HangfireConnectionString = connectionString });
+        return new DatabaseMigrator(options, new DatabaseConnections(options.Value, new EngineOptions(), "tests"), NullLogger<DatabaseMigrator>.Instance)
             .MigrateAsync(CancellationToken.None);
     }
 
@@ -30,6 +46,10 @@ public sealed class TestAssemblySetup
         SchedulerProcess.KillAll();
         if (s_server is not null)
         {
+            if (!s_server.RemovedAfterRun)
+            {
+                await FixtureDatabases.DropCreatedAsync();
+            }
             await s_server.DisposeAsync();
         }
     }

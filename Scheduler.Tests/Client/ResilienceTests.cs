@@ -8,7 +8,6 @@ namespace Scheduler.Tests.Client;
 /// The retries AddSchedulerClient sets up, against a local stand-in for the API: a refused request (429/503)
 /// is retried after its Retry-After whatever its method; a failed POST is not made twice; a failed GET is retried.
 /// </summary>
-[NonParallelizable]
 public sealed class ResilienceTests
 {
     private TestTarget _api = null!;

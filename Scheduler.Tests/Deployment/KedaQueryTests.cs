@@ -6,7 +6,6 @@ namespace Scheduler.Tests.Deployment;
 /// The query KEDA scales the workers on, taken from the prod overlay's ScaledObject and run against the migrated
 /// test database: the view it reads exists, and it counts what it says.
 /// </summary>
-[NonParallelizable]
 public sealed class KedaQueryTests
 {
     [SetUp]

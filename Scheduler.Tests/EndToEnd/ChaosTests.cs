@@ -5,6 +5,8 @@ namespace Scheduler.Tests.EndToEnd;
 
 /// <summary>Many workers and a database restart: nothing acknowledged is lost, and no occurrence runs twice.</summary>
 [Category("Chaos")]
+// It restarts the PostgreSQL server every fixture shares.
+[NonParallelizable]
 public sealed class ChaosTests : SystemTestBase
 {
     protected override bool StartsWorker => false;

@@ -1,7 +1,6 @@
 namespace Scheduler.Tests.EndToEnd;
 
 /// <summary>A bad setting stops a process at once with a message naming it; migrations are an explicit, repeatable step.</summary>
-[NonParallelizable]
 public sealed class ConfigurationTests
 {
     [TestCase("worker", "Hangfire__WorkerCount", "0", "Hangfire:WorkerCount")]

@@ -8,6 +8,8 @@ namespace Scheduler.Tests.EndToEnd;
 /// (docs/operations.md#database-connections), counted in pg_stat_activity by the names the worker gives its
 /// connections (scheduler-worker, -hangfire, -session), not a performance threshold.
 /// </summary>
+// pg_stat_activity counts the whole server's connections, so no other fixture may run meanwhile.
+[NonParallelizable]
 public sealed class ConnectionBudgetTests : SystemTestBase
 {
     private const int Runs = 2000;

@@ -12,6 +12,7 @@ namespace Scheduler.Tests.EndToEnd;
 /// (Debian's PgBouncer 1.18 has no prepared statements), the session ones (LISTEN, the reconciliation's lock,
 /// the schema check) straight to PostgreSQL. Skipped when PgBouncer is not installed.
 /// </summary>
+// Its PgBouncer and the system behind it want the machine to themselves (connection counts, pool timing).
 [NonParallelizable]
 public sealed class PgBouncerTests
 {

@@ -8,6 +8,7 @@ namespace Scheduler.Tests.EndToEnd;
 /// everything.
 /// </summary>
 [Category("Chaos")]
+// ./run builds the solution, which other fixtures' processes run from.
 [NonParallelizable]
 public sealed class RunScriptTests
 {

@@ -6,6 +6,7 @@ using Scheduler.Core.Hosting;
 namespace Scheduler.Tests.EndToEnd;
 
 /// <summary>The worker's health port: what the Kubernetes probes of the worker Deployment ask.</summary>
+// It stops the PostgreSQL server every fixture shares.
 [NonParallelizable]
 public sealed class WorkerHealthTests
 {

@@ -19,6 +19,9 @@ public abstract class PostgresServer : IAsyncDisposable
 
     public abstract string Description { get; }
 
+    /// <summary>Whether the server and its databases are thrown away after the run (a container, a local cluster).</summary>
+    public virtual bool RemovedAfterRun => true;
+
     public abstract ValueTask DisposeAsync();
 
     /// <summary>Restarts the server (a fast shutdown, then a start); only the local cluster can.</summary>
@@ -61,6 +64,8 @@ public abstract class PostgresServer : IAsyncDisposable
         public override string ConnectionString { get; } = connectionString;
 
         public override string Description => "SCHEDULER_TEST_DATABASE";
+
+        public override bool RemovedAfterRun => false;
 
         public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }

@@ -5,7 +5,6 @@ namespace Scheduler.Tests.Infrastructure;
 /// started once per fixture, with the database reset before each test. A failing test prints the
 /// processes' logs.
 /// </summary>
-[NonParallelizable]
 public abstract class SystemTestBase
 {
     protected SchedulerProcess Api { get; private set; } = null!;

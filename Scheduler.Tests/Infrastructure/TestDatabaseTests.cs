@@ -1,7 +1,6 @@
 namespace Scheduler.Tests.Infrastructure;
 
 /// <summary>The reset before each test leaves nothing of an earlier test that could delay this one.</summary>
-[NonParallelizable]
 public sealed class TestDatabaseTests
 {
     [Test]

@@ -7,7 +7,6 @@ namespace Scheduler.Tests.Api.Endpoints;
 /// the last 24 hours (latency and lateness the last hour), and every read of the runs table is an index range, so a
 /// scrape costs what the last day holds, not the whole history.
 /// </summary>
-[NonParallelizable]
 public sealed class MetricsQueryTests
 {
     [SetUp]

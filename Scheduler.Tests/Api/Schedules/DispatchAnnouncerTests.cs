@@ -12,7 +12,6 @@ namespace Scheduler.Tests.Api.Schedules;
 /// database's channel, and the announcer on a clock of the test's own. Each test's due times are its own, so a
 /// signal from anything else on the channel cannot pass for one of these.
 /// </summary>
-[NonParallelizable]
 public sealed class DispatchAnnouncerTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);

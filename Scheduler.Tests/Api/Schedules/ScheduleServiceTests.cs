@@ -14,7 +14,6 @@ namespace Scheduler.Tests.Api.Schedules;
 /// registrations alone: no middleware, no endpoints mapped, nothing started. The rules read their limits
 /// and the SSRF policy from DI, so such a host enforces them as the running API does.
 /// </summary>
-[NonParallelizable]
 public sealed class ScheduleServiceTests
 {
     private static readonly ClaimsPrincipal Caller = new(new ClaimsIdentity([new Claim(ClaimTypes.Name, "test")], "test"));

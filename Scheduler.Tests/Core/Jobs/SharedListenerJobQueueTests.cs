@@ -16,7 +16,6 @@ namespace Scheduler.Tests.Core.Jobs;
 /// stays visible (it does not wait out the invisibility timeout), and a job fetched again after that timeout
 /// says so in the log, in scheduler_jobs_fetched_again_total and on its runs.
 /// </summary>
-[NonParallelizable]
 public sealed class SharedListenerJobQueueTests
 {
     private static readonly TimeSpan Invisibility = TimeSpan.FromSeconds(30);

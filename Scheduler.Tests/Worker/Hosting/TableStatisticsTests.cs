@@ -7,7 +7,6 @@ namespace Scheduler.Tests.Worker.Hosting;
 /// running system is touched): a table is analyzed from 64 KB on, again each time it has doubled, and never while it
 /// has not.
 /// </summary>
-[NonParallelizable]
 public sealed class TableStatisticsTests
 {
     private const string Schema = "table_statistics_test";

@@ -13,7 +13,6 @@ namespace Scheduler.Tests.Worker.Runs.Store;
 /// test database without processes. Schedules are STOPPED (no dispatcher touches them; a continuation still runs
 /// them) unless a test needs them PAUSED.
 /// </summary>
-[NonParallelizable]
 public sealed class ContinuationStatementTests : StatementTestBase
 {
     [Test]

@@ -12,7 +12,6 @@ namespace Scheduler.Tests.Worker.Runs.Store;
 /// The claim, lease and finish statements against the migrated test database, without processes: each worker
 /// is its own statement objects (so its own connections and batches), racing or following the other.
 /// </summary>
-[NonParallelizable]
 public sealed class RunStatementTests : StatementTestBase
 {
     [Test]

@@ -9,7 +9,6 @@ namespace Scheduler.Tests.Worker.Runs.Store;
 /// The worker's statements against the migrated test database without processes: a reset database and a data
 /// source per test, the default execution settings, and a PENDING run to work on.
 /// </summary>
-[NonParallelizable]
 public abstract class StatementTestBase
 {
     protected static readonly IOptions<ExecutionOptions> Options = Microsoft.Extensions.Options.Options.Create(new ExecutionOptions());
