@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Scheduler.Core.Hosting;
 
 // Two fixtures at a time, each on its own database; a fixture's tests run one after another.
@@ -29,7 +30,14 @@ public sealed class TestAssemblySetup
         PostgresServer.Current = s_server;
         await TestContext.Progress.WriteLineAsync($"PostgreSQL for the tests: {s_server.Description}");
         var server = s_server.ConnectionString;
-        await Task.WhenAll(MigrateAsync(server), MigrateAsync(FixtureDatabases.Template(server)));
+        try
+        {
+            await Task.WhenAll(MigrateAsync(server), MigrateAsync(FixtureDatabases.Template(server)));
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            throw FixtureDatabases.CannotCreate(ex);
+        }
         FixtureDatabases.Ready(server);
     }
 

@@ -83,13 +83,16 @@ internal static class FixtureDatabases
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
         {
-            throw new InvalidOperationException(
-                "The tests give each fixture a database of its own, copied from a template: the role of SCHEDULER_TEST_DATABASE " +
-                $"must be allowed to create databases (ALTER ROLE … CREATEDB). {ex.MessageText}", ex);
+            throw CannotCreate(ex);
         }
         s_created.Add(name);
         return new NpgsqlConnectionStringBuilder(Default) { Database = name }.ConnectionString;
     }
+
+    /// <summary>The error for a role that may not create the template or a fixture's database.</summary>
+    public static InvalidOperationException CannotCreate(PostgresException ex) => new(
+        "The tests give each fixture a database of its own, copied from a template: the role of SCHEDULER_TEST_DATABASE " +
+        $"must be allowed to create databases (ALTER ROLE … CREATEDB). {ex.MessageText}", ex);
 
     /// <summary>Drops the fixtures' databases and the template (on a server the run does not throw away).</summary>
     public static async Task DropCreatedAsync()
