@@ -9,8 +9,8 @@ namespace Scheduler.Tests.Infrastructure;
 /// <c>TestAssemblySetup</c>): a fixture's processes, rows, Hangfire jobs, advisory locks and notifications are
 /// then invisible to the others, as PostgreSQL scopes each of those to one database. The first time a fixture
 /// asks for its connection string, the database is copied from a migrated template (<c>CREATE DATABASE …
-/// TEMPLATE</c>, a few hundred milliseconds, cheaper than migrating). Code outside any fixture (the assembly's
-/// setup) gets the default database, which is migrated too.
+/// TEMPLATE</c>, instead of migrating each). Code outside any fixture (the assembly's setup) gets the default
+/// database, which is migrated too.
 /// </summary>
 /// <remarks>
 /// The template is migrated once and never connected to again, as PostgreSQL copies a database only while no
