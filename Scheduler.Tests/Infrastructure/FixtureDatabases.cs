@@ -21,8 +21,8 @@ namespace Scheduler.Tests.Infrastructure;
 internal static class FixtureDatabases
 {
     private static readonly Lock s_lock = new();
+    // Each fixture's database's connection string, by the fixture's id.
     private static readonly Dictionary<string, string> s_byFixture = [];
-    private static readonly List<string> s_created = [];
     private static string? s_default;
 
     /// <summary>The default database's connection string, as the server gives it.</summary>
@@ -73,10 +73,10 @@ internal static class FixtureDatabases
 
     private static string Create()
     {
-        var name = $"{new NpgsqlConnectionStringBuilder(Default).Database}_{s_created.Count + 1}";
+        var name = $"{new NpgsqlConnectionStringBuilder(Default).Database}_{s_byFixture.Count + 1}";
         using var connection = new NpgsqlConnection(Maintenance());
         connection.Open();
-        using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\" TEMPLATE \"{TemplateName(Default)}\"", connection);
+        using var command = new NpgsqlCommand($"CREATE DATABASE {Quoted(name)} TEMPLATE {Quoted(TemplateName(Default))}", connection);
         try
         {
             command.ExecuteNonQuery();
@@ -85,7 +85,6 @@ internal static class FixtureDatabases
         {
             throw CannotCreate(ex);
         }
-        s_created.Add(name);
         return new NpgsqlConnectionStringBuilder(Default) { Database = name }.ConnectionString;
     }
 
@@ -104,15 +103,22 @@ internal static class FixtureDatabases
         NpgsqlConnection.ClearAllPools();
         await using var connection = new NpgsqlConnection(Maintenance());
         await connection.OpenAsync();
-        foreach (var name in s_created.Append(TemplateName(Default)))
+        List<string> names;
+        lock (s_lock)
         {
-            await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+            names = [.. s_byFixture.Values.Select(c => new NpgsqlConnectionStringBuilder(c).Database!), TemplateName(Default)];
+        }
+        foreach (var name in names)
+        {
+            await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Quoted(name)} WITH (FORCE)", connection);
             await command.ExecuteNonQueryAsync();
         }
     }
 
     // Copies and drops are run from the default database (a given server may not let the role into "postgres").
     private static string Maintenance() => new NpgsqlConnectionStringBuilder(Default) { Pooling = false }.ConnectionString;
+
+    private static string Quoted(string name) => $"\"{name.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 
     private static string TemplateName(string connectionString) => $"{new NpgsqlConnectionStringBuilder(connectionString).Database}_template";
 }
