@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Scheduler.Core.Hosting;
 
 // Two fixtures at a time, each on its own database; a fixture's tests run one after another.
@@ -29,16 +28,7 @@ public sealed class TestAssemblySetup
         s_server = await PostgresServer.StartAsync();
         PostgresServer.Current = s_server;
         await TestContext.Progress.WriteLineAsync($"PostgreSQL for the tests: {s_server.Description}");
-        var server = s_server.ConnectionString;
-        try
-        {
-            await Task.WhenAll(MigrateAsync(server), MigrateAsync(FixtureDatabases.Template(server)));
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
-        {
-            throw FixtureDatabases.CannotCreate(ex);
-        }
-        FixtureDatabases.Ready(server);
+        await FixtureDatabases.PrepareAsync(s_server.ConnectionString, MigrateAsync);
     }
 
     private static Task MigrateAsync(string connectionString)

@@ -28,13 +28,21 @@ internal static class FixtureDatabases
     /// <summary>The default database's connection string, as the server gives it.</summary>
     public static string Default => s_default ?? throw new InvalidOperationException("PostgreSQL has not been started (TestAssemblySetup did not run).");
 
-    /// <summary>The template's connection string: for the migration only.</summary>
-    public static string Template(string defaultConnectionString) =>
-        new NpgsqlConnectionStringBuilder(defaultConnectionString) { Database = TemplateName(defaultConnectionString) }.ConnectionString;
-
-    /// <summary>Called once the default database and the template are migrated.</summary>
-    public static void Ready(string defaultConnectionString)
+    /// <summary>
+    /// Migrates the default database and the template side by side with <paramref name="migrate"/>, then serves
+    /// copies of the template.
+    /// </summary>
+    public static async Task PrepareAsync(string defaultConnectionString, Func<string, Task> migrate)
     {
+        var template = new NpgsqlConnectionStringBuilder(defaultConnectionString) { Database = TemplateName(defaultConnectionString) }.ConnectionString;
+        try
+        {
+            await Task.WhenAll(migrate(defaultConnectionString), migrate(template));
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            throw CannotCreate(ex);
+        }
         // The migration's pooled connections to the template would block every copy of it.
         NpgsqlConnection.ClearAllPools();
         s_default = defaultConnectionString;
@@ -89,7 +97,7 @@ internal static class FixtureDatabases
     }
 
     /// <summary>The error for a role that may not create the template or a fixture's database.</summary>
-    public static InvalidOperationException CannotCreate(PostgresException ex) => new(
+    private static InvalidOperationException CannotCreate(PostgresException ex) => new(
         "The tests give each fixture a database of its own, copied from a template: the role of SCHEDULER_TEST_DATABASE " +
         $"must be allowed to create databases (ALTER ROLE … CREATEDB). {ex.MessageText}", ex);
 
