@@ -24,6 +24,8 @@ internal static class Report
         ("scale_create_errors", false), ("scale_early", false), ("scale_late_ms_p50", false), ("scale_late_ms_p99", false), ("scale_late_ms_max", false),
         // W4 from the runs table: every run due in the window, not only the calls that reached the target.
         ("scale_table_runs", true), ("scale_table_not_started", false), ("scale_table_late_ms_p99", false), ("scale_table_late_ms_max", false),
+        // The same for the window's first minute (a backlog from the creation drains there) and for the rest (the steady state).
+        ("scale_table_late_ms_p99_first_minute", false), ("scale_table_late_ms_max_first_minute", false), ("scale_table_late_ms_p99_after", false), ("scale_table_late_ms_max_after", false),
         ("scale_db_growth_mb_per_hour", false),
         // What each phase cost the system (SystemCost): CPU ms per run of each process kind, database bytes per run.
         .. new[] { "burst", "delayed", "recurring", "api", "scale" }.SelectMany(phase => new[]
