@@ -157,9 +157,8 @@ internal static class MoreWorkloads
     /// <summary>
     /// W4 as the system recorded it: every run of a W4 schedule due in the window, from the runs table (its
     /// lateness is from the due time to the call's start), so the tail is the whole window's, not the target's
-    /// view of it. A run not yet started when the window closed counts as late by the time until then. The same
-    /// figures also for the window's first minute and for the rest of it (<c>_first_minute</c>, <c>_after</c>):
-    /// a backlog left by the creation drains in the first, the second is the steady state.
+    /// view of it. A run not yet started when the window closed counts as late by the time until then. The p99 and
+    /// max are given for each of <see cref="TableLatenessParts"/>.
     /// </summary>
     private static async Task RunsTableLatenessAsync(string? database, string urlPrefix, DateTimeOffset from, DateTimeOffset to, JsonObject result)
     {
@@ -169,15 +168,10 @@ internal static class MoreWorkloads
         }
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("""
+        await using var command = new NpgsqlCommand($$"""
             SELECT count(*)::int,
                    count(*) FILTER (WHERE r.lateness_ms IS NULL)::int,
-                   percentile_disc(0.99) WITHIN GROUP (ORDER BY l.ms),
-                   max(l.ms),
-                   percentile_disc(0.99) WITHIN GROUP (ORDER BY l.ms) FILTER (WHERE r.due_at < @split),
-                   max(l.ms) FILTER (WHERE r.due_at < @split),
-                   percentile_disc(0.99) WITHIN GROUP (ORDER BY l.ms) FILTER (WHERE r.due_at >= @split),
-                   max(l.ms) FILTER (WHERE r.due_at >= @split)
+                   {{string.Join(",\n", TableLatenessParts.Select(p => $"percentile_disc(0.99) WITHIN GROUP (ORDER BY l.ms) FILTER (WHERE {p.Where}), max(l.ms) FILTER (WHERE {p.Where})"))}}
             FROM scheduler.runs r
             JOIN scheduler.schedules s ON s.id = r.schedule_id
             JOIN scheduler.targets t ON t.id = s.target_id
@@ -193,11 +187,21 @@ internal static class MoreWorkloads
         await reader.ReadAsync();
         result["scale_table_runs"] = reader.GetInt32(0);
         result["scale_table_not_started"] = reader.GetInt32(1);
-        foreach (var (key, column) in new[] { ("p99", 2), ("max", 3), ("p99_first_minute", 4), ("max_first_minute", 5), ("p99_after", 6), ("max_after", 7) })
+        var column = 2;
+        foreach (var key in TableLatenessParts.SelectMany(p => new[] { $"scale_table_late_ms_p99{p.Suffix}", $"scale_table_late_ms_max{p.Suffix}" }))
         {
-            result[$"scale_table_late_ms_{key}"] = reader.IsDBNull(column) ? double.NaN : Math.Round(reader.GetDouble(column), 1);
+            result[key] = reader.IsDBNull(column) ? double.NaN : Math.Round(reader.GetDouble(column), 1);
+            column++;
         }
     }
+
+    /// <summary>
+    /// The parts of W4's window its runs-table p99 and max are given for: the whole window, its first minute (a
+    /// backlog left by the creation drains there) and the rest (the steady state). Each part's key suffix, and which
+    /// runs it holds.
+    /// </summary>
+    public static readonly (string Suffix, string Where)[] TableLatenessParts =
+        [("", "true"), ("_first_minute", "r.due_at < @split"), ("_after", "r.due_at >= @split")];
 
     /// <summary>W5: POST /schedules at a fixed rate (open loop: each request leaves at its time, whatever the earlier ones do). Returns the schedules created.</summary>
     public static async Task<int> ApiAsync(HttpClient api, int rate, int seconds, JsonObject result)

@@ -23,9 +23,9 @@ internal static class Report
         ("scale_schedules_wanted", true), ("scale_schedules", true), ("scale_create_per_s", true), ("scale_target_runs_per_s", true), ("scale_runs_per_s", true), ("scale_kept_up_percent", true),
         ("scale_create_errors", false), ("scale_early", false), ("scale_late_ms_p50", false), ("scale_late_ms_p99", false), ("scale_late_ms_max", false),
         // W4 from the runs table: every run due in the window, not only the calls that reached the target.
-        ("scale_table_runs", true), ("scale_table_not_started", false), ("scale_table_late_ms_p99", false), ("scale_table_late_ms_max", false),
-        // The same for the window's first minute (a backlog from the creation drains there) and for the rest (the steady state).
-        ("scale_table_late_ms_p99_first_minute", false), ("scale_table_late_ms_max_first_minute", false), ("scale_table_late_ms_p99_after", false), ("scale_table_late_ms_max_after", false),
+        // For the whole window, its first minute and the rest (MoreWorkloads.TableLatenessParts).
+        ("scale_table_runs", true), ("scale_table_not_started", false),
+        .. MoreWorkloads.TableLatenessParts.SelectMany(part => new[] { ($"scale_table_late_ms_p99{part.Suffix}", false), ($"scale_table_late_ms_max{part.Suffix}", false) }),
         ("scale_db_growth_mb_per_hour", false),
         // What each phase cost the system (SystemCost): CPU ms per run of each process kind, database bytes per run.
         .. new[] { "burst", "delayed", "recurring", "api", "scale" }.SelectMany(phase => new[]
