@@ -9,9 +9,12 @@ public sealed class SchedulingOptions
 
     /// <summary>
     /// Occurrences due within this time are dispatched ahead: their runs are created and queued, and a
-    /// worker holds each until its due time, so the call starts on the millisecond.
+    /// worker holds each until its due time, so the call starts on the millisecond. 1.5 s: on a machine whose
+    /// cores are all busy (schedules created in bulk while the first ones fire), each step before the call
+    /// (dispatch, hand-off to Hangfire, fetch, claim) slowed to a few hundred milliseconds, and half a second
+    /// ahead was not enough (docs/performance.md, "Lead time").
     /// </summary>
-    public TimeSpan LeadTime { get; set; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan LeadTime { get; set; } = TimeSpan.FromMilliseconds(1500);
 
     /// <summary>The longest <see cref="LeadTime"/> allowed.</summary>
     public static readonly TimeSpan LongestLeadTime = TimeSpan.FromSeconds(30);
