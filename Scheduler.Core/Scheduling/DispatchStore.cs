@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using NpgsqlTypes;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
@@ -27,24 +28,60 @@ public sealed class DispatchStore(NpgsqlDataSource database, SchedulerMetrics me
 
     /// <summary>
     /// Dispatches every due schedule, batch after batch, and hands each batch's runs to Hangfire as soon as
-    /// it is committed (even if <paramref name="cancellationToken"/> fires meanwhile: committed runs are
-    /// queued). Used by the dispatcher and by reconciliation.
+    /// it is committed (even if <paramref name="cancellationToken"/> fires meanwhile, or the next batch fails:
+    /// committed runs are queued). A batch's hand-off runs while the next batch is dispatched, one hand-off at a
+    /// time and in order: a dispatcher that has fallen behind catches up in full batches, and the hand-off
+    /// (Hangfire's jobs, then their ids on the runs) is most of a batch's round trips. The first failure is
+    /// thrown once every committed batch has been handed off. Used by the dispatcher and by reconciliation.
     /// </summary>
     public async Task DispatchAllDueAsync(RunEnqueuer enqueuer, SchedulingOptions settings, Action<DispatchResult>? dispatched, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(enqueuer);
         ArgumentNullException.ThrowIfNull(settings);
-        DispatchResult result;
-        do
+        Task? handOff = null;
+        Exception? failed = null;
+        try
         {
-            result = await DispatchAsync(settings.Rules, settings.BatchSize, cancellationToken);
-            if (result.Claimed > 0)
+            DispatchResult result;
+            do
             {
-                await enqueuer.EnqueueManyAsync(result.ToEnqueue, CancellationToken.None, settings.MaxRunsPerJob);
-                dispatched?.Invoke(result);
+                result = await DispatchAsync(settings.Rules, settings.BatchSize, cancellationToken);
+                await WaitForAsync(handOff);
+                // Hangfire's client blocks: the hand-off goes to the thread pool, so the next batch is claimed meanwhile.
+                var batch = result;
+                handOff = batch.Claimed > 0 ? Task.Run(() => HandOffAsync(batch), CancellationToken.None) : null;
+            }
+            while (result.Claimed == settings.BatchSize && failed is null && !cancellationToken.IsCancellationRequested);
+        }
+        finally
+        {
+            await WaitForAsync(handOff);
+        }
+        if (failed is not null)
+        {
+            ExceptionDispatchInfo.Throw(failed);
+        }
+
+        async Task HandOffAsync(DispatchResult batch)
+        {
+            await enqueuer.EnqueueManyAsync(batch.ToEnqueue, CancellationToken.None, settings.MaxRunsPerJob);
+            dispatched?.Invoke(batch);
+        }
+
+        async Task WaitForAsync(Task? running)
+        {
+            try
+            {
+                if (running is not null)
+                {
+                    await running;
+                }
+            }
+            catch (Exception ex)
+            {
+                failed ??= ex;
             }
         }
-        while (result.Claimed == settings.BatchSize && !cancellationToken.IsCancellationRequested);
     }
 
     public async Task<DispatchResult> DispatchAsync(DispatchRules rules, int batchSize, CancellationToken cancellationToken)
