@@ -31,8 +31,9 @@ public sealed class DispatchStore(NpgsqlDataSource database, SchedulerMetrics me
     /// it is committed (even if <paramref name="cancellationToken"/> fires meanwhile, or the next batch fails:
     /// committed runs are queued). A batch's hand-off runs while the next batch is dispatched, one hand-off at a
     /// time and in order: a dispatcher that has fallen behind catches up in full batches, and the hand-off
-    /// (Hangfire's jobs, then their ids on the runs) is most of a batch's round trips. The first failure is
-    /// thrown once every committed batch has been handed off. Used by the dispatcher and by reconciliation.
+    /// (Hangfire's jobs, then their ids on the runs) is most of a batch's round trips. Errors wait until every
+    /// committed batch has been handed off: a claim's is thrown then; otherwise the first hand-off's (the runs it
+    /// left without a job are queued by reconciliation). Used by the dispatcher and by reconciliation.
     /// </summary>
     public async Task DispatchAllDueAsync(RunEnqueuer enqueuer, SchedulingOptions settings, Action<DispatchResult>? dispatched, CancellationToken cancellationToken)
     {
