@@ -27,12 +27,12 @@ internal sealed class UnnestInput<TRequest>
     public string After(int n) => $"${_columns.Count + n}";
 
     /// <summary>Adds the columns' arrays for <paramref name="requests"/>, in order, before any parameter that follows them.</summary>
-    public void AddParameters(NpgsqlCommand command, IReadOnlyList<TRequest> requests)
+    public void AddParameters(NpgsqlParameterCollection parameters, IReadOnlyList<TRequest> requests)
     {
-        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(parameters);
         foreach (var column in _columns)
         {
-            command.Parameters.Add(column.Parameter(requests));
+            parameters.Add(column.Parameter(requests));
         }
     }
 }

@@ -53,8 +53,8 @@ internal sealed class RunClaimStatement
         // One process has one worker name; claims of different names (tests) go in their own statements.
         foreach (var byWorker in requests.GroupBy(r => r.Worker))
         {
-            await using var command = database.CreateCommand(ClaimSql);
-            Input.AddParameters(command, byWorker.ToList());
+            await using var command = new GenericPlanStatement(database, ClaimSql);
+            Input.AddParameters(command.Parameters, byWorker.ToList());
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = byWorker.Key });
             command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = TimeSpan.FromSeconds(options.Value.LeaseSeconds) });
             await using var reader = await command.ExecuteReaderAsync();

@@ -71,8 +71,8 @@ internal sealed class RunFinishStatement
         var rows = new Dictionary<long, FinishRow>();
         foreach (var byWorker in requests.GroupBy(r => r.Worker))
         {
-            await using var command = database.CreateCommand(FinishSql);
-            Input.AddParameters(command, byWorker.OrderBy(r => r.ScheduleId).ToList());
+            await using var command = new GenericPlanStatement(database, FinishSql);
+            Input.AddParameters(command.Parameters, byWorker.OrderBy(r => r.ScheduleId).ToList());
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = byWorker.Key });
             await using var reader = await command.ExecuteReaderAsync();
             var row = new RowReader(reader);

@@ -42,7 +42,7 @@ internal sealed class RunPlanQuery
 
     private async Task<IReadOnlyDictionary<long, RunPlan>> LoadManyAsync(IReadOnlyList<long> runIds)
     {
-        await using var command = database.CreateCommand(LoadSql);
+        await using var command = new GenericPlanStatement(database, LoadSql);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = runIds.Distinct().ToArray() });
         var plans = new Dictionary<long, RunPlan>();
         await using var reader = await command.ExecuteReaderAsync();

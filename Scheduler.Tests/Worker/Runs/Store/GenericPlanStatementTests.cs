@@ -1,0 +1,65 @@
+using Npgsql;
+using Scheduler.Worker.Runs.Store;
+
+namespace Scheduler.Tests.Worker.Runs.Store;
+
+/// <summary>
+/// The worker's set-based statements run with PostgreSQL's generic plan, and the setting stays with them: checked on
+/// one pooled connection (prepared statements are per connection) against the test database.
+/// </summary>
+public sealed class GenericPlanStatementTests
+{
+    // The load's shape: rows of an unnest array joined to runs by primary key.
+    private const string ByIdsSql = "SELECT count(r.id) FROM unnest($1::bigint[]) AS i(id) LEFT JOIN scheduler.runs r ON r.id = i.id";
+
+    private NpgsqlDataSource _database = null!;
+
+    [SetUp]
+    public void CreateDataSource() =>
+        // One connection, prepared after three uses (as DatabaseConnections sets up the processes' pools).
+        _database = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(TestAssemblySetup.ConnectionString)
+        {
+            MaxPoolSize = 1, MaxAutoPrepare = 8, AutoPrepareMinUsages = 3,
+        }.ConnectionString);
+
+    [TearDown]
+    public void DisposeDataSource() => _database.Dispose();
+
+    [Test]
+    public async Task The_statement_is_never_planned_for_its_values_and_the_connection_keeps_auto()
+    {
+        for (var i = 1; i <= 12; i++)
+        {
+            await using var statement = new GenericPlanStatement(_database, ByIdsSql);
+            statement.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = Enumerable.Range(1, i).Select(n => (long)n).ToArray() });
+            await using var reader = await statement.ExecuteReaderAsync();
+            Assert.That(await reader.ReadAsync(), Is.True, "the reader is on the statement's own row");
+            Assert.That(reader.GetInt64(0), Is.Zero);
+        }
+        for (var i = 1; i <= 12; i++)
+        {
+            await using var plain = _database.CreateCommand(ByIdsSql.Replace("count(r.id)", "count(r.id) AS plain", StringComparison.Ordinal));
+            plain.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = Enumerable.Range(1, i).Select(n => (long)n).ToArray() });
+            await plain.ExecuteScalarAsync();
+        }
+
+        await using var connection = await _database.OpenConnectionAsync();
+        await using var plans = new NpgsqlCommand(
+            "SELECT statement LIKE '%plain%', generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%unnest%'", connection);
+        await using var rows = await plans.ExecuteReaderAsync();
+        var counts = new Dictionary<bool, (long Generic, long Custom)>();
+        while (await rows.ReadAsync())
+        {
+            counts[rows.GetBoolean(0)] = (rows.GetInt64(1), rows.GetInt64(2));
+        }
+        await rows.CloseAsync();
+        await using var setting = new NpgsqlCommand("SELECT current_setting('plan_cache_mode')", connection);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(counts[false], Is.EqualTo((10L, 0L)), "prepared at its third use, then the generic plan every time");
+            Assert.That(counts[true].Custom, Is.GreaterThan(0), "the same statement left to plan_cache_mode = auto is planned for its values");
+            Assert.That(await setting.ExecuteScalarAsync(), Is.EqualTo("auto"), "the setting ends with the statement's transaction");
+        });
+    }
+}

@@ -1,0 +1,50 @@
+namespace Scheduler.Worker.Runs.Store;
+
+/// <summary>
+/// A statement that PostgreSQL runs with its generic plan, made once per connection, instead of planning it again
+/// for each batch's arrays: for the set-based statements of every run (the load, the claim, the outcome), whose
+/// plans look runs up by primary key whatever the arrays hold.
+/// </summary>
+/// <remarks>
+/// Left to itself (<c>plan_cache_mode = auto</c>), PostgreSQL compares the generic plan's cost with the custom plans'
+/// and keeps planning each execution when a custom plan looks cheaper. It always does for these statements: a custom
+/// plan sees the length of each <c>unnest</c> array, the generic one assumes 100 rows. Measured
+/// (<c>pg_stat_statements</c>, 3,000 runs after a 15,000-run warm-up): the outcome statement was planned on half of its
+/// executions, about 1 ms each, and planning was 0.13–0.16 ms of PostgreSQL's time a run. The setting is made with
+/// <c>set_config(…, true)</c> in the same batch, so it holds for this statement's transaction only; every other
+/// statement of the connection keeps <c>auto</c>.
+/// </remarks>
+internal sealed class GenericPlanStatement : IAsyncDisposable
+{
+    private const string GenericPlanSql = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)";
+
+    private readonly NpgsqlBatch _batch;
+
+    public GenericPlanStatement(NpgsqlDataSource database, string sql)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        _batch = database.CreateBatch();
+        _batch.BatchCommands.Add(new NpgsqlBatchCommand(GenericPlanSql));
+        _batch.BatchCommands.Add(new NpgsqlBatchCommand(sql));
+    }
+
+    public NpgsqlParameterCollection Parameters => _batch.BatchCommands[1].Parameters;
+
+    /// <summary>Runs the statement; the reader is on its rows.</summary>
+    public async Task<NpgsqlDataReader> ExecuteReaderAsync()
+    {
+        var reader = await _batch.ExecuteReaderAsync();
+        try
+        {
+            await reader.NextResultAsync();
+            return reader;
+        }
+        catch
+        {
+            await reader.DisposeAsync();
+            throw;
+        }
+    }
+
+    public ValueTask DisposeAsync() => _batch.DisposeAsync();
+}
