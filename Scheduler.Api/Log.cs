@@ -27,11 +27,17 @@ internal static partial class Log
     [LoggerMessage(2008, LogLevel.Warning, "Create path not warmed up ({Message}); the first requests compile it")]
     public static partial void WarmUpFailed(ILogger logger, string message);
 
-    [LoggerMessage(2009, LogLevel.Information, "Warmed up through HTTP: {Requests} create requests (none sent to the database) in {ElapsedMs:0} ms, {Methods} methods compiled meanwhile; ready")]
-    public static partial void WarmedUpThroughHttp(ILogger logger, int requests, double elapsedMs, long methods);
+    [LoggerMessage(2009, LogLevel.Information, "Warmed up through HTTP: {Requests} create requests ({Written}) in {ElapsedMs:0} ms, {Methods} methods compiled meanwhile; ready")]
+    public static partial void WarmedUpThroughHttp(ILogger logger, int requests, string written, double elapsedMs, long methods);
 
     [LoggerMessage(2010, LogLevel.Warning, "HTTP warm-up stopped ({Message}); ready without it, the first requests compile what it did not")]
     public static partial void HttpWarmUpFailed(ILogger logger, string message);
+
+    [LoggerMessage(2011, LogLevel.Information, "The warm-up has no database of its own ({Message}): its creates are made ready, not sent, and the first requests compile the rest")]
+    public static partial void RehearsalDatabaseUnavailable(ILogger logger, string message);
+
+    [LoggerMessage(2012, LogLevel.Warning, "The warm-up's database {Name} was not dropped ({Message}); the API's next start drops it")]
+    public static partial void RehearsalDatabaseNotDropped(ILogger logger, string name, string message);
 
     [LoggerMessage(2021, LogLevel.Information, "{Kind} {Id} now points at another origin; dropped what was not given again for it: {Dropped}")]
     public static partial void SecretsDropped(ILogger logger, string kind, long id, string dropped);

@@ -36,12 +36,14 @@ internal static class SchedulesApi
     }
 
     public static async Task<Results<Created<ScheduleResponse>, ValidationProblem>> CreateSchedule(
-        ScheduleRequest request, ScheduleService schedules, ClaimsPrincipal user, CancellationToken cancellationToken)
+        ScheduleRequest request, ScheduleService schedules, ApiRehearsal rehearsal, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(schedules);
-        // The API's warm-up walks this path through HTTP before the API is ready, and sends nothing to the database (ApiWarmup).
+        ArgumentNullException.ThrowIfNull(rehearsal);
+        // The API's warm-up walks this path through HTTP before the API is ready, writing to a database of its own or
+        // nowhere, never to Scheduler's (ApiWarmup).
         var (schedule, errors) = ApiRehearsal.IsRehearsal(user)
-            ? await schedules.RehearseCreateAsync(request, user, execute: false, cancellationToken)
+            ? await schedules.RehearseCreateAsync(request, user, execute: false, cancellationToken, rehearsal.Writer)
             : await schedules.CreateAsync(request, ScheduleOrigin.Api, user, cancellationToken);
         return schedule is null ? errors.ToProblem() : TypedResults.Created($"/schedules/{schedule.Id}", ScheduleResponse.From(schedule));
     }

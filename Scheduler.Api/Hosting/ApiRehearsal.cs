@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
+using Scheduler.Api.Schedules;
 using Scheduler.Api.Security;
 
 namespace Scheduler.Api.Hosting;
@@ -10,8 +11,9 @@ namespace Scheduler.Api.Hosting;
 /// The HTTP part of the API's warm-up (<see cref="ApiWarmup"/>): while it runs, a request from this machine that
 /// carries <see cref="HeaderName"/> with the token drawn for this run of the warm-up is authenticated as the
 /// warm-up (<see cref="IsRehearsal"/>), is not rate limited, logged, traced or counted in the request metrics, and
-/// its create is validated and made ready but not sent to the database. The token is 32 random bytes that never
-/// leave the process, and it is forgotten when the warm-up ends. Readiness waits for <see cref="Done"/>.
+/// its create is written to the warm-up's own database (<see cref="Writer"/>, <see cref="RehearsalDatabase"/>), or,
+/// without one, validated and made ready but not sent. The token is 32 random bytes that never leave the process,
+/// and it is forgotten when the warm-up ends. Readiness waits for <see cref="Done"/>.
 /// </summary>
 internal sealed class ApiRehearsal
 {
@@ -28,9 +30,13 @@ internal sealed class ApiRehearsal
     /// <summary>True once the warm-up has ended (or was never to run): the API may report ready.</summary>
     public bool Done => _done;
 
-    /// <summary>Draws the token for the warm-up's requests and returns it as the header's value.</summary>
-    public string Begin()
+    /// <summary>Where the warm-up's creates are written: its own database's writer, or null (made ready, not sent).</summary>
+    public ScheduleWriter? Writer { get; private set; }
+
+    /// <summary>Draws the token for the warm-up's requests, whose creates go to <paramref name="writer"/>, and returns it as the header's value.</summary>
+    public string Begin(ScheduleWriter? writer)
     {
+        Writer = writer;
         var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
         _token = Encoding.ASCII.GetBytes(token);
         return token;
@@ -40,6 +46,7 @@ internal sealed class ApiRehearsal
     public void End()
     {
         _token = null;
+        Writer = null;
         _done = true;
     }
 

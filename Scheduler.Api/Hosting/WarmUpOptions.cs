@@ -11,6 +11,13 @@ public sealed class WarmUpOptions
 
     /// <summary>At most this long; 0 turns the HTTP warm-up off (the API is ready once its database is).</summary>
     public int Seconds { get; set; } = 10;
+
+    /// <summary>
+    /// Whether the warm-up's creates are written, to a database of the API's own on the same server (created, and dropped
+    /// when the warm-up ends; needs <c>CREATEDB</c>), so that they run the whole create path: the commit, the hand-off
+    /// to Hangfire. False, or without the privilege: they are made ready and not sent.
+    /// </summary>
+    public bool Database { get; set; } = true;
 }
 
 internal sealed class WarmUpOptionsValidator : IValidateOptions<WarmUpOptions>

@@ -63,12 +63,14 @@ internal sealed class ScheduleService(
 
     /// <summary>
     /// Walks <see cref="CreateAsync"/>'s path for <paramref name="request"/> — validation, the schedule and its run,
-    /// the insert — with the insert rolled back, or only made ready when <paramref name="execute"/> is false
-    /// (<see cref="ScheduleWriter.RehearseAsync"/>): nothing is written, no quota is taken, nothing is handed to
-    /// Hangfire, no dispatcher is woken. Returns the schedule as it would have been answered (without its key), or the errors.
+    /// the insert — without writing to Scheduler's database: committed through <paramref name="elsewhere"/> when
+    /// given (the warm-up's own database, <see cref="Hosting.RehearsalDatabase"/>, with the hand-off to its Hangfire),
+    /// else with the insert rolled back, or only made ready when <paramref name="execute"/> is false
+    /// (<see cref="ScheduleWriter.RehearseAsync"/>). No quota is taken, and nothing reaches Scheduler's Hangfire or
+    /// dispatchers. Returns the schedule as it would have been answered, or the errors.
     /// </summary>
     public async Task<(Schedule? Schedule, ValidationErrors Errors)> RehearseCreateAsync(
-        ScheduleRequest request, ClaimsPrincipal user, bool execute, CancellationToken cancellationToken)
+        ScheduleRequest request, ClaimsPrincipal user, bool execute, CancellationToken cancellationToken, ScheduleWriter? elsewhere = null)
     {
         var errors = new ValidationErrors();
         var (schedule, runs) = await PrepareAsync(request, ScheduleOrigin.Api, user, time.GetUtcNow(), errors, cancellationToken);
@@ -76,7 +78,7 @@ internal sealed class ScheduleService(
         {
             return (null, errors);
         }
-        await writer.RehearseAsync([schedule], runs, execute, cancellationToken);
+        await (elsewhere is null ? writer.RehearseAsync([schedule], runs, execute, cancellationToken) : elsewhere.SaveAsync([schedule], runs));
         return (schedule, errors);
     }
 

@@ -99,34 +99,13 @@ public static class CoreServiceCollectionExtensions
 
     private static void ConfigureHangfire(IGlobalConfiguration config, IServiceProvider sp)
     {
-        var db = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
         var engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
-        var storage = new PostgreSqlStorageOptions
-        {
-            SchemaName = db.HangfireSchema,
-            // Schema changes happen in the explicit migrate step, never as a side effect of starting a replica.
-            PrepareSchemaIfNecessary = false,
-            // New jobs wake workers through SharedListenerJobQueue's one LISTEN per process instead.
-            EnableLongPolling = false,
-            UseSlidingInvisibilityTimeout = true,
-            InvisibilityTimeout = engine.InvisibilityTimeout,
-            QueuePollInterval = engine.QueuePollInterval,
-            DistributedLockTimeout = engine.DistributedLockTimeout,
-        };
-        var connections = sp.GetRequiredService<DatabaseConnections>();
-        var connectionString = connections.Hangfire;
-        var hangfire = config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+        config.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
-            .UsePostgreSqlStorage(o => o.UseNpgsqlConnection(connectionString), storage);
-        var queueLogger = sp.GetRequiredService<ILoggerFactory>().CreateLogger<SharedListenerJobQueue>();
-        var queue = new SharedListenerJobQueue(hangfire.Entry, connectionString, connections.HangfireSession, storage, queueLogger,
-            new RefetchedJobs(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetService<Observability.SchedulerMetrics>(), queueLogger));
-        hangfire.Entry.QueueProviders.Add(
-            new SharedListenerJobQueueProvider(queue, hangfire.Entry.QueueProviders.GetProvider(JobQueues.Default)), JobQueues.All);
-        // Our runs table is the history: Hangfire keeps finished jobs only for a while.
-        hangfire.Entry.JobExpirationTimeout = engine.JobExpiration;
-        hangfire
+            .UseStorage(CreateHangfireStorage(sp.GetRequiredService<DatabaseConnections>(), sp.GetRequiredService<IOptions<DatabaseOptions>>().Value,
+                engine, sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetService<Observability.SchedulerMetrics>()));
+        config
             // Hangfire's ten automatic retries are off for what a run does: a run records its own attempts and
             // retries. Hangfire retries a job only when the job could not reach the database, which says
             // nothing about the target and makes no second call. A job whose runs failed (RunsFailedException,
@@ -141,6 +120,41 @@ public static class CoreServiceCollectionExtensions
             .UseFilter(new ManualRequeueFilter())
             .UseFilter(new RunJobStatesFilter())
             .UseFilter(new ExpireFailedJobsFilter(engine.JobExpiration));
+    }
+
+    /// <summary>
+    /// Hangfire's storage on <paramref name="connections"/>' database, with Scheduler's job queue (one LISTEN per
+    /// process, <see cref="SharedListenerJobQueue"/>): the processes' own, and the API's warm-up's on a database of its own.
+    /// </summary>
+    public static PostgreSqlStorage CreateHangfireStorage(
+        DatabaseConnections connections, DatabaseOptions db, EngineOptions engine, NpgsqlDataSource scheduler, ILoggerFactory loggers, Observability.SchedulerMetrics? metrics)
+    {
+        ArgumentNullException.ThrowIfNull(connections);
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(loggers);
+        var options = new PostgreSqlStorageOptions
+        {
+            SchemaName = db.HangfireSchema,
+            // Schema changes happen in the explicit migrate step, never as a side effect of starting a replica.
+            PrepareSchemaIfNecessary = false,
+            // New jobs wake workers through SharedListenerJobQueue's one LISTEN per process instead.
+            EnableLongPolling = false,
+            UseSlidingInvisibilityTimeout = true,
+            InvisibilityTimeout = engine.InvisibilityTimeout,
+            QueuePollInterval = engine.QueuePollInterval,
+            DistributedLockTimeout = engine.DistributedLockTimeout,
+        };
+        var connectionString = connections.Hangfire;
+        var storage = new PostgreSqlStorage(new Hangfire.PostgreSql.Factories.NpgsqlConnectionFactory(connectionString, options), options);
+        var queueLogger = loggers.CreateLogger<SharedListenerJobQueue>();
+        var queue = new SharedListenerJobQueue(storage, connectionString, connections.HangfireSession, options, queueLogger,
+            new RefetchedJobs(scheduler, metrics, queueLogger));
+        storage.QueueProviders.Add(
+            new SharedListenerJobQueueProvider(queue, storage.QueueProviders.GetProvider(JobQueues.Default)), JobQueues.All);
+        // Our runs table is the history: Hangfire keeps finished jobs only for a while.
+        storage.JobExpirationTimeout = engine.JobExpiration;
+        return storage;
     }
 }
 

@@ -6,8 +6,9 @@ namespace Scheduler.Tests.EndToEnd;
 
 /// <summary>
 /// The API's warm-up through HTTP (ApiWarmup, WarmUp:Seconds): the API answers 503 "warming up" on /health/ready while
-/// it sends itself create requests, then 200; the requests wrote nothing to the database and are not in the request
-/// log or metrics; its header does nothing for anyone else.
+/// it sends itself create requests, then 200; the requests wrote nothing to Scheduler's database (they went to a
+/// database of the warm-up's own, dropped after it, with one a dead API left) and are not in the request log or
+/// metrics; its header does nothing for anyone else.
 /// </summary>
 public sealed partial class ApiWarmUpTests
 {
@@ -19,6 +20,13 @@ public sealed partial class ApiWarmUpTests
     {
         var targetIds = "pg_get_serial_sequence('scheduler.targets', 'id')";
         var idsBefore = await TestDatabase.ScalarAsync<long>($"SELECT COALESCE((SELECT last_value FROM pg_sequences WHERE schemaname || '.' || sequencename = {targetIds}), 0)");
+        // The warm-up writes to a database of its own when this role may create one, and drops one a dead API left.
+        var mayCreate = await TestDatabase.ScalarAsync<bool>("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user");
+        var prefix = await TestDatabase.ScalarAsync<string>("SELECT current_database()") + "_rehearsal_";
+        if (mayCreate)
+        {
+            await TestDatabase.ExecuteAsync($"CREATE DATABASE \"{prefix}deadbeef\"");
+        }
         var port = FreePorts.One();
         await using var api = SchedulerProcess.StartRaw("api", [], new Dictionary<string, string>
         {
@@ -50,6 +58,17 @@ public sealed partial class ApiWarmUpTests
             Assert.That(answers, Has.Some.StartsWith("warming up"), "not ready while warming up");
             Assert.That(warmedUp, Is.Not.Null, "the warm-up says what it did");
             Assert.That(int.Parse(warmedUp!.Groups[1].Value, CultureInfo.InvariantCulture), Is.GreaterThan(0), "create requests sent");
+            if (mayCreate)
+            {
+                Assert.That(warmedUp.Groups[2].Value, Does.Match($"^written to its own database {prefix}[0-9a-f]{{8}}, [1-9][0-9]* runs handed to its Hangfire; dropped$"), "where the creates went");
+            }
+            else
+            {
+                Assert.That(warmedUp.Groups[2].Value, Is.EqualTo("none sent to the database"));
+                Assert.That(api.Lines, Has.Some.Contains("The warm-up has no database of its own"), "why not");
+            }
+            Assert.That(await TestDatabase.ScalarAsync<long>($"SELECT count(*) FROM pg_database WHERE left(datname, {prefix.Length}) = '{prefix}'"), Is.Zero,
+                "the warm-up's database dropped, and the one a dead API left");
             Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.schedules"), Is.Zero, "no schedule written");
             Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.runs"), Is.Zero, "no run written");
             // Only the 40 in-process rehearsals (rolled back) drew target ids; the HTTP requests never reached the database.
@@ -81,6 +100,6 @@ public sealed partial class ApiWarmUpTests
         });
     }
 
-    [GeneratedRegex(@"Warmed up through HTTP: (\d+) create requests")]
+    [GeneratedRegex(@"Warmed up through HTTP: (\d+) create requests \((.*?)\) in \d+ ms")]
     private static partial Regex WarmedUpLine();
 }
