@@ -12,7 +12,7 @@ namespace Scheduler.Api.Hosting;
 
 /// <summary>
 /// A database of the API's own for its warm-up's writes (<see cref="ApiWarmup"/>): created next to Scheduler's on the
-/// same server (<c>&lt;database&gt;_rehearsal_&lt;8 hex digits&gt;</c>), migrated, and dropped when the warm-up ends. Its
+/// same server (<c>&lt;database&gt;_rehearsal_&lt;creation time&gt;_&lt;random&gt;</c>), migrated, and dropped when the warm-up ends. Its
 /// <see cref="Writer"/> is the create path's own, composed on it: the group commit and its insert, the hand-off of
 /// IMMEDIATE runs to Hangfire (jobs no worker takes) and the job ids recorded on the runs. So the warm-up's requests
 /// run the code a real create runs, and nothing of them reaches Scheduler's database. Without the privilege to create
@@ -22,6 +22,15 @@ internal sealed class RehearsalDatabase : IAsyncDisposable
 {
     /// <summary>Names start with this after Scheduler's database's name; one left by a process that died is dropped by the next.</summary>
     public const string Infix = "_rehearsal_";
+
+    /// <summary>
+    /// A database of this name pattern older than this was left by an API that died during its warm-up (which lasts
+    /// at most two minutes), and is dropped; a younger one may be another API's, being created or migrated.
+    /// </summary>
+    public static readonly TimeSpan LeftoverAge = TimeSpan.FromMinutes(10);
+
+    // After the prefix: the creation time (Unix seconds) and 4 random bytes, in hex.
+    private const int SuffixLength = 8 + 1 + 8;
 
     private readonly string _server;
     private readonly NpgsqlDataSource _data;
@@ -39,8 +48,9 @@ internal sealed class RehearsalDatabase : IAsyncDisposable
     public ScheduleWriter Writer { get; }
 
     /// <summary>
-    /// Creates, migrates and composes the database, after dropping any a dead process left (one in use is another
-    /// API's, and is left alone). Fails, leaving nothing behind, when the role may not create databases.
+    /// Creates, migrates and composes the database, after dropping any a dead API left (older than
+    /// <see cref="LeftoverAge"/>: a younger one may be another API's, between its creation and its first connection).
+    /// Fails, leaving nothing behind, when the role may not create databases.
     /// </summary>
     public static async Task<RehearsalDatabase> CreateAsync(
         DatabaseOptions real, EngineOptions engine, IOptions<SchedulingOptions> scheduling, SecretProtector secrets, TimeProvider time, CancellationToken cancellationToken)
@@ -51,9 +61,10 @@ internal sealed class RehearsalDatabase : IAsyncDisposable
         {
             Pooling = false,
         };
-        var prefix = Truncate(server.Database ?? server.Username ?? "scheduler", 63 - Infix.Length - 8) + Infix;
-        var name = prefix + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
-        await DropLeftoversAsync(server.ConnectionString, prefix, cancellationToken);
+        var prefix = Truncate(server.Database ?? server.Username ?? "scheduler", 63 - Infix.Length - SuffixLength) + Infix;
+        var now = time.GetUtcNow();
+        var name = $"{prefix}{now.ToUnixTimeSeconds():x8}_{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
+        await DropLeftoversAsync(server.ConnectionString, prefix, now, cancellationToken);
         await ExecuteAsync(server.ConnectionString, $"CREATE DATABASE {Quote(name)}", cancellationToken);
         try
         {
@@ -115,7 +126,8 @@ internal sealed class RehearsalDatabase : IAsyncDisposable
         await DropAsync(_server, Name, CancellationToken.None);
     }
 
-    private static async Task DropLeftoversAsync(string server, string prefix, CancellationToken cancellationToken)
+    /// <summary>Drops the databases of this pattern older than <see cref="LeftoverAge"/> that nobody is connected to.</summary>
+    private static async Task DropLeftoversAsync(string server, string prefix, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var leftovers = new List<string>();
         await using (var connection = new NpgsqlConnection(server))
@@ -129,11 +141,11 @@ internal sealed class RehearsalDatabase : IAsyncDisposable
                 leftovers.Add(reader.GetString(0));
             }
         }
-        foreach (var leftover in leftovers)
+        foreach (var leftover in leftovers.Where(name => CreatedAt(name[prefix.Length..]) is { } created && now - created > LeftoverAge))
         {
             try
             {
-                // Without FORCE: a database someone is connected to is another API's warm-up, still going.
+                // Without FORCE: one someone is connected to is not a leftover after all.
                 await ExecuteAsync(server, $"DROP DATABASE IF EXISTS {Quote(leftover)}", cancellationToken);
             }
             catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.ObjectInUse or PostgresErrorCodes.InsufficientPrivilege)
@@ -141,6 +153,12 @@ internal sealed class RehearsalDatabase : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>When a database of this pattern was created, from what follows its prefix; null for a name not of the pattern.</summary>
+    internal static DateTimeOffset? CreatedAt(string suffix) =>
+        suffix.Length == SuffixLength && suffix[8] == '_' && suffix.Remove(8, 1).All(char.IsAsciiHexDigitLower)
+            ? DateTimeOffset.FromUnixTimeSeconds(Convert.ToInt64(suffix[..8], 16))
+            : null;
 
     private static Task DropAsync(string server, string name, CancellationToken cancellationToken) =>
         ExecuteAsync(server, $"DROP DATABASE IF EXISTS {Quote(name)} WITH (FORCE)", cancellationToken);

@@ -15,6 +15,18 @@ public sealed partial class ApiWarmUpTests
     [SetUp]
     public Task SetUpAsync() => TestDatabase.ResetAsync();
 
+    /// <summary>The warm-up databases this class made for itself (the API drops its own, and old ones).</summary>
+    [TearDown]
+    public async Task TearDownAsync()
+    {
+        var prefix = await TestDatabase.ScalarAsync<string>("SELECT current_database()") + "_rehearsal_";
+        var names = await TestDatabase.ScalarAsync<string[]>($"SELECT COALESCE(array_agg(datname), '{{}}') FROM pg_database WHERE left(datname, {prefix.Length}) = '{prefix}'");
+        foreach (var name in names)
+        {
+            await TestDatabase.ExecuteAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        }
+    }
+
     [Test]
     public async Task The_API_is_ready_only_after_warming_up_through_HTTP_and_the_warm_up_leaves_nothing_behind()
     {
@@ -23,9 +35,14 @@ public sealed partial class ApiWarmUpTests
         // The warm-up writes to a database of its own when this role may create one, and drops one a dead API left.
         var mayCreate = await TestDatabase.ScalarAsync<bool>("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user");
         var prefix = await TestDatabase.ScalarAsync<string>("SELECT current_database()") + "_rehearsal_";
+        // One a dead API left an hour ago, and one another API created a moment ago (between its creation and its
+        // migration: nobody connected), which is not a leftover.
+        var old = $"{prefix}{DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeSeconds():x8}_deadbeef";
+        var young = $"{prefix}{DateTimeOffset.UtcNow.ToUnixTimeSeconds():x8}_0b5e55ed";
         if (mayCreate)
         {
-            await TestDatabase.ExecuteAsync($"CREATE DATABASE \"{prefix}deadbeef\"");
+            await TestDatabase.ExecuteAsync($"CREATE DATABASE \"{old}\"");
+            await TestDatabase.ExecuteAsync($"CREATE DATABASE \"{young}\"");
         }
         var port = FreePorts.One();
         await using var api = SchedulerProcess.StartRaw("api", [], new Dictionary<string, string>
@@ -60,15 +77,17 @@ public sealed partial class ApiWarmUpTests
             Assert.That(int.Parse(warmedUp!.Groups[1].Value, CultureInfo.InvariantCulture), Is.GreaterThan(0), "create requests sent");
             if (mayCreate)
             {
-                Assert.That(warmedUp.Groups[2].Value, Does.Match($"^written to its own database {prefix}[0-9a-f]{{8}}, [1-9][0-9]* runs handed to its Hangfire; dropped$"), "where the creates went");
+                Assert.That(warmedUp.Groups[2].Value, Does.Match($"^written to its own database {prefix}[0-9a-f]{{8}}_[0-9a-f]{{8}}, [1-9][0-9]* runs handed to its Hangfire; dropped$"), "where the creates went");
             }
             else
             {
                 Assert.That(warmedUp.Groups[2].Value, Is.EqualTo("none sent to the database"));
                 Assert.That(api.Lines, Has.Some.Contains("The warm-up has no database of its own"), "why not");
             }
-            Assert.That(await TestDatabase.ScalarAsync<long>($"SELECT count(*) FROM pg_database WHERE left(datname, {prefix.Length}) = '{prefix}'"), Is.Zero,
+            Assert.That(await TestDatabase.ScalarAsync<long>($"SELECT count(*) FROM pg_database WHERE left(datname, {prefix.Length}) = '{prefix}' AND datname <> '{young}'"), Is.Zero,
                 "the warm-up's database dropped, and the one a dead API left");
+            Assert.That(await TestDatabase.ScalarAsync<long>($"SELECT count(*) FROM pg_database WHERE datname = '{young}'"), Is.EqualTo(mayCreate ? 1 : 0),
+                "another API's, created a moment ago, left alone");
             Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.schedules"), Is.Zero, "no schedule written");
             Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.runs"), Is.Zero, "no run written");
             // Only the 40 in-process rehearsals (rolled back) drew target ids; the HTTP requests never reached the database.
