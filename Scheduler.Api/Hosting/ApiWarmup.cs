@@ -3,9 +3,9 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Npgsql;
 using Scheduler.Api.Contracts;
 using Scheduler.Api.Schedules;
-using Npgsql;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Security;
 

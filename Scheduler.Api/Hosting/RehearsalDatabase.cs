@@ -1,8 +1,8 @@
 using System.Text;
 using Hangfire;
 using Microsoft.Extensions.Logging.Abstractions;
-using Scheduler.Api.Schedules;
 using Npgsql;
+using Scheduler.Api.Schedules;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Persistence;
