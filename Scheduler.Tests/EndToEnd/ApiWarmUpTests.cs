@@ -7,8 +7,8 @@ namespace Scheduler.Tests.EndToEnd;
 /// <summary>
 /// The API's warm-up through HTTP (ApiWarmup, WarmUp:Seconds): the API answers 503 "warming up" on /health/ready while
 /// it sends itself create requests, then 200; the requests wrote nothing to Scheduler's database (they went to a
-/// database of the warm-up's own, dropped after it, with one a dead API left) and are not in the request log or
-/// metrics; its header does nothing for anyone else.
+/// database of the warm-up's own, dropped after it, with one a dead API left; without the right to create one, to
+/// none) and are not in the request log or metrics; its header does nothing for anyone else.
 /// </summary>
 public sealed partial class ApiWarmUpTests
 {
@@ -117,6 +117,57 @@ public sealed partial class ApiWarmUpTests
                 .Sum(l => double.Parse(l[(l.IndexOf('}', StringComparison.Ordinal) + 2)..].Split(' ')[0], CultureInfo.InvariantCulture)), Is.LessThanOrEqualTo(2),
                 "the warm-up's requests are not in the request metrics");
         });
+    }
+
+    [Test]
+    public async Task Without_the_right_to_create_databases_the_warm_up_says_so_and_writes_nothing()
+    {
+        Assume.That(await TestDatabase.ScalarAsync<bool>("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"), Is.True,
+            "needs a role that may create the role without CREATEDB");
+        // A role as a careful operator gives the API: its tables, not the right to create databases.
+        var role = $"scheduler_nocreatedb_{Environment.ProcessId}";
+        var password = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        await TestDatabase.ExecuteAsync($"""
+            CREATE ROLE {role} LOGIN NOCREATEDB PASSWORD '{password}';
+            GRANT USAGE ON SCHEMA scheduler, hangfire TO {role};
+            GRANT ALL ON ALL TABLES IN SCHEMA scheduler, hangfire TO {role};
+            GRANT ALL ON ALL SEQUENCES IN SCHEMA scheduler, hangfire TO {role};
+            """);
+        try
+        {
+            var connection = new Npgsql.NpgsqlConnectionStringBuilder(TestAssemblySetup.ConnectionString) { Username = role, Password = password };
+            var port = FreePorts.One();
+            await using var api = SchedulerProcess.StartRaw("api", [], new Dictionary<string, string>
+            {
+                ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+                ["ConnectionStrings__Scheduler"] = connection.ConnectionString,
+                ["WarmUp__Seconds"] = "2",
+            });
+            using var anonymous = SchedulerApiExtensions.CreateHttpClient(new Uri($"http://127.0.0.1:{port}"), key: null);
+            await Eventually.UntilAsync(async () =>
+            {
+                try
+                {
+                    return (await anonymous.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode == HttpStatusCode.OK;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(60), "the API to be ready");
+
+            var warmedUp = api.Lines.Select(l => WarmedUpLine().Match(l)).FirstOrDefault(m => m.Success);
+            Assert.Multiple(async () =>
+            {
+                Assert.That(api.Lines, Has.Some.Contains("The warm-up has no database of its own (42501"), "why not, with PostgreSQL's code");
+                Assert.That(warmedUp?.Groups[2].Value, Is.EqualTo("none sent to the database"), "it warmed up all the same");
+                Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.schedules"), Is.Zero, "no schedule written");
+            });
+        }
+        finally
+        {
+            await TestDatabase.ExecuteAsync($"DROP OWNED BY {role}; DROP ROLE {role};");
+        }
     }
 
     [GeneratedRegex(@"Warmed up through HTTP: (\d+) create requests \((.*?)\) in \d+ ms")]
