@@ -43,7 +43,7 @@ internal static class SchedulesApi
         // The API's warm-up walks this path through HTTP before the API is ready, writing to a database of its own or
         // nowhere, never to Scheduler's (ApiWarmup).
         var (schedule, errors) = ApiRehearsal.IsRehearsal(user)
-            ? await schedules.RehearseCreateAsync(request, user, execute: false, cancellationToken, rehearsal.Writer)
+            ? await schedules.RehearseCreateAsync(request, user, execute: false, rehearsal.Writer, cancellationToken)
             : await schedules.CreateAsync(request, ScheduleOrigin.Api, user, cancellationToken);
         return schedule is null ? errors.ToProblem() : TypedResults.Created($"/schedules/{schedule.Id}", ScheduleResponse.From(schedule));
     }

@@ -76,7 +76,7 @@ internal sealed class ApiWarmup(
                 await using var scope = scopes.CreateAsyncScope();
                 var schedules = scope.ServiceProvider.GetRequiredService<ScheduleService>();
                 var request = JsonSerializer.Deserialize<ScheduleRequest>(Sample, options)!;
-                var (schedule, errors) = await schedules.RehearseCreateAsync(request, WarmUp, execute: true, limit.Token);
+                var (schedule, errors) = await schedules.RehearseCreateAsync(request, WarmUp, execute: true, elsewhere: null, limit.Token);
                 if (schedule is null)
                 {
                     throw new InvalidOperationException($"the sample request was refused: {string.Join("; ", errors.ToDictionary().Select(e => $"{e.Key}: {string.Join(" ", e.Value)}"))}");

@@ -70,7 +70,7 @@ internal sealed class ScheduleService(
     /// dispatchers. Returns the schedule as it would have been answered, or the errors.
     /// </summary>
     public async Task<(Schedule? Schedule, ValidationErrors Errors)> RehearseCreateAsync(
-        ScheduleRequest request, ClaimsPrincipal user, bool execute, CancellationToken cancellationToken, ScheduleWriter? elsewhere = null)
+        ScheduleRequest request, ClaimsPrincipal user, bool execute, ScheduleWriter? elsewhere, CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         var (schedule, runs) = await PrepareAsync(request, ScheduleOrigin.Api, user, time.GetUtcNow(), errors, cancellationToken);
