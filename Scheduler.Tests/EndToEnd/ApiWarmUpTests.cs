@@ -19,7 +19,7 @@ public sealed partial class ApiWarmUpTests
     [TearDown]
     public async Task TearDownAsync()
     {
-        var prefix = await TestDatabase.ScalarAsync<string>("SELECT current_database()") + "_rehearsal_";
+        var prefix = await RehearsalPrefixAsync();
         var names = await TestDatabase.ScalarAsync<string[]>($"SELECT COALESCE(array_agg(datname), '{{}}') FROM pg_database WHERE left(datname, {prefix.Length}) = '{prefix}'");
         foreach (var name in names)
         {
@@ -34,7 +34,7 @@ public sealed partial class ApiWarmUpTests
         var idsBefore = await TestDatabase.ScalarAsync<long>($"SELECT COALESCE((SELECT last_value FROM pg_sequences WHERE schemaname || '.' || sequencename = {targetIds}), 0)");
         // The warm-up writes to a database of its own when this role may create one, and drops one a dead API left.
         var mayCreate = await TestDatabase.ScalarAsync<bool>("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user");
-        var prefix = await TestDatabase.ScalarAsync<string>("SELECT current_database()") + "_rehearsal_";
+        var prefix = await RehearsalPrefixAsync();
         // One a dead API left an hour ago, and one another API created a moment ago (between its creation and its
         // migration: nobody connected), which is not a leftover.
         var old = $"{prefix}{DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeSeconds():x8}_deadbeef";
@@ -53,20 +53,7 @@ public sealed partial class ApiWarmUpTests
         using var anonymous = SchedulerApiExtensions.CreateHttpClient(new Uri($"http://127.0.0.1:{port}"), key: null);
 
         // Readiness as a probe sees it: 503 "warming up" first, then 200.
-        var answers = new List<string>();
-        await Eventually.UntilAsync(async () =>
-        {
-            try
-            {
-                var (status, body) = await anonymous.GetAsync(new Uri("/health/ready", UriKind.Relative)).ReadAsync();
-                answers.Add(status == HttpStatusCode.OK ? "ready" : body?["reason"]?.GetValue<string>() ?? status.ToString());
-                return status == HttpStatusCode.OK;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(60), "the API to be ready");
+        var answers = await UntilReadyAsync(anonymous);
 
         var warmedUp = api.Lines.Select(l => WarmedUpLine().Match(l)).FirstOrDefault(m => m.Success);
         var idsAfter = await TestDatabase.ScalarAsync<long>($"SELECT COALESCE((SELECT last_value FROM pg_sequences WHERE schemaname || '.' || sequencename = {targetIds}), 0)");
@@ -144,17 +131,7 @@ public sealed partial class ApiWarmUpTests
                 ["WarmUp__Seconds"] = "2",
             });
             using var anonymous = SchedulerApiExtensions.CreateHttpClient(new Uri($"http://127.0.0.1:{port}"), key: null);
-            await Eventually.UntilAsync(async () =>
-            {
-                try
-                {
-                    return (await anonymous.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode == HttpStatusCode.OK;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            }, TimeSpan.FromSeconds(60), "the API to be ready");
+            await UntilReadyAsync(anonymous);
 
             var warmedUp = api.Lines.Select(l => WarmedUpLine().Match(l)).FirstOrDefault(m => m.Success);
             Assert.Multiple(async () =>
@@ -169,6 +146,30 @@ public sealed partial class ApiWarmUpTests
             await TestDatabase.ExecuteAsync($"DROP OWNED BY {role}; DROP ROLE {role};");
         }
     }
+
+    /// <summary>Polls <c>/health/ready</c> until it answers 200; returns each answer (its reason, or "ready").</summary>
+    private static async Task<List<string>> UntilReadyAsync(HttpClient client)
+    {
+        var answers = new List<string>();
+        await Eventually.UntilAsync(async () =>
+        {
+            try
+            {
+                var (status, body) = await client.GetAsync(new Uri("/health/ready", UriKind.Relative)).ReadAsync();
+                answers.Add(status == HttpStatusCode.OK ? "ready" : body?["reason"]?.GetValue<string>() ?? status.ToString());
+                return status == HttpStatusCode.OK;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60), "the API to be ready");
+        return answers;
+    }
+
+    /// <summary>What the names of the warm-up's databases start with, for the test database.</summary>
+    private static async Task<string> RehearsalPrefixAsync() =>
+        await TestDatabase.ScalarAsync<string>("SELECT current_database()") + Scheduler.Api.Hosting.RehearsalDatabase.Infix;
 
     [GeneratedRegex(@"Warmed up through HTTP: (\d+) create requests \((.*?)\) in \d+ ms")]
     private static partial Regex WarmedUpLine();
