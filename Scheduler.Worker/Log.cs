@@ -71,6 +71,19 @@ internal static partial class Log
     [LoggerMessage(3022, LogLevel.Warning, "Could not look for tables to analyze ({Message}); trying again every {Interval}")]
     public static partial void TablesNotAnalyzed(ILogger logger, string message, TimeSpan interval);
 
+    [LoggerMessage(3023, LogLevel.Information,
+        "Warmed up by rehearsal: {Runs} runs of its own ({Outcome}; {Calls} calls answered) through a second Hangfire server on a database of its own, {Dropped}, in {ElapsedMs:0} ms, {Methods} methods compiled meanwhile; ready")]
+    public static partial void WarmedUpByRehearsal(ILogger logger, long runs, string outcome, long calls, string dropped, double elapsedMs, long methods);
+
+    [LoggerMessage(3024, LogLevel.Information, "The warm-up has no database of its own ({Message}): ready without it, the first runs compile their path")]
+    public static partial void RehearsalDatabaseUnavailable(ILogger logger, string message);
+
+    [LoggerMessage(3025, LogLevel.Warning, "The warm-up stopped ({Message}); ready without it, the first runs compile what it did not")]
+    public static partial void RehearsalFailed(ILogger logger, string message);
+
+    [LoggerMessage(3026, LogLevel.Warning, "The warm-up's database {Name} was not dropped ({Message}); the next start of a process drops it")]
+    public static partial void RehearsalDatabaseNotDropped(ILogger logger, string name, string message);
+
     [LoggerMessage(3060, LogLevel.Information, "Run {RunId}: {Remark}")]
     public static partial void LimitWaited(ILogger logger, long runId, string remark);
 

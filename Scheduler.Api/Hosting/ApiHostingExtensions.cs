@@ -36,8 +36,6 @@ internal static class ApiHostingExtensions
         services.AddSingleton<RunHandOff>();
         services.AddSingleton<DispatchAnnouncer>();
         services.AddSingleton<ScheduleWriter>();
-        services.AddOptions<WarmUpOptions>().Bind(builder.Configuration.GetSection(WarmUpOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<WarmUpOptions>, WarmUpOptionsValidator>();
         services.AddSingleton<ApiRehearsal>();
         services.AddHostedService<ApiWarmup>();
         // The rules read their limits (Limits:*) and the SSRF policy from DI, so any host built from these

@@ -11,7 +11,7 @@ namespace Scheduler.Api.Hosting;
 /// The HTTP part of the API's warm-up (<see cref="ApiWarmup"/>): while it runs, a request from this machine that
 /// carries <see cref="HeaderName"/> with the token drawn for this run of the warm-up is authenticated as the
 /// warm-up (<see cref="IsRehearsal"/>), is not rate limited, logged, traced or counted in the request metrics, and
-/// its create is written to the warm-up's own database (<see cref="Writer"/>, <see cref="RehearsalDatabase"/>), or,
+/// its create is written to the warm-up's own database (<see cref="Writer"/>, <see cref="RehearsalWriter"/>), or,
 /// without one, validated and made ready but not sent. The token is 32 random bytes that never leave the process,
 /// and it is forgotten when the warm-up ends. Readiness waits for <see cref="Done"/>.
 /// </summary>

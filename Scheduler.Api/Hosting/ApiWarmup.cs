@@ -19,7 +19,7 @@ namespace Scheduler.Api.Hosting;
 /// once the API listens and while <c>/health/ready</c> still answers 503, it sends itself that request and a ONCE one through
 /// HTTP (<see cref="ApiRehearsal"/>) until the runtime has recompiled the path at tier 1, at most
 /// <see cref="WarmUpOptions.Seconds"/>. Those creates are committed to a database of the warm-up's own, and their runs
-/// handed to its Hangfire (<see cref="RehearsalDatabase"/>, dropped after), or, without one, only made ready. A fresh
+/// handed to its Hangfire (<see cref="RehearsalWriter"/>, dropped after), or, without one, only made ready. A fresh
 /// API otherwise pays that recompilation during its first load: measured, a cold W1 ran at 808-821 runs/s without the
 /// HTTP part and 915-1,045 with it, and the API took 6-10 s longer to be ready; writing to its own database halved the
 /// API's CPU a run in a cold first burst (0.22-0.24 ms against 0.38-0.45; docs/performance.md). It never stops the API:
@@ -118,7 +118,7 @@ internal sealed class ApiWarmup(
         var requests = 0;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         limit.CancelAfter(TimeSpan.FromSeconds(options.Value.Seconds));
-        RehearsalDatabase? own = null;
+        RehearsalWriter? own = null;
         try
         {
             var address = LoopbackAddress() ?? throw new InvalidOperationException("the API listens on no http address this machine can reach");
@@ -184,34 +184,15 @@ internal sealed class ApiWarmup(
         }
     }
 
-    /// <summary>The warm-up's own database (<see cref="RehearsalDatabase"/>), or null, said why, when it cannot have one.</summary>
-    private async Task<RehearsalDatabase?> CreateDatabaseAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await RehearsalDatabase.CreateAsync(database.Value, engine.Value, scheduling, secrets, time, cancellationToken);
-        }
-        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException && !_stopping.IsCancellationRequested)
-        {
-            Log.RehearsalDatabaseUnavailable(logger, ex.Message);
-            return null;
-        }
-    }
+    /// <summary>The warm-up's own database and the writer on it (<see cref="RehearsalWriter"/>), or null, said why, when it cannot have one.</summary>
+    private async Task<RehearsalWriter?> CreateDatabaseAsync(CancellationToken cancellationToken) =>
+        await RehearsalDatabase.TryCreateAsync(database.Value, engine.Value, "api-rehearsal", time, message => Log.RehearsalDatabaseUnavailable(logger, message), cancellationToken)
+            is { } own
+            ? RehearsalWriter.On(own, engine.Value, scheduling, secrets, time)
+            : null;
 
     /// <summary>Drops the warm-up's database; false, said why, when it could not (the API's next start drops it).</summary>
-    private async Task<bool> DropAsync(RehearsalDatabase own)
-    {
-        try
-        {
-            await own.DisposeAsync();
-            return true;
-        }
-        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
-        {
-            Log.RehearsalDatabaseNotDropped(logger, own.Name, ex.Message);
-            return false;
-        }
-    }
+    private Task<bool> DropAsync(RehearsalWriter own) => own.TryDropAsync(message => Log.RehearsalDatabaseNotDropped(logger, own.Name, message));
 
     public void Dispose() => _stopping.Dispose();
 

@@ -64,7 +64,7 @@ internal sealed class ScheduleService(
     /// <summary>
     /// Walks <see cref="CreateAsync"/>'s path for <paramref name="request"/> — validation, the schedule and its run,
     /// the insert — without writing to Scheduler's database: committed through <paramref name="elsewhere"/> when
-    /// given (the warm-up's own database, <see cref="Hosting.RehearsalDatabase"/>, with the hand-off to its Hangfire),
+    /// given (the warm-up's own database, <see cref="Hosting.RehearsalWriter"/>, with the hand-off to its Hangfire),
     /// else with the insert rolled back, or only made ready when <paramref name="execute"/> is false
     /// (<see cref="ScheduleWriter.RehearseAsync"/>). No quota is taken, and nothing reaches Scheduler's Hangfire or
     /// dispatchers. Returns the schedule as it would have been answered, or the errors.

@@ -34,11 +34,17 @@ public sealed class SchedulerMetrics
     private readonly Counter<long> _callbacks;
     private readonly Counter<long> _jobsFetchedAgain;
 
-    public SchedulerMetrics(IMeterFactory meterFactory, DueWorkProbe dueWork)
+    /// <param name="meterFactory">Makes the meter.</param>
+    /// <param name="dueWork">Reads the gauges' figures from the database.</param>
+    /// <param name="meterName">
+    /// The meter's name: <see cref="MeterName"/>, which the process's exporters listen to; a worker's warm-up records
+    /// its runs under another, which nothing exports.
+    /// </param>
+    public SchedulerMetrics(IMeterFactory meterFactory, DueWorkProbe dueWork, string meterName = MeterName)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         ArgumentNullException.ThrowIfNull(dueWork);
-        var meter = meterFactory.Create(MeterName);
+        var meter = meterFactory.Create(meterName);
         _lateness = meter.CreateHistogram("scheduler.run.lateness", "s",
             "How late runs started: the call's start minus the due time (first attempts).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatenessBuckets });

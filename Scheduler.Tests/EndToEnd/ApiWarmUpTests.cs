@@ -169,7 +169,7 @@ public sealed partial class ApiWarmUpTests
 
     /// <summary>What the names of the warm-up's databases start with, for the test database.</summary>
     private static async Task<string> RehearsalPrefixAsync() =>
-        await TestDatabase.ScalarAsync<string>("SELECT current_database()") + Scheduler.Api.Hosting.RehearsalDatabase.Infix;
+        await TestDatabase.ScalarAsync<string>("SELECT current_database()") + Scheduler.Core.Persistence.RehearsalDatabase.Infix;
 
     [GeneratedRegex(@"Warmed up through HTTP: (\d+) create requests \((.*?)\) in \d+ ms")]
     private static partial Regex WarmedUpLine();

@@ -115,7 +115,7 @@ public sealed class OptionsValidationTests
     [TestCase(-1)]
     [TestCase(121)]
     public void A_warm_up_out_of_range_is_refused_naming_the_key(int seconds) =>
-        Assert.That(new Scheduler.Api.Hosting.WarmUpOptionsValidator().Validate(null, new Scheduler.Api.Hosting.WarmUpOptions { Seconds = seconds }).Failures,
+        Assert.That(new Scheduler.Core.Hosting.WarmUpOptionsValidator().Validate(null, new Scheduler.Core.Hosting.WarmUpOptions { Seconds = seconds }).Failures,
             Has.Some.Contains("WarmUp:Seconds must be between 0 (off) and 120"));
 
     [Test]

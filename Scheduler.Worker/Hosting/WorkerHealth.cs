@@ -2,7 +2,8 @@ namespace Scheduler.Worker.Hosting;
 
 /// <summary>
 /// What the worker's probes report. Live: the process answers and, once its Hangfire server runs, that server
-/// keeps writing heartbeats. Ready: PostgreSQL answers and the schema is current.
+/// keeps writing heartbeats. Ready: PostgreSQL answers, the schema is current, and the warm-up has ended
+/// (<see cref="WorkerRehearsal"/>).
 /// </summary>
 internal sealed class WorkerHealth
 {
@@ -12,12 +13,14 @@ internal sealed class WorkerHealth
     private readonly IHostApplicationLifetime _lifetime;
     private readonly IOptions<EngineOptions> _engine;
     private readonly TimeProvider _time;
+    private readonly WorkerRehearsal _rehearsal;
     private DateTimeOffset? _startedAt;
 
     public WorkerHealth(DatabaseReadiness readiness, WorkerHeartbeats heartbeats, WorkerIdentity identity,
-        IHostApplicationLifetime lifetime, IOptions<EngineOptions> engine, TimeProvider time)
+        IHostApplicationLifetime lifetime, IOptions<EngineOptions> engine, TimeProvider time, WorkerRehearsal rehearsal)
     {
         _readiness = readiness;
+        _rehearsal = rehearsal;
         _heartbeats = heartbeats;
         _identity = identity;
         _lifetime = lifetime;
@@ -26,7 +29,9 @@ internal sealed class WorkerHealth
         lifetime.ApplicationStarted.Register(() => _startedAt = time.GetUtcNow());
     }
 
-    public Task<string?> WhyNotReadyAsync(CancellationToken cancellationToken) => _readiness.WhyNotReadyAsync(cancellationToken);
+    public async Task<string?> WhyNotReadyAsync(CancellationToken cancellationToken) =>
+        await _readiness.WhyNotReadyAsync(cancellationToken)
+        ?? (_rehearsal.Done ? null : "warming up: a second Hangfire server runs calls of its own on a database of its own (WarmUp:Seconds)");
 
     /// <summary>Null when live; otherwise why a restart would help.</summary>
     public async Task<string?> WhyNotLiveAsync(CancellationToken cancellationToken)

@@ -25,11 +25,12 @@ internal static class WorkerHostingExtensions
         ThreadPool.SetMinThreads(Math.Max(minWorkers, Math.Clamp(engineWorkers * 3, 64, 1024)), minIo);
 
         var services = builder.Services;
-        services.AddSchedulerCore(builder.Configuration, "worker");
+        services.AddWorkerServices(builder.Configuration, "worker");
         services.AddSchedulerTelemetry(builder.Configuration, "worker");
         services.AddOptions<WorkerHttpOptions>().BindConfiguration(WorkerHttpOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<WorkerHttpOptions>, WorkerHttpOptionsValidator>();
         services.AddSingleton<WorkerHealth>();
+        services.AddSingleton<WorkerRehearsal>();
         // First of all: probes are answered while the worker waits for the schema, and until it has stopped.
         services.AddHostedService<WorkerHealthServer>();
         // Before the Hangfire server, so the server starts only once the schema is there.
@@ -37,7 +38,39 @@ internal static class WorkerHostingExtensions
         services.AddHostedService<WorkerWarmup>();
         services.AddHostedService<NamedJobRegistration>();
         services.AddHostedService<TableStatistics>();
+        services.AddHostedService(sp => sp.GetRequiredService<WorkerRehearsal>());
+        // Hangfire runs every registered IBackgroundProcess inside the worker's server.
+        services.AddSingleton<IBackgroundProcess, Dispatcher>();
 
+        services.AddHangfireServer((sp, server) =>
+        {
+            var engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
+            server.ServerName = sp.GetRequiredService<WorkerIdentity>().Name;
+            server.WorkerCount = engine.WorkerCount;
+            server.Queues = JobQueues.All;
+            server.SchedulePollingInterval = engine.SchedulePollingInterval;
+            server.HeartbeatInterval = engine.HeartbeatInterval;
+            server.ServerTimeout = engine.ServerTimeout;
+            server.ServerCheckInterval = engine.HeartbeatInterval;
+            // On SIGTERM workers stop fetching at once; running jobs keep their (uncancelled) token for the
+            // grace period, then are cancelled and hand their runs back, with a few seconds to do so.
+            server.StopTimeout = engine.ShutdownTimeout;
+            server.ShutdownTimeout = engine.ShutdownTimeout + TimeSpan.FromSeconds(5);
+        });
+        // The host waits longer than Hangfire's whole shutdown, so nothing is cut off.
+        services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>
+            host.ShutdownTimeout = engine.Value.ShutdownTimeout + TimeSpan.FromSeconds(10));
+
+        return builder;
+    }
+
+    /// <summary>
+    /// The worker's services without its hosted ones and its Hangfire server: what executes runs. The worker's host is
+    /// composed from them, and so is its warm-up's second container, on a database of its own (<see cref="WorkerRehearsal"/>).
+    /// </summary>
+    internal static IServiceCollection AddWorkerServices(this IServiceCollection services, IConfiguration configuration, string processName)
+    {
+        services.AddSchedulerCore(configuration, processName);
         services.AddSingleton<WorkerIdentity>();
         services.AddSingleton<RunPlanQuery>();
         services.AddSingleton<RunClaimStatement>();
@@ -70,27 +103,6 @@ internal static class WorkerHostingExtensions
         services.AddSingleton<INamedJob, SleepJob>();
         services.AddSingleton<INamedJob, FailJob>();
         services.AddSingleton<NamedJobRunner>();
-        // Hangfire runs every registered IBackgroundProcess inside the worker's server.
-        services.AddSingleton<IBackgroundProcess, Dispatcher>();
-
-        services.AddHangfireServer((sp, server) =>
-        {
-            var engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
-            server.ServerName = sp.GetRequiredService<WorkerIdentity>().Name;
-            server.WorkerCount = engine.WorkerCount;
-            server.Queues = JobQueues.All;
-            server.SchedulePollingInterval = engine.SchedulePollingInterval;
-            server.HeartbeatInterval = engine.HeartbeatInterval;
-            server.ServerTimeout = engine.ServerTimeout;
-            server.ServerCheckInterval = engine.HeartbeatInterval;
-            // On SIGTERM workers stop fetching at once; running jobs keep their (uncancelled) token for the
-            // grace period, then are cancelled and hand their runs back, with a few seconds to do so.
-            server.StopTimeout = engine.ShutdownTimeout;
-            server.ShutdownTimeout = engine.ShutdownTimeout + TimeSpan.FromSeconds(5);
-        });
-        // The host waits longer than Hangfire's whole shutdown, so nothing is cut off.
-        services.AddOptions<HostOptions>().Configure<IOptions<EngineOptions>>((host, engine) =>
-            host.ShutdownTimeout = engine.Value.ShutdownTimeout + TimeSpan.FromSeconds(10));
 
         services.AddTransient<RedirectFollower>();
         services.AddTransient<ProxiedTargetGuard>();
@@ -119,7 +131,7 @@ internal static class WorkerHostingExtensions
             })
             // The handler's own connection lifetime does DNS refresh; no need to rotate handlers.
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
-        var execution = builder.Configuration.GetSection(ExecutionOptions.Section).Get<ExecutionOptions>() ?? new ExecutionOptions();
+        var execution = configuration.GetSection(ExecutionOptions.Section).Get<ExecutionOptions>() ?? new ExecutionOptions();
         if (execution.CircuitBreakerEnabled)
         {
             // Timeouts and retries are the run's own (per target, durable); the pipeline only breaks circuits.
@@ -133,7 +145,7 @@ internal static class WorkerHostingExtensions
         }
         // Inside the circuit breaker, which judges the call as a whole; the guard sees every hop.
         http.AddHttpMessageHandler<RedirectFollower>().AddHttpMessageHandler<ProxiedTargetGuard>();
-        return builder;
+        return services;
     }
 
     private static WebProxy Proxy(Uri address)

@@ -1,31 +1,24 @@
 using System.Text;
-using Hangfire;
 using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
-using Scheduler.Api.Schedules;
 using Scheduler.Core.Hosting;
-using Scheduler.Core.Jobs;
-using Scheduler.Core.Persistence;
-using Scheduler.Core.Security;
 
-namespace Scheduler.Api.Hosting;
+namespace Scheduler.Core.Persistence;
 
 /// <summary>
-/// A database of the API's own for its warm-up's writes (<see cref="ApiWarmup"/>): created next to Scheduler's on the
-/// same server (<c>&lt;database&gt;_rehearsal_&lt;creation time&gt;_&lt;random&gt;</c>), migrated, and dropped when the warm-up ends. Its
-/// <see cref="Writer"/> is the create path's own, composed on it: the group commit and its insert, the hand-off of
-/// IMMEDIATE runs to Hangfire (jobs no worker takes) and the job ids recorded on the runs. So the warm-up's requests
-/// run the code a real create runs, and nothing of them reaches Scheduler's database. Without the privilege to create
-/// a database (<c>CREATEDB</c>), there is none, and the warm-up writes nothing as before.
+/// A database of a process's own for its warm-up's writes: created next to Scheduler's on the same server
+/// (<c>&lt;database&gt;_rehearsal_&lt;creation time&gt;_&lt;random&gt;</c>), migrated, and dropped when the warm-up ends
+/// (<see cref="DisposeAsync"/>). The API commits its warm-up's creates to it and hands their runs to its Hangfire tables;
+/// a worker runs calls of its own from it. Nothing of either reaches Scheduler's database. Creating it needs the
+/// privilege to create a database (<c>CREATEDB</c>); without it, <see cref="CreateAsync"/> fails and leaves nothing.
 /// </summary>
-internal sealed class RehearsalDatabase : IAsyncDisposable
+public sealed class RehearsalDatabase : IAsyncDisposable
 {
     /// <summary>Names start with this after Scheduler's database's name; one left by a process that died is dropped by the next.</summary>
     public const string Infix = "_rehearsal_";
 
     /// <summary>
-    /// A database of this name pattern older than this was left by an API that died during its warm-up (which lasts
-    /// at most two minutes), and is dropped; a younger one may be another API's, being created or migrated.
+    /// A database of this name pattern older than this was left by a process that died during its warm-up (which lasts
+    /// at most two minutes), and is dropped; a younger one may be another process's, being created or migrated.
     /// </summary>
     public static readonly TimeSpan LeftoverAge = TimeSpan.FromMinutes(10);
 
@@ -33,29 +26,36 @@ internal sealed class RehearsalDatabase : IAsyncDisposable
     private const int SuffixLength = 8 + 1 + 8;
 
     private readonly string _server;
-    private readonly NpgsqlDataSource _data;
-    private readonly string _hangfire;
 
-    private RehearsalDatabase(string name, string server, NpgsqlDataSource data, string hangfire, ScheduleWriter writer)
+    private RehearsalDatabase(string name, string server, DatabaseOptions options, DatabaseConnections connections)
     {
-        (Name, _server, _data, _hangfire, Writer) = (name, server, data, hangfire, writer);
+        (Name, _server, Options, Connections) = (name, server, options, connections);
     }
 
     /// <summary>The database's name.</summary>
     public string Name { get; }
 
-    /// <summary>Commits creates into this database and hands their runs to its Hangfire storage, as the API's own writer does.</summary>
-    public ScheduleWriter Writer { get; }
+    /// <summary>Every connection string of these options leads to this database (the real options' Hangfire schema kept).</summary>
+    public DatabaseOptions Options { get; }
+
+    /// <summary>Its connection strings, as the process's own are made (pool sizes from the engine's options).</summary>
+    public DatabaseConnections Connections { get; }
 
     /// <summary>
-    /// Creates, migrates and composes the database, after dropping any a dead API left (older than
-    /// <see cref="LeftoverAge"/>: a younger one may be another API's, between its creation and its first connection).
-    /// Fails, leaving nothing behind, when the role may not create databases.
+    /// Creates and migrates the database, after dropping any a dead process left (older than <see cref="LeftoverAge"/>:
+    /// a younger one may be another process's, between its creation and its first connection). Fails, leaving nothing
+    /// behind, when the role may not create databases.
     /// </summary>
+    /// <param name="real">Scheduler's own database options: the server, and the role, to create it with.</param>
+    /// <param name="engine">The engine's options, for the pool sizes.</param>
+    /// <param name="processName">Its connections' application name after <c>scheduler-</c> (<c>api-rehearsal</c>).</param>
+    /// <param name="time">The clock, for its name's creation time.</param>
+    /// <param name="cancellationToken">Stops the creation; what was created is dropped.</param>
     public static async Task<RehearsalDatabase> CreateAsync(
-        DatabaseOptions real, EngineOptions engine, IOptions<SchedulingOptions> scheduling, SecretProtector secrets, TimeProvider time, CancellationToken cancellationToken)
+        DatabaseOptions real, EngineOptions engine, string processName, TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(real);
+        ArgumentNullException.ThrowIfNull(time);
         // A session (direct) connection: a pooler in transaction mode would not know the new database.
         var server = new NpgsqlConnectionStringBuilder(string.IsNullOrWhiteSpace(real.SessionConnectionString) ? real.ConnectionString : real.SessionConnectionString)
         {
@@ -77,14 +77,9 @@ internal sealed class RehearsalDatabase : IAsyncDisposable
                 HangfireSessionConnectionString = here,
                 HangfireSchema = real.HangfireSchema,
             };
-            var connections = new DatabaseConnections(options, engine, "api-rehearsal");
-            await new DatabaseMigrator(Options.Create(options), connections, NullLogger<DatabaseMigrator>.Instance).MigrateAsync(cancellationToken);
-            var data = NpgsqlDataSource.Create(connections.Scheduler);
-            var storage = CoreServiceCollectionExtensions.CreateHangfireStorage(connections, options, engine, data, NullLoggerFactory.Instance, metrics: null);
-            var enqueuer = new RunEnqueuer(new BackgroundJobClient(storage), data, time);
-            var handOff = new RunHandOff(enqueuer, scheduling, NullLogger<RunHandOff>.Instance);
-            var writer = new ScheduleWriter(secrets, handOff, data, new DispatchAnnouncer(data, time, NullLogger<DispatchAnnouncer>.Instance));
-            return new RehearsalDatabase(name, server.ConnectionString, data, connections.Hangfire, writer);
+            var connections = new DatabaseConnections(options, engine, processName);
+            await new DatabaseMigrator(Microsoft.Extensions.Options.Options.Create(options), connections, NullLogger<DatabaseMigrator>.Instance).MigrateAsync(cancellationToken);
+            return new RehearsalDatabase(name, server.ConnectionString, options, connections);
         }
         catch
         {
@@ -94,34 +89,50 @@ internal sealed class RehearsalDatabase : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits (at most <paramref name="limit"/>) until every run written here has its Hangfire job, so that no hand-off is
-    /// still under way when the database goes. Returns the runs written.
+    /// <see cref="CreateAsync"/>, or null when the database cannot be had (the role may not create databases, the server
+    /// refuses), said through <paramref name="unavailable"/>: the warm-up then does without.
     /// </summary>
-    public async Task<long> SettleAsync(TimeSpan limit, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<RehearsalDatabase?> TryCreateAsync(
+        DatabaseOptions real, EngineOptions engine, string processName, TimeProvider time, Action<string> unavailable, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(time);
-        var deadline = time.GetTimestamp() + (long)(limit.TotalSeconds * time.TimestampFrequency);
-        while (true)
+        ArgumentNullException.ThrowIfNull(unavailable);
+        try
         {
-            await using var command = _data.CreateCommand("SELECT count(*), count(*) FILTER (WHERE hangfire_job_id IS NULL) FROM scheduler.runs");
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            await reader.ReadAsync(cancellationToken);
-            var (runs, waiting) = (reader.GetInt64(0), reader.GetInt64(1));
-            if (waiting == 0 || time.GetTimestamp() >= deadline)
-            {
-                return runs;
-            }
-            await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken);
+            return await CreateAsync(real, engine, processName, time, cancellationToken);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
+        {
+            unavailable(ex.Message);
+            return null;
         }
     }
 
-    /// <summary>Closes its connections and drops it.</summary>
+    /// <summary>
+    /// Drops it (<see cref="DisposeAsync"/>); false, said through <paramref name="notDropped"/>, when it could not: a
+    /// later start of a process drops it once it is <see cref="LeftoverAge"/> old.
+    /// </summary>
+    public async Task<bool> TryDropAsync(Action<string> notDropped)
+    {
+        ArgumentNullException.ThrowIfNull(notDropped);
+        try
+        {
+            await DisposeAsync();
+            return true;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            notDropped(ex.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Closes the pools of its connection strings and drops it (connections still open are ended).</summary>
     public async ValueTask DisposeAsync()
     {
-        await _data.DisposeAsync();
-        await using (var hangfire = new NpgsqlConnection(_hangfire))
+        foreach (var connectionString in new[] { Connections.Scheduler, Connections.Hangfire, Connections.Session, Connections.HangfireSession }.Distinct())
         {
-            NpgsqlConnection.ClearPool(hangfire);
+            await using var connection = new NpgsqlConnection(connectionString);
+            NpgsqlConnection.ClearPool(connection);
         }
         await DropAsync(_server, Name, CancellationToken.None);
     }

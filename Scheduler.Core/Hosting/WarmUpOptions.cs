@@ -1,0 +1,31 @@
+namespace Scheduler.Core.Hosting;
+
+/// <summary>
+/// The processes' warm-up before they report ready (section <c>WarmUp</c>), so that their first clients and runs do not
+/// pay for compiling their path: the API sends itself create requests through HTTP, a worker runs calls of its own
+/// through a second Hangfire server, both on a database of their own, until the runtime has compiled that path (or
+/// <see cref="Seconds"/> have passed).
+/// </summary>
+public sealed class WarmUpOptions
+{
+    public const string Section = "WarmUp";
+
+    /// <summary>At most this long; 0 turns the warm-up off (a process is ready once its database is).</summary>
+    public int Seconds { get; set; } = 10;
+
+    /// <summary>
+    /// Whether the warm-up writes, to a database of the process's own on the same server (created, and dropped when the
+    /// warm-up ends; needs <c>CREATEDB</c>), so that it runs the whole path: for the API the commit and the hand-off to
+    /// Hangfire, for a worker whole runs. False, or without the privilege: the API's creates are made ready and not
+    /// sent, and a worker walks its path once against nothing.
+    /// </summary>
+    public bool Database { get; set; } = true;
+}
+
+internal sealed class WarmUpOptionsValidator : IValidateOptions<WarmUpOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WarmUpOptions options) =>
+        options.Seconds is >= 0 and <= 120
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"WarmUp:Seconds must be between 0 (off) and 120 (got {options.Seconds}).");
+}

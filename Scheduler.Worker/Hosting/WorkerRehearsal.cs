@@ -1,0 +1,276 @@
+using System.Diagnostics.Metrics;
+using Hangfire;
+using Hangfire.AspNetCore;
+using Hangfire.PostgreSql;
+using Microsoft.Extensions.Logging.Abstractions;
+using OpenTelemetry;
+using Scheduler.Core.Observability;
+using Scheduler.Core.Security;
+
+namespace Scheduler.Worker.Hosting;
+
+/// <summary>
+/// The worker's warm-up (section <c>WarmUp</c>): once its own Hangfire server runs (and takes jobs), a second one runs
+/// calls of its own beside it until the runtime has recompiled their path at tier 1 (fewer than
+/// <see cref="QuietMethods"/> methods compiled a look for <see cref="QuietLooks"/> looks), or
+/// <see cref="WarmUpOptions.Seconds"/> have passed. Its runs are real ones (rows, Hangfire jobs, the claim, the call,
+/// the outcome, the job's state), in a database of its own (<see cref="RehearsalDatabase"/>, dropped after), called on
+/// a loopback target (<see cref="LoopbackTarget"/>), through a second container composed from the worker's own
+/// registrations (<see cref="WorkerHostingExtensions.AddWorkerServices"/>): no hosted service, its own Hangfire storage
+/// and client (Hangfire's global configuration untouched), no logs, no spans, and its runs counted under a meter
+/// nothing exports. The worker reports ready when it ends. A fresh worker otherwise spends its first seconds of load
+/// compiling that path: measured, cold bursts ran about a quarter slower (docs/performance.md).
+/// </summary>
+internal sealed class WorkerRehearsal(
+    IConfiguration configuration,
+    IOptions<WarmUpOptions> options,
+    IOptions<DatabaseOptions> database,
+    IOptions<EngineOptions> engine,
+    WorkerIdentity worker,
+    IHostApplicationLifetime lifetime,
+    TimeProvider time,
+    ILogger<WorkerRehearsal> logger) : IHostedService, IDisposable
+{
+    /// <summary>The warm-up's runs are counted under this meter, which no exporter listens to.</summary>
+    public const string MeterName = SchedulerMetrics.MeterName + ".WarmUp";
+
+    private const int QuietMethods = 5;
+    private const int QuietLooks = 4;
+    private static readonly TimeSpan Look = TimeSpan.FromMilliseconds(250);
+
+    // Runs waiting for a worker, as a burst keeps them; each round adds RunsPerRound: most in jobs of
+    // RunsPerBatchJob, the rest one job each, due a little later (a worker holds such a run until its time).
+    private const int Outstanding = 100;
+    private const int RunsPerRound = 50;
+    private const int RunsPerBatchJob = 20;
+    private const int LaterRuns = 10;
+    private static readonly TimeSpan Later = TimeSpan.FromMilliseconds(200);
+
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _rehearsal = Task.CompletedTask;
+
+    /// <summary>Until the warm-up has ended (at once when it is off), the worker is not ready.</summary>
+    public bool Done => _done.Task.IsCompleted;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (options.Value.Seconds == 0 || !options.Value.Database)
+        {
+            _done.TrySetResult();
+            return Task.CompletedTask;
+        }
+        // Once the worker's own server runs: Hangfire's global configuration (its filters, the serializer) is made then.
+        lifetime.ApplicationStarted.Register(() => _rehearsal = Task.Run(RehearseAsync));
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _rehearsal.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    private async Task RehearseAsync()
+    {
+        var started = time.GetTimestamp();
+        var methodsBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        limit.CancelAfter(TimeSpan.FromSeconds(options.Value.Seconds));
+        // Nothing the warm-up does is traced: this flows into its feeding and (BeginScope below) into its jobs.
+        using var untraced = SuppressInstrumentationScope.Begin();
+        RehearsalDatabase? own = null;
+        try
+        {
+            own = await RehearsalDatabase.TryCreateAsync(
+                database.Value, engine.Value, "worker-warm-up", time, message => Log.RehearsalDatabaseUnavailable(logger, message), limit.Token);
+            if (own is null)
+            {
+                return;
+            }
+            await using var target = new LoopbackTarget();
+            await using var services = Compose(own);
+            var storage = (PostgreSqlStorage)services.GetRequiredService<JobStorage>();
+            var runs = 0L;
+            using (var server = new BackgroundJobServer(
+                       new BackgroundJobServerOptions
+                       {
+                           ServerName = $"{worker.Name}:warm-up",
+                           WorkerCount = engine.Value.WorkerCount,
+                           Queues = JobQueues.All,
+                           SchedulePollingInterval = engine.Value.SchedulePollingInterval,
+                           HeartbeatInterval = engine.Value.HeartbeatInterval,
+                           ServerTimeout = engine.Value.ServerTimeout,
+                           StopTimeout = TimeSpan.FromSeconds(1),
+                           ShutdownTimeout = TimeSpan.FromSeconds(5),
+                           Activator = new UntracedJobActivator(services.GetRequiredService<IServiceScopeFactory>()),
+                       },
+                       storage, []))
+            {
+                try
+                {
+                    runs = await FeedAsync(services, target.Url, limit.Token);
+                }
+                finally
+                {
+                    server.SendStop();
+                }
+            }
+            // The job queue's listener (its LISTEN connection) goes before the database does.
+            (storage.QueueProviders.GetProvider(JobQueues.Default).GetJobQueue() as IDisposable)?.Dispose();
+            var outcome = await OutcomeAsync(services.GetRequiredService<NpgsqlDataSource>());
+            await services.DisposeAsync();
+            var dropped = await DropAsync(own);
+            own = null;
+            Log.WarmedUpByRehearsal(logger, runs, outcome, target.Answered, dropped ? "dropped" : "not dropped",
+                time.GetElapsedTime(started).TotalMilliseconds, System.Runtime.JitInfo.GetCompiledMethodCount() - methodsBefore);
+        }
+        catch (Exception ex) when (!_stopping.IsCancellationRequested)
+        {
+            Log.RehearsalFailed(logger, ex.Message);
+        }
+        finally
+        {
+            if (own is not null)
+            {
+                await DropAsync(own);
+            }
+            _done.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Keeps about <see cref="Outstanding"/> runs waiting until the runtime has compiled their path, or the warm-up's
+    /// time is up. Returns the runs made.
+    /// </summary>
+    private async Task<long> FeedAsync(IServiceProvider services, Uri target, CancellationToken cancellationToken)
+    {
+        var data = services.GetRequiredService<NpgsqlDataSource>();
+        var enqueuer = services.GetRequiredService<RunEnqueuer>();
+        var runs = 0L;
+        var last = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var nextLook = time.GetTimestamp();
+        var calm = 0;
+        try
+        {
+            while (calm < QuietLooks)
+            {
+                if (await WaitingAsync(data, cancellationToken) < Outstanding)
+                {
+                    var made = await InsertAsync(data, target, cancellationToken);
+                    await enqueuer.EnqueueManyAsync(made[..^LaterRuns], cancellationToken, RunsPerBatchJob);
+                    await enqueuer.EnqueueManyAsync(made[^LaterRuns..], cancellationToken);
+                    runs += made.Length;
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(20), time, cancellationToken);
+                if (time.GetTimestamp() >= nextLook)
+                {
+                    var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+                    calm = now - last < QuietMethods ? calm + 1 : 0;
+                    last = now;
+                    nextLook = time.GetTimestamp() + (long)(Look.TotalSeconds * time.TimestampFrequency);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+        {
+            // WarmUp:Seconds are up.
+        }
+        return runs;
+    }
+
+    private static async Task<long> WaitingAsync(NpgsqlDataSource data, CancellationToken cancellationToken)
+    {
+        await using var count = data.CreateCommand("SELECT count(*) FROM scheduler.runs WHERE status IN ('PENDING', 'RUNNING')");
+        return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary><see cref="RunsPerRound"/> IMMEDIATE schedules on the target, a run each; the last <see cref="LaterRuns"/> due a little later.</summary>
+    private static async Task<RunToEnqueue[]> InsertAsync(NpgsqlDataSource data, Uri target, CancellationToken cancellationToken)
+    {
+        await using var insert = data.CreateCommand("""
+            WITH t AS (
+              INSERT INTO scheduler.targets (inline, url, method, headers, body_template, timeout_seconds, created_at, updated_at)
+              SELECT true, $1, 'POST', '{"Content-Type": "application/json"}', '{"warm_up": true}', 30, now(), now()
+              FROM generate_series(1, $2) RETURNING id),
+            s AS (
+              INSERT INTO scheduler.schedules (target_id, schedule_type, status, overlap_policy, catch_up_policy, expected_http_status,
+                                               callback_headers, no_response, source, remarks, created_at, updated_at)
+              SELECT id, 'IMMEDIATE', 'ACTIVE', 'ALLOW', 'ONE', '{}', '{}', false, 'api', '{}', now(), now() FROM t RETURNING id)
+            INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)
+            SELECT id, now() + CASE WHEN row_number() OVER (ORDER BY id) > $2 - $3 THEN $4 ELSE interval '0' END,
+                   'PENDING', 'IMMEDIATE', 0, false, '{}', now(), now()
+            FROM s RETURNING id, schedule_id, due_at
+            """);
+        insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = target.ToString() });
+        insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = RunsPerRound });
+        insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = LaterRuns });
+        insert.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = Later });
+        var made = new List<RunToEnqueue>(RunsPerRound);
+        await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            made.Add(new RunToEnqueue(reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<DateTimeOffset>(2)));
+        }
+        return [.. made.OrderBy(r => r.DueAt)];
+    }
+
+    /// <summary>How the warm-up's runs ended, e.g. <c>SUCCEEDED 4950, PENDING 50</c> (those the server stopped before).</summary>
+    private static async Task<string> OutcomeAsync(NpgsqlDataSource data)
+    {
+        await using var command = data.CreateCommand("SELECT status::text, count(*) FROM scheduler.runs GROUP BY 1 ORDER BY 2 DESC");
+        await using var reader = await command.ExecuteReaderAsync();
+        var parts = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            parts.Add($"{reader.GetString(0)} {reader.GetInt64(1)}");
+        }
+        return parts.Count == 0 ? "none" : string.Join(", ", parts);
+    }
+
+    /// <summary>
+    /// The worker's own registrations on the warm-up's database, with its own Hangfire storage and client, loopback
+    /// targets allowed (the one it calls), no proxy, no logs, and its metrics under <see cref="MeterName"/>.
+    /// </summary>
+    private ServiceProvider Compose(RehearsalDatabase own)
+    {
+        var settings = new ConfigurationBuilder().AddConfiguration(configuration).AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [$"{DatabaseOptions.Section}:{nameof(DatabaseOptions.ConnectionString)}"] = own.Options.ConnectionString,
+            [$"{DatabaseOptions.Section}:{nameof(DatabaseOptions.HangfireConnectionString)}"] = own.Options.HangfireConnectionString,
+            [$"{DatabaseOptions.Section}:{nameof(DatabaseOptions.SessionConnectionString)}"] = own.Options.SessionConnectionString,
+            [$"{DatabaseOptions.Section}:{nameof(DatabaseOptions.HangfireSessionConnectionString)}"] = own.Options.HangfireSessionConnectionString,
+            [$"{OutboundOptions.Section}:{nameof(OutboundOptions.AllowPrivateNetworks)}"] = "true",
+            [$"{OutboundOptions.Section}:{nameof(OutboundOptions.Proxy)}"] = "",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(settings);
+        services.AddWorkerServices(settings, "worker-warm-up");
+        services.AddSingleton(own.Connections);
+        services.AddSingleton(worker);
+        services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        services.AddMetrics();
+        services.AddOptions<MetricsOptions>();
+        services.AddSingleton<DueWorkProbe>();
+        services.AddSingleton(sp => new SchedulerMetrics(sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<DueWorkProbe>(), MeterName));
+        services.AddSingleton<JobStorage>(sp => CoreServiceCollectionExtensions.CreateHangfireStorage(
+            own.Connections, own.Options, engine.Value, sp.GetRequiredService<NpgsqlDataSource>(), NullLoggerFactory.Instance, metrics: null));
+        services.AddSingleton<IBackgroundJobClient>(sp => new BackgroundJobClient(sp.GetRequiredService<JobStorage>()));
+        return services.BuildServiceProvider();
+    }
+
+    /// <summary>Drops the warm-up's database; false, said why, when it could not (a later start of a process drops it).</summary>
+    private Task<bool> DropAsync(RehearsalDatabase own) => own.TryDropAsync(message => Log.RehearsalDatabaseNotDropped(logger, own.Name, message));
+
+    /// <summary>Each job's scope from the warm-up's container, and nothing its jobs do traced (Hangfire's worker threads are the warm-up's own).</summary>
+    private sealed class UntracedJobActivator(IServiceScopeFactory scopes) : AspNetCoreJobActivator(scopes)
+    {
+        public override JobActivatorScope BeginScope(JobActivatorContext context)
+        {
+            _ = SuppressInstrumentationScope.Begin();
+            return base.BeginScope(context);
+        }
+    }
+}
