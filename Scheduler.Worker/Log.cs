@@ -72,8 +72,8 @@ internal static partial class Log
     public static partial void TablesNotAnalyzed(ILogger logger, string message, TimeSpan interval);
 
     [LoggerMessage(3023, LogLevel.Information,
-        "Warmed up by rehearsal: {Runs} runs of its own ({Outcome}; {Calls} calls answered) through a second Hangfire server on a database of its own, {Dropped}, in {ElapsedMs:0} ms, {Methods} methods compiled meanwhile; ready")]
-    public static partial void WarmedUpByRehearsal(ILogger logger, long runs, string outcome, long calls, string dropped, double elapsedMs, long methods);
+        "Warmed up by rehearsal: {Runs} runs of its own ({Outcome}; {Calls} calls answered) through a second Hangfire server on its own database {Name}, {Dropped}, in {ElapsedMs:0} ms, {Methods} methods compiled meanwhile; ready")]
+    public static partial void WarmedUpByRehearsal(ILogger logger, long runs, string outcome, long calls, string name, string dropped, double elapsedMs, long methods);
 
     [LoggerMessage(3024, LogLevel.Information, "The warm-up has no database of its own ({Message}): ready without it, the first runs compile their path")]
     public static partial void RehearsalDatabaseUnavailable(ILogger logger, string message);

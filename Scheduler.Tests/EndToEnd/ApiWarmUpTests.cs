@@ -17,15 +17,7 @@ public sealed partial class ApiWarmUpTests
 
     /// <summary>The warm-up databases this class made for itself (the API drops its own, and old ones).</summary>
     [TearDown]
-    public async Task TearDownAsync()
-    {
-        var prefix = await RehearsalPrefixAsync();
-        var names = await TestDatabase.ScalarAsync<string[]>($"SELECT COALESCE(array_agg(datname), '{{}}') FROM pg_database WHERE left(datname, {prefix.Length}) = '{prefix}'");
-        foreach (var name in names)
-        {
-            await TestDatabase.ExecuteAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-        }
-    }
+    public Task TearDownAsync() => TestDatabase.DropRehearsalDatabasesAsync();
 
     [Test]
     public async Task The_API_is_ready_only_after_warming_up_through_HTTP_and_the_warm_up_leaves_nothing_behind()
@@ -34,7 +26,7 @@ public sealed partial class ApiWarmUpTests
         var idsBefore = await TestDatabase.ScalarAsync<long>($"SELECT COALESCE((SELECT last_value FROM pg_sequences WHERE schemaname || '.' || sequencename = {targetIds}), 0)");
         // The warm-up writes to a database of its own when this role may create one, and drops one a dead API left.
         var mayCreate = await TestDatabase.ScalarAsync<bool>("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user");
-        var prefix = await RehearsalPrefixAsync();
+        var prefix = await TestDatabase.RehearsalPrefixAsync();
         // One a dead API left an hour ago, and one another API created a moment ago (between its creation and its
         // migration: nobody connected), which is not a leftover.
         var old = $"{prefix}{DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeSeconds():x8}_deadbeef";
@@ -166,10 +158,6 @@ public sealed partial class ApiWarmUpTests
         }, TimeSpan.FromSeconds(60), "the API to be ready");
         return answers;
     }
-
-    /// <summary>What the names of the warm-up's databases start with, for the test database.</summary>
-    private static async Task<string> RehearsalPrefixAsync() =>
-        await TestDatabase.ScalarAsync<string>("SELECT current_database()") + Scheduler.Core.Persistence.RehearsalDatabase.Infix;
 
     [GeneratedRegex(@"Warmed up through HTTP: (\d+) create requests \((.*?)\) in \d+ ms")]
     private static partial Regex WarmedUpLine();

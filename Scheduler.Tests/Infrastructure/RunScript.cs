@@ -60,6 +60,9 @@ public sealed partial class RunScript : IAsyncDisposable
         info.Environment["SCHEDULER_CONFIGURATION"] = BuildOutput.Configuration;
         info.Environment["Outbound__AllowPrivateNetworks"] = "true";
         info.Environment["Limits__RequestsPerSecond"] = "0";
+        // The processes' warm-ups have their own tests (ApiWarmUpTests, WorkerWarmUpTests); a worker killed here during
+        // its warm-up would leave its database for the next start to drop 10 minutes later.
+        info.Environment["WarmUp__Seconds"] = "0";
         foreach (var (key, value) in settings)
         {
             info.Environment[key] = value;

@@ -112,6 +112,26 @@ public static class TestDatabase
               (SELECT count(*) FROM scheduler.runs), (SELECT count(*) FROM scheduler.attempts))
             """);
 
+    /// <summary>What the names of the processes' warm-up databases start with, for the test database (RehearsalDatabase).</summary>
+    public static async Task<string> RehearsalPrefixAsync() =>
+        await ScalarAsync<string>("SELECT current_database()") + Scheduler.Core.Persistence.RehearsalDatabase.Infix;
+
+    /// <summary>The warm-up databases there are now (a process drops its own, and old ones).</summary>
+    public static async Task<string[]> RehearsalDatabasesAsync()
+    {
+        var prefix = await RehearsalPrefixAsync();
+        return await ScalarAsync<string[]>($"SELECT COALESCE(array_agg(datname), '{{}}') FROM pg_database WHERE left(datname, {prefix.Length}) = '{prefix}'");
+    }
+
+    /// <summary>Drops every warm-up database there is: what a test made, or a process it stopped left.</summary>
+    public static async Task DropRehearsalDatabasesAsync()
+    {
+        foreach (var name in await RehearsalDatabasesAsync())
+        {
+            await ExecuteAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        }
+    }
+
     public static async Task<NpgsqlConnection> OpenAsync()
     {
         var connection = new NpgsqlConnection(TestAssemblySetup.ConnectionString);

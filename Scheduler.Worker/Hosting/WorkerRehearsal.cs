@@ -93,7 +93,6 @@ internal sealed class WorkerRehearsal(
             await using var target = new LoopbackTarget();
             await using var services = Compose(own);
             var storage = (PostgreSqlStorage)services.GetRequiredService<JobStorage>();
-            var runs = 0L;
             using (var server = new BackgroundJobServer(
                        new BackgroundJobServerOptions
                        {
@@ -111,7 +110,7 @@ internal sealed class WorkerRehearsal(
             {
                 try
                 {
-                    runs = await FeedAsync(services, target.Url, limit.Token);
+                    await FeedAsync(services, target.Url, limit.Token);
                 }
                 finally
                 {
@@ -120,11 +119,11 @@ internal sealed class WorkerRehearsal(
             }
             // The job queue's listener (its LISTEN connection) goes before the database does.
             (storage.QueueProviders.GetProvider(JobQueues.Default).GetJobQueue() as IDisposable)?.Dispose();
-            var outcome = await OutcomeAsync(services.GetRequiredService<NpgsqlDataSource>());
+            var (runs, outcome) = await OutcomeAsync(services.GetRequiredService<NpgsqlDataSource>());
             await services.DisposeAsync();
-            var dropped = await DropAsync(own);
+            var (name, dropped) = (own.Name, await DropAsync(own));
             own = null;
-            Log.WarmedUpByRehearsal(logger, runs, outcome, target.Answered, dropped ? "dropped" : "not dropped",
+            Log.WarmedUpByRehearsal(logger, runs, outcome, target.Answered, name, dropped ? "dropped" : "not dropped",
                 time.GetElapsedTime(started).TotalMilliseconds, System.Runtime.JitInfo.GetCompiledMethodCount() - methodsBefore);
         }
         catch (Exception ex) when (!_stopping.IsCancellationRequested)
@@ -143,13 +142,12 @@ internal sealed class WorkerRehearsal(
 
     /// <summary>
     /// Keeps about <see cref="Outstanding"/> runs waiting until the runtime has compiled their path, or the warm-up's
-    /// time is up. Returns the runs made.
+    /// time is up.
     /// </summary>
-    private async Task<long> FeedAsync(IServiceProvider services, Uri target, CancellationToken cancellationToken)
+    private async Task FeedAsync(IServiceProvider services, Uri target, CancellationToken cancellationToken)
     {
         var data = services.GetRequiredService<NpgsqlDataSource>();
         var enqueuer = services.GetRequiredService<RunEnqueuer>();
-        var runs = 0L;
         var last = System.Runtime.JitInfo.GetCompiledMethodCount();
         var nextLook = time.GetTimestamp();
         var calm = 0;
@@ -162,7 +160,6 @@ internal sealed class WorkerRehearsal(
                     var made = await InsertAsync(data, target, cancellationToken);
                     await enqueuer.EnqueueManyAsync(made[..^LaterRuns], cancellationToken, RunsPerBatchJob);
                     await enqueuer.EnqueueManyAsync(made[^LaterRuns..], cancellationToken);
-                    runs += made.Length;
                 }
                 await Task.Delay(TimeSpan.FromMilliseconds(20), time, cancellationToken);
                 if (time.GetTimestamp() >= nextLook)
@@ -178,7 +175,6 @@ internal sealed class WorkerRehearsal(
         {
             // WarmUp:Seconds are up.
         }
-        return runs;
     }
 
     private static async Task<long> WaitingAsync(NpgsqlDataSource data, CancellationToken cancellationToken)
@@ -217,17 +213,18 @@ internal sealed class WorkerRehearsal(
         return [.. made.OrderBy(r => r.DueAt)];
     }
 
-    /// <summary>How the warm-up's runs ended, e.g. <c>SUCCEEDED 4950, PENDING 50</c> (those the server stopped before).</summary>
-    private static async Task<string> OutcomeAsync(NpgsqlDataSource data)
+    /// <summary>The warm-up's runs, and how they ended, e.g. <c>SUCCESS 4950, PENDING 50</c> (those the server stopped before).</summary>
+    private static async Task<(long Runs, string Outcome)> OutcomeAsync(NpgsqlDataSource data)
     {
         await using var command = data.CreateCommand("SELECT status::text, count(*) FROM scheduler.runs GROUP BY 1 ORDER BY 2 DESC");
         await using var reader = await command.ExecuteReaderAsync();
-        var parts = new List<string>();
+        var (runs, parts) = (0L, new List<string>());
         while (await reader.ReadAsync())
         {
+            runs += reader.GetInt64(1);
             parts.Add($"{reader.GetString(0)} {reader.GetInt64(1)}");
         }
-        return parts.Count == 0 ? "none" : string.Join(", ", parts);
+        return (runs, parts.Count == 0 ? "none" : string.Join(", ", parts));
     }
 
     /// <summary>

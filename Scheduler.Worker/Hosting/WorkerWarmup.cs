@@ -16,6 +16,8 @@ internal sealed class WorkerWarmup(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
+        // Its call to the closed port is nobody's: no span for it.
+        using var untraced = OpenTelemetry.SuppressInstrumentationScope.Begin();
         const long none = -1;
         var now = time.GetUtcNow();
         _ = await plans.LoadAsync(none, cancellationToken);
