@@ -18,7 +18,7 @@ namespace Scheduler.Api.Hosting;
 /// written) and its answer written; that prepares the insert on the database and loads what the path uses. Then,
 /// once the API listens and while <c>/health/ready</c> still answers 503, it sends itself that request and a ONCE one through
 /// HTTP (<see cref="ApiRehearsal"/>) until the runtime has recompiled the path at tier 1, at most
-/// <see cref="WarmUpOptions.Seconds"/>. Those creates are committed to a database of the warm-up's own, and their runs
+/// <see cref="WarmUpOptions.ApiSeconds"/>. Those creates are committed to a database of the warm-up's own, and their runs
 /// handed to its Hangfire (<see cref="RehearsalWriter"/>, dropped after), or, without one, only made ready. A fresh
 /// API otherwise pays that recompilation during its first load: measured, a cold W1 ran at 808-821 runs/s without the
 /// HTTP part and 915-1,045 with it, and the API took 6-10 s longer to be ready; writing to its own database halved the
@@ -90,7 +90,7 @@ internal sealed class ApiWarmup(
             Log.WarmUpFailed(logger, ex.Message);
         }
         // Then, once the API listens and before it reports ready, the same path through HTTP.
-        if (options.Value.Seconds == 0)
+        if (options.Value.ApiSeconds == 0)
         {
             rehearsal.End();
             return;
@@ -107,7 +107,7 @@ internal sealed class ApiWarmup(
     /// <summary>
     /// The create path through Kestrel, routing, authentication, rate limiting and JSON, as clients use it: requests
     /// from <see cref="Connections"/> connections until the runtime has recompiled what they use (fewer than 5 methods a
-    /// look for a second), or <see cref="WarmUpOptions.Seconds"/>. The runtime recompiles a method that was called
+    /// look for a second), or <see cref="WarmUpOptions.ApiSeconds"/>. The runtime recompiles a method that was called
     /// 30 times, after 100 ms without new ones, on one background thread: a fresh API's first clients otherwise
     /// wait behind that compilation for their first seconds (docs/performance.md, "What a cold burst pays").
     /// </summary>
@@ -117,7 +117,7 @@ internal sealed class ApiWarmup(
         var methodsBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
         var requests = 0;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        limit.CancelAfter(TimeSpan.FromSeconds(options.Value.Seconds));
+        limit.CancelAfter(TimeSpan.FromSeconds(options.Value.ApiSeconds));
         RehearsalWriter? own = null;
         try
         {
