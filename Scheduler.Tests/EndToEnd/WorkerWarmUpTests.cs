@@ -81,6 +81,25 @@ public sealed partial class WorkerWarmUpTests : SystemTestBase
         });
     }
 
+    [Test]
+    public async Task A_worker_stopped_during_its_warm_up_stops_at_once_and_drops_its_database()
+    {
+        Assume.That(await TestDatabase.ScalarAsync<bool>("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user"), Is.True,
+            "the warm-up needs a role that may create databases");
+        await using var worker = await SchedulerProcess.StartWorkerAsync(new Dictionary<string, string>(Settings) { ["WarmUp__Seconds"] = "60" });
+        await Eventually.UntilAsync(async () => (await TestDatabase.RehearsalDatabasesAsync()).Length > 0, Seconds(30), "the warm-up's database");
+
+        worker.Terminate();
+        var code = await worker.WaitForExitAsync(Seconds(30));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(code, Is.Zero, worker.Output);
+            Assert.That(await TestDatabase.RehearsalDatabasesAsync(), Is.Empty, "its database dropped on the way out");
+            Assert.That(worker.Lines, Has.None.Contains("The warm-up stopped"), "a stop is not a failure");
+        });
+    }
+
     private const string WarmingUp = "warming up: a second Hangfire server runs calls of its own on a database of its own (WarmUp:Seconds)";
 
     private static async Task<(HttpStatusCode Status, string? Reason)> ProbeAsync(HttpClient probe)

@@ -94,32 +94,38 @@ internal sealed class WorkerRehearsal(
             await using var target = new LoopbackTarget();
             await using var services = Compose(own);
             var storage = (PostgreSqlStorage)services.GetRequiredService<JobStorage>();
-            using (var server = new BackgroundJobServer(
-                       new BackgroundJobServerOptions
-                       {
-                           ServerName = $"{worker.Name}:warm-up",
-                           WorkerCount = engine.Value.WorkerCount,
-                           Queues = JobQueues.All,
-                           SchedulePollingInterval = engine.Value.SchedulePollingInterval,
-                           HeartbeatInterval = engine.Value.HeartbeatInterval,
-                           ServerTimeout = engine.Value.ServerTimeout,
-                           StopTimeout = TimeSpan.FromSeconds(1),
-                           ShutdownTimeout = TimeSpan.FromSeconds(5),
-                           Activator = new UntracedJobActivator(services.GetRequiredService<IServiceScopeFactory>()),
-                       },
-                       storage, []))
+            try
             {
-                try
+                using (var server = new BackgroundJobServer(
+                           new BackgroundJobServerOptions
+                           {
+                               ServerName = $"{worker.Name}:warm-up",
+                               WorkerCount = engine.Value.WorkerCount,
+                               Queues = JobQueues.All,
+                               SchedulePollingInterval = engine.Value.SchedulePollingInterval,
+                               HeartbeatInterval = engine.Value.HeartbeatInterval,
+                               ServerTimeout = engine.Value.ServerTimeout,
+                               StopTimeout = TimeSpan.FromSeconds(1),
+                               ShutdownTimeout = TimeSpan.FromSeconds(5),
+                               Activator = new UntracedJobActivator(services.GetRequiredService<IServiceScopeFactory>()),
+                           },
+                           storage, []))
                 {
-                    await FeedAsync(services, target.Url, limit.Token);
-                }
-                finally
-                {
-                    server.SendStop();
+                    try
+                    {
+                        await FeedAsync(services, target.Url, limit.Token);
+                    }
+                    finally
+                    {
+                        server.SendStop();
+                    }
                 }
             }
-            // The job queue's listener (its LISTEN connection) goes before the database does.
-            (storage.QueueProviders.GetProvider(JobQueues.Default).GetJobQueue() as IDisposable)?.Dispose();
+            finally
+            {
+                // The job queue's listener (its LISTEN connection) goes before the database does, whatever happened.
+                (storage.QueueProviders.GetProvider(JobQueues.Default).GetJobQueue() as IDisposable)?.Dispose();
+            }
             var (runs, outcome) = await OutcomeAsync(services.GetRequiredService<NpgsqlDataSource>());
             await services.DisposeAsync();
             var (name, dropped) = (own.Name, await DropAsync(own));
