@@ -34,16 +34,6 @@ internal sealed class ApiWarmup(
     /// <summary>Requests in flight at once during the HTTP warm-up: few, so that the JIT's background thread gets the CPU (measured: 2 went quiet in 6.8 s, 8 not within 9 s).</summary>
     public const int Connections = 2;
 
-    /// <summary>How often the HTTP warm-up reads the count of methods the runtime has compiled.</summary>
-    private static readonly TimeSpan Look = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>
-    /// Fewer methods compiled than this in each of <see cref="QuietLooks"/> looks in a row is quiet: the requests' path is
-    /// compiled. One quiet second, not less: the runtime waits 100 ms after new methods before it recompiles hot ones, so
-    /// a look or two without compilation comes early, before most of the work (measured: quiet after 0.76 s with two looks).
-    /// </summary>
-    private const int QuietMethods = 5, QuietLooks = 4;
-
     private readonly CancellationTokenSource _stopping = new();
     private Task _http = Task.CompletedTask;
 
@@ -141,15 +131,13 @@ internal sealed class ApiWarmup(
                     Interlocked.Increment(ref requests);
                 }
             })).ToArray();
-            var last = System.Runtime.JitInfo.GetCompiledMethodCount();
-            var calm = 0;
-            while (calm < QuietLooks && !limit.IsCancellationRequested && !senders.Any(s => s.IsCompleted))
+            // The requests' path is compiled once the runtime is quiet.
+            var compilation = new CompilationQuiet();
+            do
             {
-                await Task.WhenAny(Task.WhenAll(senders), Task.Delay(Look, time, limit.Token));
-                var now = System.Runtime.JitInfo.GetCompiledMethodCount();
-                calm = now - last < QuietMethods ? calm + 1 : 0;
-                last = now;
+                await Task.WhenAny(Task.WhenAll(senders), Task.Delay(CompilationQuiet.Look, time, limit.Token));
             }
+            while (!compilation.LookIsQuiet() && !limit.IsCancellationRequested && !senders.Any(s => s.IsCompleted));
             await quiet.CancelAsync();
             await Task.WhenAll(senders).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             // A sender that failed says why: an answer other than 201, or a request that timed out (HttpClient's timeout

@@ -18,6 +18,7 @@ internal sealed class LoopbackTarget : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _connections = [];
     private readonly Task _accepting;
+    private long _answered;
 
     public LoopbackTarget()
     {
@@ -31,8 +32,6 @@ internal sealed class LoopbackTarget : IAsyncDisposable
 
     /// <summary>Requests answered.</summary>
     public long Answered => Interlocked.Read(ref _answered);
-
-    private long _answered;
 
     private async Task AcceptAsync()
     {

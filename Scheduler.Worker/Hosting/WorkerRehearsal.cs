@@ -11,8 +11,7 @@ namespace Scheduler.Worker.Hosting;
 
 /// <summary>
 /// The worker's warm-up (section <c>WarmUp</c>): once its own Hangfire server runs (and takes jobs), a second one runs
-/// calls of its own beside it until the runtime has recompiled their path at tier 1 (fewer than
-/// <see cref="QuietMethods"/> methods compiled a look for <see cref="QuietLooks"/> looks), or
+/// calls of its own beside it until the runtime has recompiled their path at tier 1 (<see cref="CompilationQuiet"/>), or
 /// <see cref="WarmUpOptions.WorkerSeconds"/> have passed. Its runs are real ones (rows, Hangfire jobs, the claim, the call,
 /// the outcome, the job's state), in a database of its own (<see cref="RehearsalDatabase"/>, dropped after), called on
 /// a loopback target (<see cref="LoopbackTarget"/>), through a second container composed from the worker's own
@@ -34,10 +33,6 @@ internal sealed class WorkerRehearsal(
     /// <summary>The warm-up's runs are counted under this meter, which no exporter listens to.</summary>
     public const string MeterName = SchedulerMetrics.MeterName + ".WarmUp";
 
-    private const int QuietMethods = 5;
-    private const int QuietLooks = 4;
-    private static readonly TimeSpan Look = TimeSpan.FromMilliseconds(250);
-
     // Fewer runs than this waiting: the next round is added, RunsPerRound runs, most in jobs of RunsPerBatchJob, the
     // rest one job each, due a little later (a worker holds such a run until its time). Few waiting leaves CPU to the
     // runtime's compilation: measured, the warm-up then ended sooner (18.5–19.3 s against 19–30 s with 100 waiting).
@@ -48,17 +43,17 @@ internal sealed class WorkerRehearsal(
     private static readonly TimeSpan Later = TimeSpan.FromMilliseconds(200);
 
     private readonly CancellationTokenSource _stopping = new();
-    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _rehearsal = Task.CompletedTask;
+    private volatile bool _done;
 
     /// <summary>Until the warm-up has ended (at once when it is off), the worker is not ready.</summary>
-    public bool Done => _done.Task.IsCompleted;
+    public bool Done => _done;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (options.Value.WorkerSeconds == 0 || !options.Value.Database)
         {
-            _done.TrySetResult();
+            _done = true;
             return Task.CompletedTask;
         }
         // Once the worker's own server runs: Hangfire's global configuration (its filters, the serializer) is made then.
@@ -143,7 +138,7 @@ internal sealed class WorkerRehearsal(
             {
                 await DropAsync(own);
             }
-            _done.TrySetResult();
+            _done = true;
         }
     }
 
@@ -155,12 +150,11 @@ internal sealed class WorkerRehearsal(
     {
         var data = services.GetRequiredService<NpgsqlDataSource>();
         var enqueuer = services.GetRequiredService<RunEnqueuer>();
-        var last = System.Runtime.JitInfo.GetCompiledMethodCount();
-        var nextLook = time.GetTimestamp();
-        var calm = 0;
+        var compilation = new CompilationQuiet();
+        var lastLook = time.GetTimestamp();
         try
         {
-            while (calm < QuietLooks)
+            while (true)
             {
                 if (await WaitingAsync(data, cancellationToken) < Outstanding)
                 {
@@ -169,12 +163,13 @@ internal sealed class WorkerRehearsal(
                     await enqueuer.EnqueueManyAsync(made[^LaterRuns..], cancellationToken);
                 }
                 await Task.Delay(TimeSpan.FromMilliseconds(20), time, cancellationToken);
-                if (time.GetTimestamp() >= nextLook)
+                if (time.GetElapsedTime(lastLook) >= CompilationQuiet.Look)
                 {
-                    var now = System.Runtime.JitInfo.GetCompiledMethodCount();
-                    calm = now - last < QuietMethods ? calm + 1 : 0;
-                    last = now;
-                    nextLook = time.GetTimestamp() + (long)(Look.TotalSeconds * time.TimestampFrequency);
+                    if (compilation.LookIsQuiet())
+                    {
+                        return;
+                    }
+                    lastLook = time.GetTimestamp();
                 }
             }
         }
