@@ -9,20 +9,7 @@ namespace Scheduler.Tests.EndToEnd;
 /// </summary>
 public sealed class TracingTests : SystemTestBase
 {
-    private OtlpReceiver? _otlp;
-
-    private OtlpReceiver Otlp => _otlp ??= OtlpReceiver.Start();
-
     protected override IReadOnlyDictionary<string, string> Settings => Otlp.Settings;
-
-    [OneTimeTearDown]
-    public async Task StopReceiverAsync()
-    {
-        if (_otlp is not null)
-        {
-            await _otlp.DisposeAsync();
-        }
-    }
 
     [Test]
     public async Task An_immediate_run_continues_the_request_trace_to_the_target_and_the_callback()

@@ -12,22 +12,9 @@ namespace Scheduler.Tests.EndToEnd;
 /// </summary>
 public sealed partial class WorkerWarmUpTests : SystemTestBase
 {
-    private OtlpReceiver? _otlp;
-
-    private OtlpReceiver Otlp => _otlp ??= OtlpReceiver.Start();
-
     protected override bool StartsWorker => false;
 
     protected override IReadOnlyDictionary<string, string> Settings => Otlp.Settings;
-
-    [OneTimeTearDown]
-    public async Task StopReceiverAsync()
-    {
-        if (_otlp is not null)
-        {
-            await _otlp.DisposeAsync();
-        }
-    }
 
     /// <summary>What a warm-up left when a test failed (a worker drops its own).</summary>
     [TearDown]

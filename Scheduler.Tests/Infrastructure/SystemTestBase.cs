@@ -15,6 +15,11 @@ public abstract class SystemTestBase
 
     protected ISchedulerApi Client { get; private set; } = null!;
 
+    private OtlpReceiver? _otlp;
+
+    /// <summary>An OTLP receiver for the processes' spans, started on first use (give them <c>Otlp.Settings</c>), stopped with the fixture.</summary>
+    protected OtlpReceiver Otlp => _otlp ??= OtlpReceiver.Start();
+
     /// <summary>Settings given to every process this fixture starts (environment variables).</summary>
     protected virtual IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>();
 
@@ -81,6 +86,10 @@ public abstract class SystemTestBase
         if (Target is not null)
         {
             await Target.DisposeAsync();
+        }
+        if (_otlp is not null)
+        {
+            await _otlp.DisposeAsync();
         }
     }
 

@@ -247,7 +247,6 @@ internal sealed class WorkerRehearsal(
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(settings);
         services.AddWorkerServices(settings, "worker-warm-up");
-        services.AddSingleton(own.Connections);
         services.AddSingleton(worker);
         services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
         services.AddMetrics();
