@@ -43,6 +43,12 @@ public sealed class RunScriptTests
         await _run.WaitForOutputAsync("Scheduler is running", StartupTimeout);
         var api = _run.Pids("api").Single();
         var worker = _run.Pids("worker-1").Single();
+        // Each process runs with the runtime settings ADR 7 gives it (W^X off, calls counted from the first).
+        foreach (var pid in new[] { api, worker })
+        {
+            Assert.That(File.ReadAllText($"/proc/{pid}/environ").Split('\0'),
+                Does.Contain("DOTNET_EnableWriteXorExecute=0").And.Contain("DOTNET_TC_CallCountingDelayMs=0"), $"the environment of pid {pid}");
+        }
         var client = SchedulerApiExtensions.CreateClient(_run.BaseAddress);
         var ids = new List<long>();
         for (var i = 0; i < 5; i++)
