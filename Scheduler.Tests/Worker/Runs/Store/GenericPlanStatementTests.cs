@@ -53,13 +53,47 @@ public sealed class GenericPlanStatementTests
             counts[rows.GetBoolean(0)] = (rows.GetInt64(1), rows.GetInt64(2));
         }
         await rows.CloseAsync();
-        await using var setting = new NpgsqlCommand("SELECT current_setting('plan_cache_mode')", connection);
+        await using var setting = new NpgsqlCommand("SELECT current_setting('plan_cache_mode') || ' ' || current_setting('enable_seqscan')", connection);
 
         Assert.Multiple(async () =>
         {
             Assert.That(counts[false], Is.EqualTo((10L, 0L)), "prepared at its third use, then the generic plan every time");
             Assert.That(counts[true].Custom, Is.GreaterThan(0), "the same statement left to plan_cache_mode = auto is planned for its values");
-            Assert.That(await setting.ExecuteScalarAsync(), Is.EqualTo("auto"), "the setting ends with the statement's transaction");
+            Assert.That(await setting.ExecuteScalarAsync(), Is.EqualTo("auto on"), "the settings end with the statement's transaction");
+        });
+    }
+
+    [Test]
+    public async Task On_a_table_never_analyzed_its_generic_plan_looks_rows_up_by_primary_key()
+    {
+        // A new system's tables: created, never analyzed. The same lookup, prepared twice on one connection, planned
+        // generically with the server's settings and with the statement's own.
+        await using var connection = await _database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        async Task<string> RunAsync(string sql)
+        {
+            await using var command = new NpgsqlCommand(sql, connection, transaction);
+            await using var reader = await command.ExecuteReaderAsync();
+            var lines = new List<string>();
+            while (await reader.ReadAsync())
+            {
+                lines.Add(reader.GetValue(0).ToString()!);
+            }
+            return string.Join('\n', lines);
+        }
+        await RunAsync("CREATE TEMPORARY TABLE young (id bigint PRIMARY KEY, payload text) ON COMMIT DROP");
+        const string Lookup = "SELECT count(y.payload) FROM unnest($1::bigint[]) AS i(id) JOIN young y ON y.id = i.id";
+        await RunAsync($"PREPARE servers_settings AS {Lookup}");
+        await RunAsync("SET LOCAL plan_cache_mode = force_generic_plan");
+        var plain = await RunAsync("EXPLAIN (COSTS OFF) EXECUTE servers_settings('{1,2,3}')");
+        await RunAsync($"PREPARE statements_settings AS {Lookup}");
+        await RunAsync(GenericPlanStatement.SettingsSql);
+        var own = await RunAsync("EXPLAIN (COSTS OFF) EXECUTE statements_settings('{1,2,3}')");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(plain, Does.Contain("Seq Scan on young"), "what PostgreSQL plans for an empty table by itself");
+            Assert.That(own, Does.Contain("young_pkey").And.Not.Contain("Seq Scan"), "the statement's generic plan");
         });
     }
 }
