@@ -17,9 +17,9 @@ namespace Scheduler.Worker.Runs.Store;
 /// The generic plan is also made with <c>enable_seqscan = off</c>, for the same transaction only. A generic plan is
 /// kept until an <c>ANALYZE</c> of its tables; one made while a new system's tables are empty reads them whole
 /// (sequential scans of runs, attempts and schedules are cheapest for a few pages), and in a first burst they grow by
-/// megabytes a second before <see cref="Scheduler.Worker.Hosting.TableStatistics"/> analyzes them. With sequential scans priced out the
-/// plans on empty tables look runs, attempts and schedules up by primary key, as the plans on analyzed tables do (on
-/// those the setting changes no plan: checked with <c>EXPLAIN</c> on a system after 6,000 runs). Measured
+/// megabytes a second before <see cref="Scheduler.Worker.Hosting.TableStatistics"/> analyzes them. With sequential
+/// scans priced out the plans on empty tables look runs, attempts and schedules up by primary key, as the plans on
+/// analyzed tables do (on those the setting changes no plan: checked with <c>EXPLAIN</c> on a system after 6,000 runs). Measured
 /// (<c>pg_stat_statements</c>, a fresh system's first 3,000 runs): the outcome read 370 blocks a call against 765, as
 /// many as on a warm system (390–440).
 /// </para>
