@@ -98,7 +98,8 @@ internal sealed class ApiWarmup(
     /// The create path through Kestrel, routing, authentication, rate limiting and JSON, as clients use it: requests
     /// from <see cref="Connections"/> connections until the runtime has recompiled what they use (fewer than 5 methods a
     /// look for a second), or <see cref="WarmUpOptions.ApiSeconds"/>. The runtime recompiles a method that was called
-    /// 30 times, after 100 ms without new ones, on one background thread: a fresh API's first clients otherwise
+    /// 30 times (counted from its first call under <c>DOTNET_TC_CallCountingDelayMs=0</c>, as <c>./run</c> and the images
+    /// start it; by default only after 100 ms without new methods, ADR 7) on one background thread: a fresh API's first clients otherwise
     /// wait behind that compilation for their first seconds (docs/performance.md, "What a cold burst pays").
     /// </summary>
     private async Task WarmUpThroughHttpAsync()

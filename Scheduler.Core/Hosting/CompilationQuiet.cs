@@ -2,9 +2,11 @@ namespace Scheduler.Core.Hosting;
 
 /// <summary>
 /// When a warm-up may end: the runtime has gone quiet, fewer than <see cref="QuietMethods"/> methods compiled in each of
-/// <see cref="QuietLooks"/> looks in a row, one every <see cref="Look"/>. One quiet second, not less: the runtime waits
-/// 100 ms after new methods before it recompiles hot ones, so a look or two without compilation comes early, before most
-/// of the work (measured: quiet after 0.76 s with two looks). Counts the whole process's compilation.
+/// <see cref="QuietLooks"/> looks in a row, one every <see cref="Look"/>. One quiet second, not less: by default the
+/// runtime counts calls towards recompiling hot methods only after 100 ms without new ones, so a look or two without
+/// compilation comes early, before most of the work (measured: quiet after 0.76 s with two looks); with
+/// <c>DOTNET_TC_CallCountingDelayMs=0</c> (<c>./run</c>, the images; ADR 7) counting starts at once and the second only
+/// leaves room for the compilation still queued. Counts the whole process's compilation.
 /// </summary>
 public sealed class CompilationQuiet
 {
