@@ -1,5 +1,6 @@
 using Hangfire;
 using NpgsqlTypes;
+using Scheduler.Core.Persistence;
 
 namespace Scheduler.Core.Jobs;
 
@@ -98,18 +99,22 @@ public sealed class RunEnqueuer(IBackgroundJobClient jobs, NpgsqlDataSource data
     {
         // The jobs may already be running: a run a worker is claiming or recording now is skipped, not waited
         // for (waiting on rows that workers lock in another order deadlocked), and the claim records its job.
-        await using var command = database.CreateCommand("""
-            WITH free AS (
-                SELECT id FROM scheduler.runs WHERE id = ANY ($1) ORDER BY id FOR UPDATE SKIP LOCKED
-            )
-            UPDATE scheduler.runs r SET hangfire_job_id = v.job_id
-            FROM unnest($1::bigint[], $2::text[]) AS v(run_id, job_id), free
-            WHERE r.id = v.run_id AND free.id = v.run_id
-            """);
+        // With the generic plan by primary key (GenericPlanStatement): the API and the dispatchers run it from a
+        // new system's first batches on, and a plan made then for empty tables would read runs whole.
+        await using var command = new GenericPlanStatement(database, RecordJobIdsSql);
         command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = runIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = jobIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    internal const string RecordJobIdsSql = """
+        WITH free AS (
+            SELECT id FROM scheduler.runs WHERE id = ANY ($1) ORDER BY id FOR UPDATE SKIP LOCKED
+        )
+        UPDATE scheduler.runs r SET hangfire_job_id = v.job_id
+        FROM unnest($1::bigint[], $2::text[]) AS v(run_id, job_id), free
+        WHERE r.id = v.run_id AND free.id = v.run_id
+        """;
 
     /// <summary>
     /// Queues the run's job for <paramref name="at"/> in Hangfire's scheduled set (durable in PostgreSQL; the

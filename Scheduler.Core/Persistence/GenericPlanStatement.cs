@@ -1,9 +1,9 @@
-namespace Scheduler.Worker.Runs.Store;
+namespace Scheduler.Core.Persistence;
 
 /// <summary>
 /// A statement that PostgreSQL runs with its generic plan, made once per connection, instead of planning it again
-/// for each batch's arrays: for the set-based statements of every run (the load, the claim, the outcome), whose
-/// plans look runs up by primary key whatever the arrays hold.
+/// for each batch's arrays: for the set-based statements of every run (the worker's load, claim and outcome, and the
+/// statement that records the runs' Hangfire job ids), whose plans look runs up by primary key whatever the arrays hold.
 /// </summary>
 /// <remarks>
 /// Left to itself (<c>plan_cache_mode = auto</c>), PostgreSQL compares the generic plan's cost with the custom plans'
@@ -17,17 +17,17 @@ namespace Scheduler.Worker.Runs.Store;
 /// The generic plan is also made with <c>enable_seqscan = off</c>, for the same transaction only. A generic plan is
 /// kept until an <c>ANALYZE</c> of its tables; one made while a new system's tables are empty reads them whole
 /// (sequential scans of runs, attempts and schedules are cheapest for a few pages), and in a first burst they grow by
-/// megabytes a second before <see cref="Scheduler.Worker.Hosting.TableStatistics"/> analyzes them. With sequential
-/// scans priced out the plans on empty tables look runs, attempts and schedules up by primary key, as the plans on
-/// analyzed tables do (on those the setting changes no plan: checked with <c>EXPLAIN</c> on a system after 6,000 runs). Measured
+/// megabytes a second before the worker's <c>TableStatistics</c> analyzes them. With sequential scans priced out the
+/// plans on empty tables look runs, attempts and schedules up by primary key, as the plans on analyzed tables do (on
+/// those the setting changes no plan: checked with <c>EXPLAIN</c> on a system after 6,000 runs). Measured
 /// (<c>pg_stat_statements</c>, a fresh system's first 3,000 runs): the outcome read 370 blocks a call against 765, as
 /// many as on a warm system (390–440).
 /// </para>
 /// </remarks>
-internal sealed class GenericPlanStatement : IAsyncDisposable
+public sealed class GenericPlanStatement : IAsyncDisposable
 {
     /// <summary>The settings the statement is planned and run with, for its own transaction.</summary>
-    internal const string SettingsSql = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)";
+    public const string SettingsSql = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)";
 
     private readonly NpgsqlBatch _batch;
 
@@ -42,12 +42,12 @@ internal sealed class GenericPlanStatement : IAsyncDisposable
     public NpgsqlParameterCollection Parameters => _batch.BatchCommands[1].Parameters;
 
     /// <summary>Runs the statement; the reader is on its rows.</summary>
-    public async Task<NpgsqlDataReader> ExecuteReaderAsync()
+    public async Task<NpgsqlDataReader> ExecuteReaderAsync(CancellationToken cancellationToken = default)
     {
-        var reader = await _batch.ExecuteReaderAsync();
+        var reader = await _batch.ExecuteReaderAsync(cancellationToken);
         try
         {
-            await reader.NextResultAsync();
+            await reader.NextResultAsync(cancellationToken);
             return reader;
         }
         catch
@@ -55,6 +55,13 @@ internal sealed class GenericPlanStatement : IAsyncDisposable
             await reader.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Runs a statement that returns no rows; the rows it changed.</summary>
+    public async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken = default)
+    {
+        await _batch.ExecuteNonQueryAsync(cancellationToken);
+        return _batch.BatchCommands[1].RecordsAffected;
     }
 
     public ValueTask DisposeAsync() => _batch.DisposeAsync();

@@ -1,11 +1,13 @@
 using Npgsql;
-using Scheduler.Worker.Runs.Store;
+using Scheduler.Core.Jobs;
+using Scheduler.Core.Persistence;
 
-namespace Scheduler.Tests.Worker.Runs.Store;
+namespace Scheduler.Tests.Core.Persistence;
 
 /// <summary>
-/// The worker's set-based statements run with PostgreSQL's generic plan, and the setting stays with them: checked on
-/// one pooled connection (prepared statements are per connection) against the test database.
+/// The set-based statements every run goes through (the worker's load, claim and outcome, the job ids' record) run with
+/// PostgreSQL's generic plan, and the settings stay with them: checked on one pooled connection (prepared statements are
+/// per connection) against the test database.
 /// </summary>
 public sealed class GenericPlanStatementTests
 {
@@ -25,13 +27,16 @@ public sealed class GenericPlanStatementTests
     [TearDown]
     public void DisposeDataSource() => _database.Dispose();
 
+    // Ids no run has (identity columns start at 1), whatever other tests left in the database.
+    private static long[] Ids(int count) => Enumerable.Range(1, count).Select(n => -(long)n).ToArray();
+
     [Test]
     public async Task The_statement_is_never_planned_for_its_values_and_the_connection_keeps_auto()
     {
         for (var i = 1; i <= 12; i++)
         {
             await using var statement = new GenericPlanStatement(_database, ByIdsSql);
-            statement.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = Enumerable.Range(1, i).Select(n => (long)n).ToArray() });
+            statement.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = Ids(i) });
             await using var reader = await statement.ExecuteReaderAsync();
             Assert.That(await reader.ReadAsync(), Is.True, "the reader is on the statement's own row");
             Assert.That(reader.GetInt64(0), Is.Zero);
@@ -39,7 +44,7 @@ public sealed class GenericPlanStatementTests
         for (var i = 1; i <= 12; i++)
         {
             await using var plain = _database.CreateCommand(ByIdsSql.Replace("count(r.id)", "count(r.id) AS plain", StringComparison.Ordinal));
-            plain.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = Enumerable.Range(1, i).Select(n => (long)n).ToArray() });
+            plain.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = Ids(i) });
             await plain.ExecuteScalarAsync();
         }
 
@@ -95,5 +100,72 @@ public sealed class GenericPlanStatementTests
             Assert.That(plain, Does.Contain("Seq Scan on young"), "what PostgreSQL plans for an empty table by itself");
             Assert.That(own, Does.Contain("young_pkey").And.Not.Contain("Seq Scan"), "the statement's generic plan");
         });
+    }
+
+    [Test]
+    public async Task The_runs_job_ids_are_recorded_with_the_generic_plan()
+    {
+        var (targetId, scheduleId, runId) = await RunAsync();
+        try
+        {
+            await RecordSixJobsAsync(scheduleId, runId);
+        }
+        finally
+        {
+            await TestDatabase.ExecuteAsync($"DELETE FROM scheduler.schedules WHERE id = {scheduleId}; DELETE FROM scheduler.targets WHERE id = {targetId}");
+        }
+    }
+
+    private async Task RecordSixJobsAsync(long scheduleId, long runId)
+    {
+        var enqueuer = new RunEnqueuer(new NumberedJobs(), _database, TimeProvider.System);
+        for (var i = 0; i < 6; i++)
+        {
+            await enqueuer.EnqueueManyAsync([new RunToEnqueue(runId, scheduleId, DateTimeOffset.UtcNow)], CancellationToken.None);
+        }
+
+        await using var connection = await _database.OpenConnectionAsync();
+        await using var plans = new NpgsqlCommand(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%hangfire_job_id = v.job_id%'", connection);
+        await using var rows = await plans.ExecuteReaderAsync();
+        Assert.That(await rows.ReadAsync(), Is.True, "the job ids' statement is prepared on the connection");
+        var (generic, custom) = (rows.GetInt64(0), rows.GetInt64(1));
+        await rows.CloseAsync();
+        Assert.Multiple(async () =>
+        {
+            Assert.That((generic, custom), Is.EqualTo((4L, 0L)), "prepared at its third use, then the generic plan every time");
+            Assert.That(await TestDatabase.ScalarAsync<string>($"SELECT hangfire_job_id FROM scheduler.runs WHERE id = {runId}"), Is.EqualTo("6"),
+                "the last job's id is on the run");
+        });
+    }
+
+    /// <summary>A target, a schedule and its PENDING run, as the API writes them.</summary>
+    private static async Task<(long TargetId, long ScheduleId, long RunId)> RunAsync()
+    {
+        await using var connection = await TestDatabase.OpenAsync();
+        await using var insert = new NpgsqlCommand("""
+            WITH t AS (
+              INSERT INTO scheduler.targets (inline, url, method, headers, timeout_seconds, created_at, updated_at)
+              VALUES (true, 'https://example.com/generic-plan', 'POST', '{}', 30, now(), now()) RETURNING id),
+            s AS (
+              INSERT INTO scheduler.schedules (target_id, schedule_type, status, overlap_policy, catch_up_policy, expected_http_status,
+                                               callback_headers, no_response, source, remarks, created_at, updated_at)
+              SELECT id, 'IMMEDIATE', 'ACTIVE', 'ALLOW', 'ONE', '{}', '{}', false, 'api', '{}', now(), now() FROM t RETURNING id)
+            INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)
+            SELECT id, now(), 'PENDING', 'IMMEDIATE', 0, false, '{}', now(), now() FROM s RETURNING (SELECT id FROM t), schedule_id, id
+            """, connection);
+        await using var reader = await insert.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+    }
+
+    /// <summary>Hangfire's client, numbering its jobs 1, 2, …: the statement under test is the one that records them.</summary>
+    private sealed class NumberedJobs : Hangfire.IBackgroundJobClient
+    {
+        private int _created;
+
+        public string Create(Hangfire.Common.Job job, Hangfire.States.IState state) => $"{Interlocked.Increment(ref _created)}";
+
+        public bool ChangeState(string jobId, Hangfire.States.IState state, string expectedState) => true;
     }
 }
