@@ -107,7 +107,7 @@ public sealed class RunEnqueuer(IBackgroundJobClient jobs, NpgsqlDataSource data
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    internal const string RecordJobIdsSql = """
+    private const string RecordJobIdsSql = """
         WITH free AS (
             SELECT id FROM scheduler.runs WHERE id = ANY ($1) ORDER BY id FOR UPDATE SKIP LOCKED
         )
