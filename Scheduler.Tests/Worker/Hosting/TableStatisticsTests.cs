@@ -5,7 +5,7 @@ namespace Scheduler.Tests.Worker.Hosting;
 /// <summary>
 /// The worker's ANALYZE of grown tables, against the test database in a schema of its own (so no table of the
 /// running system is touched): a table is analyzed from 64 KB on, again each time it has doubled, and never while it
-/// has not.
+/// has not; its indexed columns only.
 /// </summary>
 public sealed class TableStatisticsTests
 {
@@ -15,8 +15,10 @@ public sealed class TableStatisticsTests
     public Task CreateTablesAsync() => TestDatabase.ExecuteAsync($"""
         DROP SCHEMA IF EXISTS {Schema} CASCADE;
         CREATE SCHEMA {Schema};
-        CREATE TABLE {Schema}.grows (id bigint PRIMARY KEY, padding text NOT NULL);
+        CREATE TABLE {Schema}.grows (id bigint PRIMARY KEY, state text NOT NULL DEFAULT 'a', padding text NOT NULL);
+        CREATE INDEX grows_in_state_a ON {Schema}.grows (id) WHERE state = 'a';
         CREATE TABLE {Schema}.small (id bigint PRIMARY KEY, padding text NOT NULL);
+        CREATE TABLE {Schema}.unindexed (id bigint, padding text NOT NULL);
         """);
 
     [TearDown]
@@ -27,6 +29,7 @@ public sealed class TableStatisticsTests
     {
         await FillAsync("small", TableStatistics.SmallestPages - 2);
         await FillAsync("grows", TableStatistics.SmallestPages);
+        await FillAsync("unindexed", TableStatistics.SmallestPages);
 
         var first = await AnalyzeAsync();
         var pagesCounted = await RelpagesAsync("grows");
@@ -38,7 +41,7 @@ public sealed class TableStatisticsTests
 
         Assert.Multiple(async () =>
         {
-            Assert.That(first, Is.EqualTo(new[] { $"{Schema}.grows" }), "64 KB and never analyzed");
+            Assert.That(first, Is.EqualTo(new[] { $"{Schema}.grows", $"{Schema}.unindexed" }), "64 KB and never analyzed");
             Assert.That(pagesCounted, Is.GreaterThanOrEqualTo(TableStatistics.SmallestPages), "ANALYZE counted the pages");
             Assert.That(unchanged, Is.Empty);
             Assert.That(notYetDoubled, Is.Empty);
@@ -47,6 +50,24 @@ public sealed class TableStatisticsTests
             Assert.That(await RelpagesAsync("small"), Is.Zero, "a table below 64 KB is left to autovacuum");
         });
     }
+
+    [Test]
+    public async Task Only_the_columns_an_index_uses_are_analyzed_and_a_table_without_an_index_whole()
+    {
+        await FillAsync("grows", TableStatistics.SmallestPages);
+        await FillAsync("unindexed", TableStatistics.SmallestPages);
+
+        await AnalyzeAsync();
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await AnalyzedColumnsAsync("grows"), Is.EqualTo("id, state"), "the key's column and the partial index's predicate column, not the padding");
+            Assert.That(await AnalyzedColumnsAsync("unindexed"), Is.EqualTo("id, padding"));
+        });
+    }
+
+    private static Task<string> AnalyzedColumnsAsync(string table) => TestDatabase.ScalarAsync<string>(
+        $"SELECT coalesce(string_agg(attname::text, ', ' ORDER BY attname), '') FROM pg_stats WHERE schemaname = '{Schema}' AND tablename = '{table}'");
 
     private static async Task<IReadOnlyList<string>> AnalyzeAsync()
     {
