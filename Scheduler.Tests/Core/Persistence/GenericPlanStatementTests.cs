@@ -139,18 +139,12 @@ public sealed class GenericPlanStatementTests
         });
     }
 
-    /// <summary>A target, a schedule and its PENDING run, as the API writes them.</summary>
+    /// <summary>A target, a (paused) schedule and its PENDING run.</summary>
     private static async Task<(long TargetId, long ScheduleId, long RunId)> RunAsync()
     {
         await using var connection = await TestDatabase.OpenAsync();
-        await using var insert = new NpgsqlCommand("""
-            WITH t AS (
-              INSERT INTO scheduler.targets (inline, url, method, headers, timeout_seconds, created_at, updated_at)
-              VALUES (true, 'https://example.com/generic-plan', 'POST', '{}', 30, now(), now()) RETURNING id),
-            s AS (
-              INSERT INTO scheduler.schedules (target_id, schedule_type, status, overlap_policy, catch_up_policy, expected_http_status,
-                                               callback_headers, no_response, source, remarks, created_at, updated_at)
-              SELECT id, 'IMMEDIATE', 'ACTIVE', 'ALLOW', 'ONE', '{}', '{}', false, 'api', '{}', now(), now() FROM t RETURNING id)
+        await using var insert = new NpgsqlCommand($$"""
+            {{TestDatabase.WithPausedSchedule}}
             INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)
             SELECT id, now(), 'PENDING', 'IMMEDIATE', 0, false, '{}', now(), now() FROM s RETURNING (SELECT id FROM t), schedule_id, id
             """, connection);
