@@ -18,7 +18,7 @@ namespace Scheduler.Worker.Hosting;
 /// Only the indexed columns: they are what the plans choose between (which index, how many rows a key or a status
 /// matches), and the table's size and row count are taken either way. The other columns (a run's output, remarks,
 /// errors; a schedule's forty) cost most of an <c>ANALYZE</c> and keep the statistics autovacuum gives them. Measured on
-/// a system after 18,000 runs: 46 ms for the four tables of a run against 155 ms for all their columns, and a doubling
+/// a system after 18,000 runs: 46–48 ms for the four tables of a run against 155 ms for all their columns, and a doubling
 /// falls within a burst (docs/performance.md).
 /// </para>
 /// </remarks>
