@@ -57,12 +57,8 @@ public sealed class GenericPlanStatement : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs a statement that returns no rows; the rows it changed.</summary>
-    public async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken = default)
-    {
-        await _batch.ExecuteNonQueryAsync(cancellationToken);
-        return _batch.BatchCommands[1].RecordsAffected;
-    }
+    /// <summary>Runs a statement that returns no rows.</summary>
+    public Task ExecuteNonQueryAsync(CancellationToken cancellationToken = default) => _batch.ExecuteNonQueryAsync(cancellationToken);
 
     public ValueTask DisposeAsync() => _batch.DisposeAsync();
 }

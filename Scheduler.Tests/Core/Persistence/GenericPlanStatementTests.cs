@@ -108,35 +108,30 @@ public sealed class GenericPlanStatementTests
         var (targetId, scheduleId, runId) = await RunAsync();
         try
         {
-            await RecordSixJobsAsync(scheduleId, runId);
+            var enqueuer = new RunEnqueuer(new NumberedJobs(), _database, TimeProvider.System);
+            for (var i = 0; i < 6; i++)
+            {
+                await enqueuer.EnqueueManyAsync([new RunToEnqueue(runId, scheduleId, DateTimeOffset.UtcNow)], CancellationToken.None);
+            }
+
+            await using var connection = await _database.OpenConnectionAsync();
+            await using var plans = new NpgsqlCommand(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%hangfire_job_id = v.job_id%'", connection);
+            await using var rows = await plans.ExecuteReaderAsync();
+            Assert.That(await rows.ReadAsync(), Is.True, "the job ids' statement is prepared on the connection");
+            var (generic, custom) = (rows.GetInt64(0), rows.GetInt64(1));
+            await rows.CloseAsync();
+            Assert.Multiple(async () =>
+            {
+                Assert.That((generic, custom), Is.EqualTo((4L, 0L)), "prepared at its third use, then the generic plan every time");
+                Assert.That(await TestDatabase.ScalarAsync<string>($"SELECT hangfire_job_id FROM scheduler.runs WHERE id = {runId}"), Is.EqualTo("6"),
+                    "the last job's id is on the run");
+            });
         }
         finally
         {
             await TestDatabase.ExecuteAsync($"DELETE FROM scheduler.schedules WHERE id = {scheduleId}; DELETE FROM scheduler.targets WHERE id = {targetId}");
         }
-    }
-
-    private async Task RecordSixJobsAsync(long scheduleId, long runId)
-    {
-        var enqueuer = new RunEnqueuer(new NumberedJobs(), _database, TimeProvider.System);
-        for (var i = 0; i < 6; i++)
-        {
-            await enqueuer.EnqueueManyAsync([new RunToEnqueue(runId, scheduleId, DateTimeOffset.UtcNow)], CancellationToken.None);
-        }
-
-        await using var connection = await _database.OpenConnectionAsync();
-        await using var plans = new NpgsqlCommand(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%hangfire_job_id = v.job_id%'", connection);
-        await using var rows = await plans.ExecuteReaderAsync();
-        Assert.That(await rows.ReadAsync(), Is.True, "the job ids' statement is prepared on the connection");
-        var (generic, custom) = (rows.GetInt64(0), rows.GetInt64(1));
-        await rows.CloseAsync();
-        Assert.Multiple(async () =>
-        {
-            Assert.That((generic, custom), Is.EqualTo((4L, 0L)), "prepared at its third use, then the generic plan every time");
-            Assert.That(await TestDatabase.ScalarAsync<string>($"SELECT hangfire_job_id FROM scheduler.runs WHERE id = {runId}"), Is.EqualTo("6"),
-                "the last job's id is on the run");
-        });
     }
 
     /// <summary>A target, a (paused) schedule and its PENDING run.</summary>
