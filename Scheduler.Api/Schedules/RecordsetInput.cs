@@ -6,7 +6,8 @@ namespace Scheduler.Api.Schedules;
 
 /// <summary>
 /// The rows of a set-based insert, sent as one JSON array that the statement reads with
-/// <c>jsonb_to_recordset($1) AS u(…)</c>. Each column is declared once — its name, SQL type, value and the
+/// <c>json_to_recordset($1) AS u(…)</c>; a row leaves out its null columns (a key that is missing reads as null).
+/// Each column is declared once — its name, SQL type, value and the
 /// table column it fills — and the record type, the JSON rows and each table's column and select lists are
 /// all made from that one list, so a column added, removed or moved changes them together (the worker's
 /// <c>UnnestInput</c> does the same for its statements).
@@ -15,19 +16,23 @@ internal sealed class RecordsetInput<TRow>
 {
     private sealed record Column(string Name, string SqlType, string? Table, string? Into, string Select, Action<Utf8JsonWriter, TRow> Write);
 
+    // Measured (a batch of four IMMEDIATE schedules, 2,000 statements in psql, 2026-12-06): reading the rows with
+    // jsonb_to_recordset and every column written, null or not, took a fifth of the whole insert; json_to_recordset
+    // of the rows without their nulls (about 30 of 57 columns here) made the statement 16 % faster (0.208 against 0.249 ms).
+
     private readonly List<Column> _columns = [];
 
     /// <summary>A column the statement reads but inserts nowhere as it is.</summary>
-    public RecordsetInput<TRow> Read<T>(string name, string sqlType, Func<TRow, T> value) => Add(new(name, sqlType, null, null, name, Writer(value)));
+    public RecordsetInput<TRow> Read<T>(string name, string sqlType, Func<TRow, T> value) => Add(new(name, sqlType, null, null, name, Writer(name, value)));
 
     /// <summary>
     /// A column inserted into <paramref name="table"/>'s column <paramref name="into"/>: named <paramref name="name"/> in
     /// the input (default: <paramref name="into"/>), inserted as <paramref name="select"/> (default: the input column).
     /// </summary>
     public RecordsetInput<TRow> Into<T>(string table, string into, string sqlType, Func<TRow, T> value, string? name = null, string? select = null) =>
-        Add(new(name ?? into, sqlType, table, into, select ?? name ?? into, Writer(value)));
+        Add(new(name ?? into, sqlType, table, into, select ?? name ?? into, Writer(name ?? into, value)));
 
-    /// <summary>The record type for <c>jsonb_to_recordset(…) AS u(…)</c>: <c>ord int, t_name text, …</c>.</summary>
+    /// <summary>The record type for <c>json_to_recordset(…) AS u(…)</c>: <c>ord int, t_name text, …</c>.</summary>
     public string RecordType => string.Join(", ", _columns.Select(c => $"{c.Name} {c.SqlType}"));
 
     /// <summary>The columns a table's INSERT fills from the input, in order.</summary>
@@ -36,7 +41,7 @@ internal sealed class RecordsetInput<TRow>
     /// <summary>What the INSERT's SELECT takes for <see cref="Columns"/>, in the same order.</summary>
     public string Selects(string table) => string.Join(", ", _columns.Where(c => c.Table == table).Select(c => c.Select));
 
-    /// <summary>The rows as the JSON array the statement reads.</summary>
+    /// <summary>The rows as the JSON array the statement reads, each without its null columns.</summary>
     public string ToJson(IEnumerable<TRow> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
@@ -49,7 +54,6 @@ internal sealed class RecordsetInput<TRow>
                 writer.WriteStartObject();
                 foreach (var column in _columns)
                 {
-                    writer.WritePropertyName(column.Name);
                     column.Write(writer, row);
                 }
                 writer.WriteEndObject();
@@ -69,5 +73,17 @@ internal sealed class RecordsetInput<TRow>
         return this;
     }
 
-    private static Action<Utf8JsonWriter, TRow> Writer<T>(Func<TRow, T> value) => (writer, row) => JsonSerializer.Serialize(writer, value(row));
+    /// <summary>Writes the column's name and value, or nothing when the value is null.</summary>
+    private static Action<Utf8JsonWriter, TRow> Writer<T>(string name, Func<TRow, T> value)
+    {
+        var property = JsonEncodedText.Encode(name);
+        return (writer, row) =>
+        {
+            if (value(row) is { } present)
+            {
+                writer.WritePropertyName(property);
+                JsonSerializer.Serialize(writer, present);
+            }
+        };
+    }
 }

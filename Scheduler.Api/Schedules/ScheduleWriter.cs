@@ -142,7 +142,7 @@ public sealed class ScheduleWriter
         runs.ToDictionary(r => r.Schedule ?? throw new InvalidOperationException("A new run needs its schedule."));
 
     /// <summary>
-    /// One statement for the whole batch: the rows as one JSON array (jsonb_to_recordset), keys drawn from the
+    /// One statement for the whole batch: the rows as one JSON array (json_to_recordset), keys drawn from the
     /// tables' identity sequences, then the inline targets, the schedules and the runs inserted from it, with
     /// the secrets encrypted first (as <see cref="Core.Security.SecretsInterceptor"/> does for EF). Measured:
     /// EF's SaveChanges of the same rows was a third of the API's CPU during a burst (docs/performance.md).
@@ -176,7 +176,7 @@ public sealed class ScheduleWriter
             schedule.CallbackHeaders = _secrets.ProtectHeaders(schedule.CallbackHeaders);
             rows.Add(new NewRow(i, schedule, target, runs.GetValueOrDefault(schedule)));
         }
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Input.ToJson(rows), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Input.ToJson(rows), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Json });
     }
 
     /// <summary>
@@ -259,7 +259,7 @@ public sealed class ScheduleWriter
                    CASE WHEN u.t_url IS NOT NULL THEN nextval(seq.targets) END AS new_target_id,
                    nextval(seq.schedules) AS new_schedule_id,
                    CASE WHEN u.r_due_at IS NOT NULL THEN nextval(seq.runs) END AS new_run_id
-            FROM jsonb_to_recordset($1) AS u({Input.RecordType}) CROSS JOIN seq
+            FROM json_to_recordset($1) AS u({Input.RecordType}) CROSS JOIN seq
         ), targets AS (
             INSERT INTO scheduler.targets (id, {Input.Columns(Targets)}, updated_at)
             OVERRIDING SYSTEM VALUE

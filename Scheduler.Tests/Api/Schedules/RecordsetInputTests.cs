@@ -20,7 +20,7 @@ public sealed class RecordsetInputTests
             Assert.That(input.Columns("schedules"), Is.EqualTo("tags, target_id"));
             Assert.That(input.Selects("schedules"), Is.EqualTo("tags, COALESCE(new_target_id, target_id)"));
             Assert.That(input.ToJson([(1, "a", ["x"]), (2, null, [])]),
-                Is.EqualTo("""[{"ord":1,"t_name":"a","tags":["x"],"target_id":null},{"ord":2,"t_name":null,"tags":[],"target_id":null}]"""));
+                Is.EqualTo("""[{"ord":1,"t_name":"a","tags":["x"]},{"ord":2,"tags":[]}]"""));
         });
     }
 
