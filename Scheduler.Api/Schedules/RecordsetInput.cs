@@ -17,7 +17,7 @@ internal sealed class RecordsetInput<TRow>
 
     // Measured (a batch of four IMMEDIATE schedules in psql, 2026-12-06): reading the rows with jsonb_to_recordset, every
     // column written, null or not, took 77 µs of the insert's 249; json_to_recordset of the rows without their nulls
-    // (28 of its 55 columns are null in such a row) took 41 µs, and the insert 208 (docs/performance.md).
+    // (28 of its 55 columns are null in such a row) took 41 µs, and the insert 208 µs (docs/performance.md).
 
     private readonly List<Column> _columns = [];
 
@@ -28,8 +28,11 @@ internal sealed class RecordsetInput<TRow>
     /// A column inserted into <paramref name="table"/>'s column <paramref name="into"/>: named <paramref name="name"/> in
     /// the input (default: <paramref name="into"/>), inserted as <paramref name="select"/> (default: the input column).
     /// </summary>
-    public RecordsetInput<TRow> Into<T>(string table, string into, string sqlType, Func<TRow, T> value, string? name = null, string? select = null) =>
-        Add(new(name ?? into, sqlType, table, into, select ?? name ?? into, Writer(name ?? into, value)));
+    public RecordsetInput<TRow> Into<T>(string table, string into, string sqlType, Func<TRow, T> value, string? name = null, string? select = null)
+    {
+        var input = name ?? into;
+        return Add(new(input, sqlType, table, into, select ?? input, Writer(input, value)));
+    }
 
     /// <summary>The record type for <c>json_to_recordset(…) AS u(…)</c>: <c>ord int, t_name text, …</c>.</summary>
     public string RecordType => string.Join(", ", _columns.Select(c => $"{c.Name} {c.SqlType}"));
