@@ -77,14 +77,19 @@ internal static class ApiHostingExtensions
         // Outside the exception handler, so the request log shows the status the client got (400 for a bad
         // body, not the 500 of the exception on its way to the handler) and carries no stack trace: client
         // mistakes log one Information line; only real faults log at Error (ApiExceptionHandler, with the trace).
+        // A probe's 503 (/health/ready while warming up or while PostgreSQL is down) is its answer, not a fault:
+        // a poller would otherwise write an Error line every period until the API is ready.
         app.UseSerilogRequestLogging(logging => logging.GetLevel = (context, _, exception) =>
             ApiRehearsal.IsRehearsal(context.User) ? LogEventLevel.Verbose  // the API's own warm-up (ApiWarmup)
-                : exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error : LogEventLevel.Information);
+                : exception is null && (context.Response.StatusCode < 500 || IsProbe(context.Request.Path)) ? LogEventLevel.Information
+                : LogEventLevel.Error);
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseSchedulerSecurity();
         return app;
     }
+
+    private static bool IsProbe(PathString path) => path.StartsWithSegments("/health", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>OpenAPI at <c>/openapi/v1.json</c> (the adapters' at <c>/openapi/compat-*.json</c>), interactive docs at <c>/docs</c>.</summary>
     public static WebApplication MapSchedulerDocs(this WebApplication app)

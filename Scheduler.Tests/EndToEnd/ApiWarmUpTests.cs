@@ -72,6 +72,9 @@ public sealed partial class ApiWarmUpTests
             // Only the 40 in-process rehearsals (rolled back) drew target ids; the HTTP requests never reached the database.
             Assert.That(idsAfter - idsBefore, Is.LessThanOrEqualTo(40), "ids drawn by the warm-up");
             Assert.That(api.Lines, Has.None.Contains("HTTP POST /schedules"), "the warm-up's requests are not in the request log");
+            // A probe's 503 is its answer, not a fault: an Information line, not an Error line every poll.
+            Assert.That(api.Lines.Where(l => l.Contains("HTTP GET /health/ready responded 503", StringComparison.Ordinal)).ToList(),
+                Is.Not.Empty.And.All.Contains(" INF] "), "the probe's 503 answers in the request log");
         });
 
         // The header is nothing without the token of the warm-up, which has ended: no key, 401; with a key, a real create.
