@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using System.Text.Json;
 
 namespace Scheduler.Api.Schedules;
@@ -43,8 +42,11 @@ internal sealed class RecordsetInput<TRow>
     /// <summary>What the INSERT's SELECT takes for <see cref="Columns"/>, in the same order.</summary>
     public string Selects(string table) => string.Join(", ", _columns.Where(c => c.Table == table).Select(c => c.Select));
 
-    /// <summary>The rows as the JSON array the statement reads, each without its null columns.</summary>
-    public string ToJson(IEnumerable<TRow> rows)
+    /// <summary>
+    /// The rows as the JSON array the statement reads, each without its null columns: UTF-8, as Npgsql sends a
+    /// <c>json</c> parameter's bytes (a string would be encoded to UTF-8 a second time).
+    /// </summary>
+    public ReadOnlyMemory<byte> ToJson(IEnumerable<TRow> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
         var buffer = new ArrayBufferWriter<byte>();
@@ -62,7 +64,7 @@ internal sealed class RecordsetInput<TRow>
             }
             writer.WriteEndArray();
         }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return buffer.WrittenMemory;
     }
 
     private RecordsetInput<TRow> Add(Column column)

@@ -176,7 +176,7 @@ public sealed class ScheduleWriter
             schedule.CallbackHeaders = _secrets.ProtectHeaders(schedule.CallbackHeaders);
             rows.Add(new NewRow(i, schedule, target, runs.GetValueOrDefault(schedule)));
         }
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Input.ToJson(rows), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Json });
+        command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = Input.ToJson(rows), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Json });
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Text;
 using Scheduler.Api.Schedules;
 
 namespace Scheduler.Tests.Api.Schedules;
@@ -19,7 +20,7 @@ public sealed class RecordsetInputTests
             Assert.That(input.Selects("targets"), Is.EqualTo("t_name"));
             Assert.That(input.Columns("schedules"), Is.EqualTo("tags, target_id"));
             Assert.That(input.Selects("schedules"), Is.EqualTo("tags, COALESCE(new_target_id, target_id)"));
-            Assert.That(input.ToJson([(1, "a", ["x"]), (2, null, [])]),
+            Assert.That(Encoding.UTF8.GetString(input.ToJson([(1, "a", ["x"]), (2, null, [])]).Span),
                 Is.EqualTo("""[{"ord":1,"t_name":"a","tags":["x"]},{"ord":2,"tags":[]}]"""));
         });
     }
