@@ -29,9 +29,16 @@ internal sealed class WorkerHealth
         lifetime.ApplicationStarted.Register(() => _startedAt = time.GetUtcNow());
     }
 
+    /// <summary>
+    /// While the warm-up runs, says so without asking the database, as the API does: the schema check opens connections
+    /// of its own and builds a context each time, and a probe every half second (<c>./run</c>'s) kept the runtime
+    /// compiling, so that the warm-up, which ends when compilation goes quiet, ran to its 30 s limit (measured: the
+    /// worker probed while warming up 29 s, now 17–20 s; the one not yet probed 9–12 s; docs/performance.md).
+    /// </summary>
     public async Task<string?> WhyNotReadyAsync(CancellationToken cancellationToken) =>
-        await _readiness.WhyNotReadyAsync(cancellationToken)
-        ?? (_rehearsal.Done ? null : "warming up: a second Hangfire server runs calls of its own on a database of its own (WarmUp:Seconds)");
+        _rehearsal.Done
+            ? await _readiness.WhyNotReadyAsync(cancellationToken)
+            : "warming up: a second Hangfire server runs calls of its own on a database of its own (WarmUp:Seconds)";
 
     /// <summary>Null when live; otherwise why a restart would help.</summary>
     public async Task<string?> WhyNotLiveAsync(CancellationToken cancellationToken)
