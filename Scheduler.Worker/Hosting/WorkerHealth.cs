@@ -32,8 +32,9 @@ internal sealed class WorkerHealth
     /// <summary>
     /// While the warm-up runs, says so without asking the database, as the API does: the schema check opens connections
     /// of its own and builds a context each time, and a probe every half second (<c>./run</c>'s) kept the runtime
-    /// compiling, so that the warm-up, which ends when compilation goes quiet, ran to its 30 s limit (measured: the
-    /// worker probed while warming up 29 s, now 17–20 s; the one not yet probed 9–12 s; docs/performance.md).
+    /// compiling, so that the warm-up, which ends when compilation goes quiet, ran to its 30 s limit (measured: 29 s
+    /// against 9–12 s for the worker not yet probed; the rest of the difference went with <see cref="WorkerRehearsal"/>'s
+    /// own probes; docs/performance.md).
     /// </summary>
     public async Task<string?> WhyNotReadyAsync(CancellationToken cancellationToken) =>
         _rehearsal.Done
