@@ -17,7 +17,8 @@ public sealed class DatabaseMigrator(IOptions<DatabaseOptions> options, Database
 
     // Migrations, the schema install and the schema check go straight to PostgreSQL on the session connection
     // strings (a migration's DDL and locks need a session, not a pooler in transaction mode), outside the pools:
-    // a check every probe, a migration once, neither leaves a connection open behind it.
+    // a check at start and at most once a minute of probes (DatabaseReadiness), a migration once; neither leaves a
+    // connection open behind it.
     private string Scheduler => connections.Session;
 
     private string Hangfire => connections.HangfireSession;

@@ -51,6 +51,25 @@ public sealed class WorkerHealthTests
     }
 
     [Test]
+    public async Task Probes_of_a_ready_worker_ask_its_pool_and_start_no_PostgreSQL_session_each()
+    {
+        await using var worker = await SchedulerProcess.StartWorkerAsync();
+        using var http = new HttpClient { BaseAddress = worker.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        Assert.That(await ProbeAsync(http, "/health/ready"), Is.EqualTo((HttpStatusCode.OK, "ready", (string?)null)), "the schema check passed");
+
+        // The schema check opens two connections of its own; a probe after it (within DatabaseReadiness.SchemaRecheck)
+        // asks the worker's pool. Each session is counted when it starts (pg_stat_database.sessions).
+        const string Sessions = "SELECT sessions FROM pg_stat_database WHERE datname = current_database()";
+        var before = await TestDatabase.ScalarAsync<long>(Sessions);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.That(await ProbeAsync(http, "/health/ready"), Is.EqualTo((HttpStatusCode.OK, "ready", (string?)null)));
+        }
+        var started = await TestDatabase.ScalarAsync<long>(Sessions) - before;
+        Assert.That(started, Is.LessThan(10), "sessions started during 10 probes (two each with the schema check)");
+    }
+
+    [Test]
     public async Task Worker_is_not_live_when_its_Hangfire_server_stops_writing_heartbeats()
     {
         // A heartbeat a minute apart, so the one faked below stays the latest while the probe looks.
