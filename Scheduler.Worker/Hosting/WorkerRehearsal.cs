@@ -149,7 +149,7 @@ internal sealed class WorkerRehearsal(
     /// Asks the worker's own <c>/health/ready</c> <see cref="ProbePasses"/> times, each on a new connection as a probe
     /// comes (<c>curl</c> in <c>./run</c>, a kubelet), so that a probe's path is compiled, and recompiled at tier 1,
     /// before anyone probes. Otherwise a probe every half second compiles its way through that path during the warm-up,
-    /// which ends only when the runtime goes quiet: measured, the worker <c>./run</c> probed warmed up for 17–21.5 s
+    /// which ends only when the runtime goes quiet: measured, the worker <c>./run</c> probed warmed up for 16.9–21.5 s
     /// against 9–12 s for the one not yet probed, and with these probes both for 10.5–12 s (docs/performance.md).
     /// Best effort: a probe that fails ends them.
     /// </summary>
