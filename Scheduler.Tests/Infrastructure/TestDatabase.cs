@@ -58,6 +58,22 @@ public static class TestDatabase
         return (T)Convert.ChangeType((await command.ExecuteScalarAsync())!, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// Runs <paramref name="sql"/> in <paramref name="transaction"/> and returns the first column of its rows, a line each
+    /// (what <c>EXPLAIN</c> answers, for a test that reads a plan).
+    /// </summary>
+    public static async Task<string> LinesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await using var reader = await command.ExecuteReaderAsync();
+        var lines = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            lines.Add(reader.GetValue(0).ToString()!);
+        }
+        return string.Join('\n', lines);
+    }
+
     /// <summary>The first column of the first row, or null when there is no row (or it is NULL).</summary>
     public static async Task<T?> ScalarOrNullAsync<T>(string sql) where T : class
     {

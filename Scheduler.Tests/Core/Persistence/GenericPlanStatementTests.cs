@@ -75,17 +75,7 @@ public sealed class GenericPlanStatementTests
         // generically with the server's settings and with the statement's own.
         await using var connection = await _database.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        async Task<string> RunAsync(string sql)
-        {
-            await using var command = new NpgsqlCommand(sql, connection, transaction);
-            await using var reader = await command.ExecuteReaderAsync();
-            var lines = new List<string>();
-            while (await reader.ReadAsync())
-            {
-                lines.Add(reader.GetValue(0).ToString()!);
-            }
-            return string.Join('\n', lines);
-        }
+        Task<string> RunAsync(string sql) => TestDatabase.LinesAsync(connection, transaction, sql);
         await RunAsync("CREATE TEMPORARY TABLE young (id bigint PRIMARY KEY, payload text) ON COMMIT DROP");
         const string Lookup = "SELECT count(y.payload) FROM unnest($1::bigint[]) AS i(id) JOIN young y ON y.id = i.id";
         await RunAsync($"PREPARE servers_settings AS {Lookup}");

@@ -14,17 +14,7 @@ public sealed class RunPlanQueryTests
         // indexes are. The load's generic plan on them, made as the worker makes it (GenericPlanStatement's settings).
         await using var connection = await TestDatabase.OpenAsync();
         await using var transaction = await connection.BeginTransactionAsync();
-        async Task<string> RunAsync(string sql)
-        {
-            await using var command = new NpgsqlCommand(sql, connection, transaction);
-            await using var reader = await command.ExecuteReaderAsync();
-            var lines = new List<string>();
-            while (await reader.ReadAsync())
-            {
-                lines.Add(reader.GetValue(0).ToString()!);
-            }
-            return string.Join('\n', lines);
-        }
+        Task<string> RunAsync(string sql) => TestDatabase.LinesAsync(connection, transaction, sql);
         foreach (var table in new[] { "runs", "schedules", "targets" })
         {
             await RunAsync($"CREATE TEMPORARY TABLE {table} (LIKE scheduler.{table} INCLUDING DEFAULTS INCLUDING INDEXES) ON COMMIT DROP");
