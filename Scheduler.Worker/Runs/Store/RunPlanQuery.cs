@@ -28,7 +28,7 @@ internal sealed class RunPlanQuery
     // cannot turn into a join of whole tables). As a plain join, the generic plan made on a new system's tables (empty,
     // never analyzed) hashed the runs and read every schedule through an index to join them: a load read all the
     // schedules created so far, until an ANALYZE replaced the plan (measured in a fresh system's first 3,000 runs:
-    // 1.09 ms and 811 blocks a call against 0.59 ms and 601 in the next 3,000; docs/performance.md).
+    // 1.09 ms and 811 blocks a call that way, 0.69 ms and 554 this way; docs/performance.md).
     internal static readonly string LoadSql = $"""
         SELECT r.id, r.schedule_id, r.due_at, r.status, s.schedule_type, s.expected_http_status, s.no_response,
                s.job_name, t.url, t.method, t.headers, t.body_template, t.timeout_seconds, s.overlap_policy,
