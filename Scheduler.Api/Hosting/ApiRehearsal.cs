@@ -30,11 +30,11 @@ internal sealed class ApiRehearsal
     /// <summary>True once the warm-up has ended (or was never to run): the API may report ready.</summary>
     public bool Done => _done;
 
-    /// <summary>Where the warm-up's creates are written: its own database's writer, or null (made ready, not sent).</summary>
-    public ScheduleWriter? Writer { get; private set; }
+    /// <summary>Where the warm-up's creates are written: its own database's writer and quota, or null (made ready, not sent).</summary>
+    public RehearsalWriter? Writer { get; private set; }
 
     /// <summary>Draws the token for the warm-up's requests, whose creates go to <paramref name="writer"/>, and returns it as the header's value.</summary>
-    public string Begin(ScheduleWriter? writer)
+    public string Begin(RehearsalWriter? writer)
     {
         Writer = writer;
         var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));

@@ -116,7 +116,7 @@ internal sealed class ApiWarmup(
             own = options.Value.Database ? await CreateDatabaseAsync(limit.Token) : null;
             using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = Connections, UseProxy = false };
             using var http = new HttpClient(handler) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(10) };
-            http.DefaultRequestHeaders.Add(ApiRehearsal.HeaderName, rehearsal.Begin(own?.Writer));
+            http.DefaultRequestHeaders.Add(ApiRehearsal.HeaderName, rehearsal.Begin(own));
             using var quiet = CancellationTokenSource.CreateLinkedTokenSource(limit.Token);
             var senders = Enumerable.Range(0, Connections).Select(_ => Task.Run(async () =>
             {

@@ -2,6 +2,7 @@ using Hangfire;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Scheduler.Api.Schedules;
+using Scheduler.Api.Security;
 using Scheduler.Core.Hosting;
 using Scheduler.Core.Jobs;
 using Scheduler.Core.Persistence;
@@ -10,19 +11,20 @@ using Scheduler.Core.Security;
 namespace Scheduler.Api.Hosting;
 
 /// <summary>
-/// The create path's writer composed on the warm-up's own database (<see cref="RehearsalDatabase"/>): the group commit
-/// and its insert, the hand-off of IMMEDIATE runs to that database's Hangfire tables (jobs no worker takes) and the
-/// job ids recorded on the runs. So the warm-up's requests (<see cref="ApiWarmup"/>) run the code a real create runs,
-/// and nothing of them reaches Scheduler's database.
+/// The create path's writer and quota composed on the warm-up's own database (<see cref="RehearsalDatabase"/>): the
+/// group commit and its insert, the hand-off of IMMEDIATE runs to that database's Hangfire tables (jobs no worker
+/// takes), the job ids recorded on the runs, and the key's quota counted there. So the warm-up's requests
+/// (<see cref="ApiWarmup"/>) run the code a real create runs, and nothing of them reaches Scheduler's database or
+/// takes from a key's quota.
 /// </summary>
 internal sealed class RehearsalWriter
 {
     private readonly RehearsalDatabase _database;
     private readonly NpgsqlDataSource _data;
 
-    private RehearsalWriter(RehearsalDatabase database, NpgsqlDataSource data, ScheduleWriter writer)
+    private RehearsalWriter(RehearsalDatabase database, NpgsqlDataSource data, ScheduleWriter writer, ScheduleQuota quota)
     {
-        (_database, _data, Writer) = (database, data, writer);
+        (_database, _data, Writer, Quota) = (database, data, writer, quota);
     }
 
     /// <summary>The database's name.</summary>
@@ -30,6 +32,9 @@ internal sealed class RehearsalWriter
 
     /// <summary>Commits creates into the database and hands their runs to its Hangfire storage, as the API's own writer does.</summary>
     public ScheduleWriter Writer { get; }
+
+    /// <summary>The quota the warm-up's creates are counted against: the warm-up's schedules in its own database, without a limit.</summary>
+    public ScheduleQuota Quota { get; }
 
     /// <summary>The writer composed on <paramref name="database"/>, which it drops when disposed.</summary>
     public static RehearsalWriter On(RehearsalDatabase database, EngineOptions engine, IOptions<SchedulingOptions> scheduling, SecretProtector secrets, TimeProvider time)
@@ -40,7 +45,8 @@ internal sealed class RehearsalWriter
         var enqueuer = new RunEnqueuer(new BackgroundJobClient(storage), data, time);
         var handOff = new RunHandOff(enqueuer, scheduling, NullLogger<RunHandOff>.Instance);
         var writer = new ScheduleWriter(secrets, handOff, data, new DispatchAnnouncer(data, time, NullLogger<DispatchAnnouncer>.Instance));
-        return new RehearsalWriter(database, data, writer);
+        var quota = new ScheduleQuota(data, Options.Create(new LimitsOptions { MaxActiveSchedulesPerKey = int.MaxValue }), time);
+        return new RehearsalWriter(database, data, writer, quota);
     }
 
     /// <summary>

@@ -45,8 +45,40 @@ internal sealed class ScheduleService(
     /// adapter. Returns the committed schedule, or the validation errors and nothing written.
     /// <paramref name="user"/>'s key is the one whose quota the schedule counts against.
     /// </summary>
-    public async Task<(Schedule? Schedule, ValidationErrors Errors)> CreateAsync(
-        ScheduleRequest request, ScheduleOrigin origin, ClaimsPrincipal user, CancellationToken cancellationToken)
+    public Task<(Schedule? Schedule, ValidationErrors Errors)> CreateAsync(
+        ScheduleRequest request, ScheduleOrigin origin, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        CreateAsync(request, origin, user, quota, writer, announce: true, cancellationToken);
+
+    /// <summary>
+    /// Walks <see cref="CreateAsync(ScheduleRequest, ScheduleOrigin, ClaimsPrincipal, CancellationToken)"/>'s path for
+    /// <paramref name="request"/> without writing to Scheduler's database. Given <paramref name="elsewhere"/> (the
+    /// warm-up's own database, <see cref="Hosting.RehearsalWriter"/>), it is the create's own code, committed there
+    /// with the hand-off to that database's Hangfire and counted by a quota on that database, not logged. Without it,
+    /// validation, the schedule and its run, and the insert, rolled back, or only made ready when
+    /// <paramref name="execute"/> is false (<see cref="ScheduleWriter.RehearseAsync"/>), and no quota taken. Nothing
+    /// reaches Scheduler's Hangfire or dispatchers. Returns the schedule as it would have been answered, or the errors.
+    /// </summary>
+    public async Task<(Schedule? Schedule, ValidationErrors Errors)> RehearseCreateAsync(
+        ScheduleRequest request, ClaimsPrincipal user, bool execute, Hosting.RehearsalWriter? elsewhere, CancellationToken cancellationToken)
+    {
+        if (elsewhere is not null)
+        {
+            return await CreateAsync(request, ScheduleOrigin.Api, user, elsewhere.Quota, elsewhere.Writer, announce: false, cancellationToken);
+        }
+        var errors = new ValidationErrors();
+        var (schedule, runs) = await PrepareAsync(request, ScheduleOrigin.Api, user, time.GetUtcNow(), errors, cancellationToken);
+        if (errors.Any)
+        {
+            return (null, errors);
+        }
+        await writer.RehearseAsync([schedule], runs, execute, cancellationToken);
+        return (schedule, errors);
+    }
+
+    /// <summary>The create: validated, then committed by <paramref name="into"/> within <paramref name="within"/>'s quota.</summary>
+    private async Task<(Schedule? Schedule, ValidationErrors Errors)> CreateAsync(
+        ScheduleRequest request, ScheduleOrigin origin, ClaimsPrincipal user, ScheduleQuota within, ScheduleWriter into, bool announce,
+        CancellationToken cancellationToken)
     {
         var errors = new ValidationErrors();
         var (schedule, runs) = await PrepareAsync(request, origin, user, time.GetUtcNow(), errors, cancellationToken);
@@ -56,29 +88,11 @@ internal sealed class ScheduleService(
         }
         // Committed when this returns (the request is acknowledged from here); the run is then handed to
         // Hangfire in the background, and if that fails it stays PENDING without a job for reconciliation.
-        await SaveWithinQuotaAsync(user, [schedule], runs, cancellationToken);
-        Log.ScheduleCreated(logger, schedule.Id, WireName.Of(schedule.Type), schedule.NextRunAt);
-        return (schedule, errors);
-    }
-
-    /// <summary>
-    /// Walks <see cref="CreateAsync"/>'s path for <paramref name="request"/> — validation, the schedule and its run,
-    /// the insert — without writing to Scheduler's database: committed through <paramref name="elsewhere"/> when
-    /// given (the warm-up's own database, <see cref="Hosting.RehearsalWriter"/>, with the hand-off to its Hangfire),
-    /// else with the insert rolled back, or only made ready when <paramref name="execute"/> is false
-    /// (<see cref="ScheduleWriter.RehearseAsync"/>). No quota is taken, and nothing reaches Scheduler's Hangfire or
-    /// dispatchers. Returns the schedule as it would have been answered, or the errors.
-    /// </summary>
-    public async Task<(Schedule? Schedule, ValidationErrors Errors)> RehearseCreateAsync(
-        ScheduleRequest request, ClaimsPrincipal user, bool execute, ScheduleWriter? elsewhere, CancellationToken cancellationToken)
-    {
-        var errors = new ValidationErrors();
-        var (schedule, runs) = await PrepareAsync(request, ScheduleOrigin.Api, user, time.GetUtcNow(), errors, cancellationToken);
-        if (errors.Any)
+        await SaveWithinQuotaAsync(user, [schedule], runs, within, into, cancellationToken);
+        if (announce)
         {
-            return (null, errors);
+            Log.ScheduleCreated(logger, schedule.Id, WireName.Of(schedule.Type), schedule.NextRunAt);
         }
-        await (elsewhere is null ? writer.RehearseAsync([schedule], runs, execute, cancellationToken) : elsewhere.SaveAsync([schedule], runs));
         return (schedule, errors);
     }
 
@@ -123,7 +137,7 @@ internal sealed class ScheduleService(
             return (null, errors);
         }
         // One transaction for all of them: a failure leaves none written.
-        await SaveWithinQuotaAsync(user, schedules, runs, cancellationToken);
+        await SaveWithinQuotaAsync(user, schedules, runs, quota, writer, cancellationToken);
         Log.SchedulesCreated(logger, schedules.Count, schedules[0].Id, schedules[^1].Id);
         return (schedules, errors);
     }
@@ -273,20 +287,22 @@ internal sealed class ScheduleService(
     }
 
     /// <summary>
-    /// Commits new schedules as <see cref="ScheduleWriter.SaveAsync"/> does, after taking room for them in their
-    /// key's quota (<c>Limits:MaxActiveSchedulesPerKey</c>; above it <see cref="ScheduleQuotaExceededException"/>, a 409).
+    /// Commits new schedules through <paramref name="into"/> (<see cref="ScheduleWriter.SaveAsync"/>), after taking room
+    /// for them in their key's quota, <paramref name="within"/> (<c>Limits:MaxActiveSchedulesPerKey</c>; above it
+    /// <see cref="ScheduleQuotaExceededException"/>, a 409).
     /// </summary>
-    private async Task SaveWithinQuotaAsync(ClaimsPrincipal user, List<Schedule> schedules, IReadOnlyList<Run> runs, CancellationToken cancellationToken)
+    private static async Task SaveWithinQuotaAsync(
+        ClaimsPrincipal user, List<Schedule> schedules, IReadOnlyList<Run> runs, ScheduleQuota within, ScheduleWriter into, CancellationToken cancellationToken)
     {
         var owner = ScheduleQuota.OwnerOf(user);
-        await quota.ReserveAsync(owner, schedules.Count, cancellationToken);
+        await within.ReserveAsync(owner, schedules.Count, cancellationToken);
         try
         {
-            await writer.SaveAsync(schedules, runs);
+            await into.SaveAsync(schedules, runs);
         }
         catch
         {
-            quota.Release(owner, schedules.Count);
+            within.Release(owner, schedules.Count);
             throw;
         }
     }

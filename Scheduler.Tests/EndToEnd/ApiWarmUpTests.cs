@@ -8,7 +8,7 @@ namespace Scheduler.Tests.EndToEnd;
 /// The API's warm-up through HTTP (ApiWarmup, WarmUp:Seconds): the API answers 503 "warming up" on /health/ready while
 /// it sends itself create requests, then 200; the requests wrote nothing to Scheduler's database (they went to a
 /// database of the warm-up's own, dropped after it, with one a dead API left; without the right to create one, to
-/// none) and are not in the request log or metrics; its header does nothing for anyone else.
+/// none) and are not in the request log or metrics, and take no key's quota; its header does nothing for anyone else.
 /// </summary>
 public sealed partial class ApiWarmUpTests
 {
@@ -41,6 +41,9 @@ public sealed partial class ApiWarmUpTests
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["WarmUp__Seconds"] = "3",
+            // The warm-up's creates take the create's own path, quota included, but count against no key: with room for
+            // one schedule, it still warms up, and the admin's create below still fits.
+            ["Limits__MaxActiveSchedulesPerKey"] = "1",
         });
         using var anonymous = SchedulerApiExtensions.CreateHttpClient(new Uri($"http://127.0.0.1:{port}"), key: null);
 
@@ -72,6 +75,8 @@ public sealed partial class ApiWarmUpTests
             // Only the 40 in-process rehearsals (rolled back) drew target ids; the HTTP requests never reached the database.
             Assert.That(idsAfter - idsBefore, Is.LessThanOrEqualTo(40), "ids drawn by the warm-up");
             Assert.That(api.Lines, Has.None.Contains("HTTP POST /schedules"), "the warm-up's requests are not in the request log");
+            Assert.That(api.Lines, Has.None.Contains("HTTP warm-up stopped"), "the warm-up went through, within a quota of one schedule");
+            Assert.That(api.Lines, Has.None.Contains(") created; next run due"), "the warm-up's creates are not logged as schedules created");
             // A probe's 503 is its answer, not a fault: an Information line, not an Error line every poll.
             Assert.That(api.Lines.Where(l => l.Contains("HTTP GET /health/ready responded 503", StringComparison.Ordinal)).ToList(),
                 Is.Not.Empty.And.All.Contains(" INF] "), "the probe's 503 answers in the request log");
@@ -86,6 +91,9 @@ public sealed partial class ApiWarmUpTests
         admin.DefaultRequestHeaders.Add("X-Scheduler-Rehearsal", new string('0', 64));
         var (created, _) = await admin.PostAsync(new Uri("/schedules", UriKind.Relative),
             SchedulerApiExtensions.Json("""{"schedule_type":"ONCE","run_at":"2099-01-01T00:00:00Z","target":{"url":"https://example.com/"}}""")).ReadAsync();
+        // The log the warm-up's creates were kept out of does have a create's line.
+        await Eventually.UntilAsync(() => api.Lines.Any(l => l.Contains("(ONCE) created; next run due", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(10), "the admin's create in the log");
         using var metrics = await admin.GetAsync(new Uri("/metrics/prometheus", UriKind.Relative));
         var scrape = await metrics.Content.ReadAsStringAsync();
         Assert.Multiple(async () =>
