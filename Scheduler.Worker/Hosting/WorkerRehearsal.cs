@@ -83,7 +83,7 @@ internal sealed class WorkerRehearsal(
         RehearsalDatabase? own = null;
         try
         {
-            ActivateJobServices();
+            await ActivateJobServicesAsync();
             own = await RehearsalDatabase.TryCreateAsync(
                 database.Value, engine.Value, "worker-warm-up", time, message => Log.RehearsalDatabaseUnavailable(logger, message), limit.Token);
             if (own is null)
@@ -195,11 +195,12 @@ internal sealed class WorkerRehearsal(
     /// request, in the background; the warm-up's own container (<see cref="Compose"/>) is another, so without this the
     /// first jobs of the first load pay both (measured: 24 constructor stubs compiled in a worker's first burst).
     /// </summary>
-    private void ActivateJobServices()
+    private async Task ActivateJobServicesAsync()
     {
         for (var i = 0; i < Activations; i++)
         {
-            using var scope = scopes.CreateScope();
+            // Disposed asynchronously: a service that can only be disposed so would otherwise end the warm-up.
+            await using var scope = scopes.CreateAsyncScope();
             _ = scope.ServiceProvider.GetRequiredService<IRunBatchJob>();
             _ = scope.ServiceProvider.GetRequiredService<IRunJob>();
         }
