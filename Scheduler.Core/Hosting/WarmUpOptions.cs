@@ -12,7 +12,8 @@ public sealed class WarmUpOptions
 
     /// <summary>
     /// The API's limit when <see cref="Seconds"/> is not set: with the runtime's instrumented tier (TieredPGO, which the API
-    /// keeps) its methods are compiled three times, and its warm-up went quiet after 19–23 s here (10 s sufficed without).
+    /// keeps) a hot method is compiled once more, instrumented before optimized, and its warm-up went quiet after 19–23 s
+    /// here (10 s sufficed without).
     /// </summary>
     public const int ApiDefaultSeconds = 30;
 
