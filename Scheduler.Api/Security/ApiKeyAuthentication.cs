@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -136,15 +135,11 @@ internal sealed class ApiKeyAuthenticationHandler(
     {
         if (rehearsal.Authenticate(Context, SchemeName) is { } warmUp)
         {
-            // The API's own warm-up through HTTP: not a client's request, so neither in the request metrics nor traced.
+            // The API's own warm-up through HTTP: not a client's request, so not in the request metrics. Its span is
+            // made as a client's is, and never exported: it continues the warm-up's own (WarmUpTraces).
             if (Context.Features.Get<IHttpMetricsTagsFeature>() is { } metrics)
             {
                 metrics.MetricsDisabled = true;
-            }
-            if (Activity.Current is { } span)
-            {
-                span.IsAllDataRequested = false;
-                span.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
             }
             // A client's key is looked up (its digest, every key compared) on each request: so is the warm-up's token,
             // never a key, so that the lookup is compiled before the first client's request.

@@ -55,10 +55,12 @@ public static class Telemetry
             .WithTracing(tracing =>
             {
                 // Spans are made whether or not they are exported: the trace context stored on runs and sent to
-                // targets (traceparent) comes from them. Sampling is the SDK's default, parent-based, always on.
+                // targets (traceparent) comes from them. Sampling is the SDK's default, parent-based, always on. The
+                // warm-ups' spans are made the same way and kept from the exporter, which comes after (WarmUpTraces).
                 tracing.AddSource(SchedulerTracing.SourceName)
                     .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = context => !IsProbeOrScrape(context.Request.Path))
-                    .AddHttpClientInstrumentation();
+                    .AddHttpClientInstrumentation()
+                    .AddProcessor(new WarmUpTraces.Processor());
                 if (otlp)
                 {
                     tracing.AddOtlpExporter();

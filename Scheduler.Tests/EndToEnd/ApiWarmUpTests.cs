@@ -8,7 +8,8 @@ namespace Scheduler.Tests.EndToEnd;
 /// The API's warm-up through HTTP (ApiWarmup, WarmUp:Seconds): the API answers 503 "warming up" on /health/ready while
 /// it sends itself create requests, then 200; the requests wrote nothing to Scheduler's database (they went to a
 /// database of the warm-up's own, dropped after it, with one a dead API left; without the right to create one, to
-/// none) and are not in the request log or metrics, and take no key's quota; its header does nothing for anyone else.
+/// none) and are not in the request log, metrics or exported spans, and take no key's quota; its header does nothing
+/// for anyone else.
 /// </summary>
 public sealed partial class ApiWarmUpTests
 {
@@ -37,7 +38,9 @@ public sealed partial class ApiWarmUpTests
             await TestDatabase.ExecuteAsync($"CREATE DATABASE \"{young}\"");
         }
         var port = FreePorts.One();
-        await using var api = SchedulerProcess.StartRaw("api", [], new Dictionary<string, string>
+        // Its requests are traced as a client's are (so that the warm-up compiles that path too), and not exported.
+        await using var otlp = OtlpReceiver.Start();
+        await using var api = SchedulerProcess.StartRaw("api", [], new Dictionary<string, string>(otlp.Settings)
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["WarmUp__Seconds"] = "3",
@@ -96,8 +99,13 @@ public sealed partial class ApiWarmUpTests
             TimeSpan.FromSeconds(10), "the admin's create in the log");
         using var metrics = await admin.GetAsync(new Uri("/metrics/prometheus", UriKind.Relative));
         var scrape = await metrics.Content.ReadAsStringAsync();
+        // The spans exported are the clients' (the admin's create, the refused one): none of the warm-up's thousands.
+        var adminSpan = await otlp.WaitForAsync(s => s.Kind == ExportedSpan.Server && s.Attribute("http.response.status_code") == "201", "the admin's create's span");
         Assert.Multiple(async () =>
         {
+            Assert.That(adminSpan.Service, Is.EqualTo("scheduler-api"));
+            Assert.That(otlp.Spans.Where(s => s.Kind == ExportedSpan.Client).Select(s => s.ToString()), Is.Empty, "no span of the warm-up's requests to itself");
+            Assert.That(otlp.Spans.Count(s => s.Kind == ExportedSpan.Server), Is.LessThanOrEqualTo(2), "no server span of the warm-up's requests");
             Assert.That(unauthenticated, Is.EqualTo(HttpStatusCode.Unauthorized));
             Assert.That(created, Is.EqualTo(HttpStatusCode.Created));
             Assert.That(await TestDatabase.ScalarAsync<long>("SELECT count(*) FROM scheduler.schedules"), Is.EqualTo(1), "the keyed create was written");

@@ -4,7 +4,6 @@ using Hangfire;
 using Hangfire.AspNetCore;
 using Hangfire.PostgreSql;
 using Microsoft.Extensions.Logging.Abstractions;
-using OpenTelemetry;
 using Scheduler.Core.Observability;
 using Scheduler.Core.Security;
 
@@ -17,8 +16,9 @@ namespace Scheduler.Worker.Hosting;
 /// the outcome, the job's state), in a database of its own (<see cref="RehearsalDatabase"/>, dropped after), called on
 /// a loopback target (<see cref="LoopbackTarget"/>), through a second container composed from the worker's own
 /// registrations (<see cref="WorkerHostingExtensions.AddWorkerServices"/>): no hosted service, its own Hangfire storage
-/// and client (Hangfire's global configuration untouched), no logs, no spans, and its runs counted under a meter
-/// nothing exports. The worker reports ready when it ends. A fresh worker otherwise spends its first seconds of load
+/// and client (Hangfire's global configuration untouched), no logs, spans made as a run's are but never exported
+/// (<see cref="WarmUpTraces"/>; each run carries a trace context, as the API's creates give them), and its runs counted
+/// under a meter nothing exports. The worker reports ready when it ends. A fresh worker otherwise spends its first seconds of load
 /// compiling that path: measured, cold bursts ran about a quarter slower (docs/performance.md).
 /// </summary>
 internal sealed class WorkerRehearsal(
@@ -78,8 +78,8 @@ internal sealed class WorkerRehearsal(
         var methodsBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         limit.CancelAfter(TimeSpan.FromSeconds(options.Value.WorkerSeconds));
-        // Nothing the warm-up does is traced: this flows into its feeding and (BeginScope below) into its jobs.
-        using var untraced = SuppressInstrumentationScope.Begin();
+        // The warm-up's spans are never exported: this flows into its feeding and (BeginScope below) into its jobs.
+        using var traces = WarmUpTraces.Begin();
         RehearsalDatabase? own = null;
         try
         {
@@ -107,7 +107,7 @@ internal sealed class WorkerRehearsal(
                                ServerTimeout = engine.Value.ServerTimeout,
                                StopTimeout = TimeSpan.FromSeconds(1),
                                ShutdownTimeout = TimeSpan.FromSeconds(5),
-                               Activator = new UntracedJobActivator(services.GetRequiredService<IServiceScopeFactory>()),
+                               Activator = new WarmUpJobActivator(services.GetRequiredService<IServiceScopeFactory>()),
                            },
                            storage, []))
                 {
@@ -252,7 +252,10 @@ internal sealed class WorkerRehearsal(
         return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary><see cref="RunsPerRound"/> IMMEDIATE schedules on the target, a run each; the last <see cref="LaterRuns"/> due a little later.</summary>
+    /// <summary>
+    /// <see cref="RunsPerRound"/> IMMEDIATE schedules on the target, a run each, with a sampled trace context as a
+    /// client's create leaves them; the last <see cref="LaterRuns"/> due a little later.
+    /// </summary>
     private static async Task<RunToEnqueue[]> InsertAsync(NpgsqlDataSource data, Uri target, CancellationToken cancellationToken)
     {
         await using var insert = data.CreateCommand("""
@@ -262,11 +265,13 @@ internal sealed class WorkerRehearsal(
               FROM generate_series(1, $2) RETURNING id),
             s AS (
               INSERT INTO scheduler.schedules (target_id, schedule_type, status, overlap_policy, catch_up_policy, expected_http_status,
-                                               callback_headers, no_response, source, remarks, created_at, updated_at)
-              SELECT id, 'IMMEDIATE', 'ACTIVE', 'ALLOW', 'ONE', '{}', '{}', false, 'api', '{}', now(), now() FROM t RETURNING id)
-            INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at)
+                                               callback_headers, no_response, source, remarks, created_at, updated_at, trace_parent)
+              SELECT id, 'IMMEDIATE', 'ACTIVE', 'ALLOW', 'ONE', '{}', '{}', false, 'api', '{}', now(), now(),
+                     '00-' || md5(random()::text) || '-' || left(md5(random()::text), 16) || '-01'
+              FROM t RETURNING id, trace_parent)
+            INSERT INTO scheduler.runs (schedule_id, due_at, status, trigger, attempt_count, retry_requested, remarks, created_at, updated_at, trace_parent)
             SELECT id, now() + CASE WHEN row_number() OVER (ORDER BY id) > $2 - $3 THEN $4 ELSE interval '0' END,
-                   'PENDING', 'IMMEDIATE', 0, false, '{}', now(), now()
+                   'PENDING', 'IMMEDIATE', 0, false, '{}', now(), now(), trace_parent
             FROM s RETURNING id, schedule_id, due_at
             """);
         insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = target.ToString() });
@@ -329,12 +334,12 @@ internal sealed class WorkerRehearsal(
     /// <summary>Drops the warm-up's database; false, said why, when it could not (a later start of a process drops it).</summary>
     private Task<bool> DropAsync(RehearsalDatabase own) => own.TryDropAsync(message => Log.RehearsalDatabaseNotDropped(logger, own.Name, message));
 
-    /// <summary>Each job's scope from the warm-up's container, and nothing its jobs do traced (Hangfire's worker threads are the warm-up's own).</summary>
-    private sealed class UntracedJobActivator(IServiceScopeFactory scopes) : AspNetCoreJobActivator(scopes)
+    /// <summary>Each job's scope from the warm-up's container, and its jobs' spans the warm-up's (Hangfire's worker threads are the warm-up's own).</summary>
+    private sealed class WarmUpJobActivator(IServiceScopeFactory scopes) : AspNetCoreJobActivator(scopes)
     {
         public override JobActivatorScope BeginScope(JobActivatorContext context)
         {
-            _ = SuppressInstrumentationScope.Begin();
+            _ = WarmUpTraces.Begin();
             return base.BeginScope(context);
         }
     }

@@ -1,5 +1,6 @@
 using Hangfire.Common;
 using Hangfire.Storage;
+using Scheduler.Core.Observability;
 using Scheduler.Worker.Runs;
 using Scheduler.Worker.Runs.Store;
 
@@ -16,8 +17,8 @@ internal sealed class WorkerWarmup(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
-        // Its call to the closed port is nobody's: no span for it.
-        using var untraced = OpenTelemetry.SuppressInstrumentationScope.Begin();
+        // Its call to the closed port is nobody's: its span is never exported.
+        using var traces = WarmUpTraces.Begin();
         const long none = -1;
         var now = time.GetUtcNow();
         _ = await plans.LoadAsync(none, cancellationToken);
