@@ -11,17 +11,20 @@ public sealed class WarmUpOptions
     public const string Section = "WarmUp";
 
     /// <summary>
-    /// The API's limit when <see cref="Seconds"/> is not set: with the runtime's instrumented tier (TieredPGO, which the API
-    /// keeps) a hot method is compiled once more, instrumented before optimized, and its warm-up went quiet after 19–23 s
-    /// here (10 s sufficed without).
+    /// The API's limit when <see cref="Seconds"/> is not set. A limit, not a length: the warm-up ends as soon as the
+    /// runtime is quiet. With the runtime's instrumented tier (TieredPGO, which the API keeps) a hot method is compiled
+    /// once more, instrumented before optimized; its warm-up went quiet after 19–23 s on one machine here and 33–37 s on a
+    /// slower one, where a limit of 30 s cut it short in half the starts and the first burst's API then cost twice the CPU
+    /// a run (docs/performance.md, "Warm-ups on a slower machine").
     /// </summary>
-    public const int ApiDefaultSeconds = 30;
+    public const int ApiDefaultSeconds = 60;
 
     /// <summary>
-    /// A worker's limit when <see cref="Seconds"/> is not set: its warm-up needs longer until the runtime is quiet (here
-    /// 17–20 s with the API and two workers starting together on 2 cores), and cut at 10 s it left a third of the gap.
+    /// A worker's limit when <see cref="Seconds"/> is not set: its warm-up needs longer until the runtime is quiet (17–20 s
+    /// with the API and two workers starting together on 2 cores here, 23–28 s on a slower machine), and cut at 10 s it
+    /// left a third of the gap.
     /// </summary>
-    public const int WorkerDefaultSeconds = 30;
+    public const int WorkerDefaultSeconds = 60;
 
     /// <summary>At most this long; 0 turns the warm-up off (a process is ready once its database is). Unset: <see cref="ApiDefaultSeconds"/> and <see cref="WorkerDefaultSeconds"/>.</summary>
     public int? Seconds { get; set; }
