@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -6,6 +7,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Scheduler.Api.Hosting;
+using Scheduler.Core.Observability;
 
 namespace Scheduler.Api.Security;
 
@@ -136,10 +138,15 @@ internal sealed class ApiKeyAuthenticationHandler(
         if (rehearsal.Authenticate(Context, SchemeName) is { } warmUp)
         {
             // The API's own warm-up through HTTP: not a client's request, so not in the request metrics. Its span is
-            // made as a client's is, and never exported: it continues the warm-up's own (WarmUpTraces).
+            // made as a client's is, and never exported: it continues the warm-up's own, whose trace state marks it
+            // (WarmUpTraces), and is marked here too should a propagator have dropped that.
             if (Context.Features.Get<IHttpMetricsTagsFeature>() is { } metrics)
             {
                 metrics.MetricsDisabled = true;
+            }
+            if (Activity.Current is { } span && !WarmUpTraces.IsMarked(span))
+            {
+                span.TraceStateString = WarmUpTraces.Mark;
             }
             // A client's key is looked up (its digest, every key compared) on each request: so is the warm-up's token,
             // never a key, so that the lookup is compiled before the first client's request.
