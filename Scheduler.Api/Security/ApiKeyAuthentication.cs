@@ -144,9 +144,9 @@ internal sealed class ApiKeyAuthenticationHandler(
             {
                 metrics.MetricsDisabled = true;
             }
-            if (Activity.Current is { } span && !WarmUpTraces.IsMarked(span))
+            if (Activity.Current is { } span)
             {
-                span.TraceStateString = WarmUpTraces.Mark;
+                WarmUpTraces.Include(span);
             }
             // A client's key is looked up (its digest, every key compared) on each request: so is the warm-up's token,
             // never a key, so that the lookup is compiled before the first client's request.

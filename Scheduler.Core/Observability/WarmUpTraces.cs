@@ -31,6 +31,16 @@ public static class WarmUpTraces
     public static bool IsMarked(Activity span) =>
         span?.TraceStateString is { } state && state.Contains(Mark, StringComparison.Ordinal);
 
+    /// <summary>Makes <paramref name="span"/> one of the warm-up's (its trace state keeps what else it carries), and so its children.</summary>
+    public static void Include(Activity span)
+    {
+        ArgumentNullException.ThrowIfNull(span);
+        if (!IsMarked(span))
+        {
+            span.TraceStateString = span.TraceStateString is { Length: > 0 } state ? $"{Mark},{state}" : Mark;
+        }
+    }
+
     /// <summary>Ends a <see cref="Begin"/>: the flow is as it was before.</summary>
     public readonly struct Scope(bool was) : IDisposable
     {
@@ -43,9 +53,9 @@ public static class WarmUpTraces
         public override void OnStart(Activity data)
         {
             ArgumentNullException.ThrowIfNull(data);
-            if (Active.Value && !IsMarked(data))
+            if (Active.Value)
             {
-                data.TraceStateString = data.TraceStateString is { Length: > 0 } state ? $"{Mark},{state}" : Mark;
+                Include(data);
             }
         }
 
