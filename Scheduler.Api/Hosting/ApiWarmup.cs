@@ -42,6 +42,13 @@ internal sealed class ApiWarmup(
     /// </summary>
     public const int NewConnections = 40;
 
+    /// <summary>
+    /// Requests the HTTP warm-up makes before the runtime's quiet may end it (within its time): a warm-up that went quiet
+    /// sooner had compiled half the path (7,344-7,804 methods against 16,000-16,800 after 9,200-18,400 requests;
+    /// <see cref="CompilationQuiet"/>).
+    /// </summary>
+    public const int LeastRequests = 5000;
+
     private readonly CancellationTokenSource _stopping = new();
     private Task _http = Task.CompletedTask;
 
@@ -146,13 +153,13 @@ internal sealed class ApiWarmup(
                     Interlocked.Increment(ref requests);
                 }
             })).ToArray();
-            // The requests' path is compiled once the runtime is quiet.
-            var compilation = new CompilationQuiet();
+            // The requests' path is compiled once the runtime is quiet while they go on, after the least requests.
+            var compilation = new CompilationQuiet(LeastRequests);
             do
             {
                 await Task.WhenAny(Task.WhenAll(senders), Task.Delay(CompilationQuiet.Look, time, limit.Token));
             }
-            while (!compilation.LookIsQuiet() && !limit.IsCancellationRequested && !senders.Any(s => s.IsCompleted));
+            while (!compilation.LookIsQuiet(Volatile.Read(ref requests)) && !limit.IsCancellationRequested && !senders.Any(s => s.IsCompleted));
             await quiet.CancelAsync();
             await Task.WhenAll(senders).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             // A sender that failed says why: an answer other than 201, or a request that timed out (HttpClient's timeout

@@ -113,7 +113,7 @@ internal sealed class WorkerRehearsal(
                 {
                     try
                     {
-                        await FeedAsync(services, target.Url, limit.Token);
+                        await FeedAsync(services, target, limit.Token);
                     }
                     finally
                     {
@@ -211,9 +211,9 @@ internal sealed class WorkerRehearsal(
 
     /// <summary>
     /// Adds <see cref="RunsPerRound"/> runs whenever fewer than <see cref="Outstanding"/> wait, until the runtime has
-    /// compiled their path, or the warm-up's time is up.
+    /// compiled their path while the target's calls went on, or the warm-up's time is up.
     /// </summary>
-    private async Task FeedAsync(IServiceProvider services, Uri target, CancellationToken cancellationToken)
+    private async Task FeedAsync(IServiceProvider services, LoopbackTarget target, CancellationToken cancellationToken)
     {
         var data = services.GetRequiredService<NpgsqlDataSource>();
         var enqueuer = services.GetRequiredService<RunEnqueuer>();
@@ -225,14 +225,14 @@ internal sealed class WorkerRehearsal(
             {
                 if (await WaitingAsync(data, cancellationToken) < Outstanding)
                 {
-                    var made = await InsertAsync(data, target, cancellationToken);
+                    var made = await InsertAsync(data, target.Url, cancellationToken);
                     await enqueuer.EnqueueManyAsync(made[..^LaterRuns], cancellationToken, RunsPerBatchJob);
                     await enqueuer.EnqueueManyAsync(made[^LaterRuns..], cancellationToken);
                 }
                 await Task.Delay(TimeSpan.FromMilliseconds(20), time, cancellationToken);
                 if (time.GetElapsedTime(lastLook) >= CompilationQuiet.Look)
                 {
-                    if (compilation.LookIsQuiet())
+                    if (compilation.LookIsQuiet(target.Answered))
                     {
                         return;
                     }
