@@ -27,11 +27,12 @@ internal static class Report
         ("scale_table_runs", true), ("scale_table_not_started", false),
         .. MoreWorkloads.TableLatenessParts.SelectMany(part => new[] { ($"scale_table_late_ms_p99{part.Suffix}", false), ($"scale_table_late_ms_max{part.Suffix}", false) }),
         ("scale_db_growth_mb_per_hour", false),
-        // What each phase cost the system (SystemCost): CPU ms per run of each process kind, database bytes per run.
+        // What each phase cost the system (SystemCost): CPU ms per run of each process kind, database bytes per run; and
+        // the client's own CPU, not the system's, beside it (it shares the machine).
         .. new[] { "burst", "delayed", "recurring", "api", "scale" }.SelectMany(phase => new[]
         {
             ($"{phase}_cpu_ms_per_run_api", false), ($"{phase}_cpu_ms_per_run_workers", false), ($"{phase}_cpu_ms_per_run_postgres", false),
-            ($"{phase}_cpu_ms_per_run_total", false), ($"{phase}_db_bytes_per_run", false),
+            ($"{phase}_cpu_ms_per_run_total", false), ($"{phase}_db_bytes_per_run", false), ($"{phase}_cpu_ms_per_run_client", false),
         }),
     ];
 

@@ -7,7 +7,8 @@ namespace Scheduler.Bench;
 /// <summary>
 /// What a workload phase cost the system under test: CPU of the API, the workers and PostgreSQL read from
 /// /proc before and after the phase, and the growth of Scheduler's database, both per run of the phase.
-/// The client and its target are not counted: they are the benchmark, not the system.
+/// The client and its target are not counted in the system's figures: they are the benchmark, not the system. Their own
+/// CPU (this process and the Python client it waited for) is reported beside them, since they share the machine.
 /// </summary>
 internal sealed class SystemCost(int systemPid, string database)
 {
@@ -15,8 +16,8 @@ internal sealed class SystemCost(int systemPid, string database)
     // architecture it runs on (sysconf(_SC_CLK_TCK)).
     private const double MillisecondsPerTick = 10;
 
-    /// <summary>One reading: each process's CPU ticks by pid, with its role, and the database's size.</summary>
-    public sealed record Snapshot(IReadOnlyDictionary<int, (string Role, long Ticks)> Processes, long DatabaseBytes);
+    /// <summary>One reading: each process's CPU ticks by pid, with its role, the database's size, and the client's own ticks.</summary>
+    public sealed record Snapshot(IReadOnlyDictionary<int, (string Role, long Ticks)> Processes, long DatabaseBytes, long ClientTicks);
 
     /// <summary>
     /// Reads every process of the system: the API and worker processes are ./run's children (found by
@@ -63,13 +64,15 @@ internal sealed class SystemCost(int systemPid, string database)
                 processes[pid] = ("postgres", stats[pid].Own);
             }
         }
-        return new Snapshot(processes, bytes);
+        var client = stats.TryGetValue(Environment.ProcessId, out var self) ? self.Own + self.Children : 0;
+        return new Snapshot(processes, bytes, client);
     }
 
     /// <summary>
     /// Adds <c>{phase}_cpu_ms_per_run_api|workers|postgres|total</c>, <c>{phase}_db_bytes_per_run</c> and the
-    /// totals they come from. A process that started during the phase counts from zero; one that ended
-    /// (a restart) loses what it used in the phase, which ./run's log would show.
+    /// totals they come from, and <c>{phase}_cpu_ms_per_run_client</c> (the benchmark's own, not in the total). A
+    /// process that started during the phase counts from zero; one that ended (a restart) loses what it used in the
+    /// phase, which ./run's log would show.
     /// </summary>
     public static void Add(JsonObject result, string phase, Snapshot before, Snapshot after, int runs)
     {
@@ -90,6 +93,8 @@ internal sealed class SystemCost(int systemPid, string database)
             result[$"{phase}_cpu_ms_{role}"] = value;
         }
         result[$"{phase}_cpu_ms_total"] = total;
+        var client = (after.ClientTicks - before.ClientTicks) * MillisecondsPerTick;
+        result[$"{phase}_cpu_ms_client"] = client;
         result[$"{phase}_db_growth_bytes"] = growth;
         double PerRun(double value) => runs == 0 ? double.NaN : Math.Round(value / runs, 3);
         foreach (var (role, value) in ms)
@@ -97,9 +102,10 @@ internal sealed class SystemCost(int systemPid, string database)
             result[$"{phase}_cpu_ms_per_run_{role}"] = PerRun(value);
         }
         result[$"{phase}_cpu_ms_per_run_total"] = PerRun(total);
+        result[$"{phase}_cpu_ms_per_run_client"] = PerRun(client);
         result[$"{phase}_db_bytes_per_run"] = runs == 0 ? double.NaN : Math.Round((double)growth / runs, 1);
         MoreWorkloads.Progress(string.Create(CultureInfo.InvariantCulture,
-            $"{phase}: {runs} runs; CPU ms per run API {PerRun(ms["api"])}, workers {PerRun(ms["workers"])}, PostgreSQL {PerRun(ms["postgres"])}, total {PerRun(total)}; database +{growth} bytes"));
+            $"{phase}: {runs} runs; CPU ms per run API {PerRun(ms["api"])}, workers {PerRun(ms["workers"])}, PostgreSQL {PerRun(ms["postgres"])}, total {PerRun(total)} (the client {PerRun(client)}); database +{growth} bytes"));
     }
 
     private static string? Role(int pid)
