@@ -16,7 +16,8 @@ namespace Scheduler.Api.Hosting;
 /// Warms the API's create path up before it reports ready, in two parts. First, before the API listens, it walks
 /// POST /schedules' path 40 times in process: a sample request read with the API's JSON settings, validated,
 /// inserted in a transaction that is rolled back (<see cref="ScheduleService.RehearseCreateAsync"/>: nothing is
-/// written) and its answer written; that prepares the insert on the database and loads what the path uses. Then,
+/// written) and its answer written; that prepares the insert on the database and loads what the path uses; and it
+/// opens Hangfire's pool, which hands the runs off. Then,
 /// once the API listens and while <c>/health/ready</c> still answers 503, it sends itself that request and a ONCE one through
 /// HTTP (<see cref="ApiRehearsal"/>) until the runtime has recompiled the path at tier 1, at most
 /// <see cref="WarmUpOptions.ApiSeconds"/>. Those creates are committed to a database of the warm-up's own, and their runs
@@ -29,7 +30,7 @@ namespace Scheduler.Api.Hosting;
 internal sealed class ApiWarmup(
     IServiceScopeFactory scopes, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, IOptions<WarmUpOptions> options, ApiRehearsal rehearsal,
     IOptions<DatabaseOptions> database, IOptions<EngineOptions> engine, IOptions<SchedulingOptions> scheduling, SecretProtector secrets,
-    IServer server, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<ApiWarmup> logger)
+    Hangfire.JobStorage storage, IServer server, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<ApiWarmup> logger)
     : IHostedService, IDisposable
 {
     /// <summary>Requests in flight at once during the HTTP warm-up: few, so that the JIT's background thread gets the CPU (measured: 2 went quiet in 6.8 s, 8 not within 9 s).</summary>
@@ -87,6 +88,12 @@ internal sealed class ApiWarmup(
                     throw new InvalidOperationException($"the sample request was refused: {string.Join("; ", errors.ToDictionary().Select(e => $"{e.Key}: {string.Join(" ", e.Value)}"))}");
                 }
                 _ = JsonSerializer.SerializeToUtf8Bytes(ScheduleResponse.From(schedule), options);
+            }
+            // Hangfire's pool, which the first hand-off of a run would otherwise open during the first load: Npgsql reads
+            // the database's types on a pool's first connection (a catalog query, and the code that reads them compiled).
+            using (var hangfire = storage.GetConnection())
+            {
+                _ = hangfire.GetJobData("0");
             }
             Log.WarmedUp(logger, Passes, time.GetElapsedTime(started).TotalMilliseconds);
         }
